@@ -1,0 +1,1 @@
+"""Preparation stages: markup or source audio into mastered, verified files."""

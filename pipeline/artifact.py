@@ -1,0 +1,131 @@
+"""Artifacts: encoded files plus their measured facts, named by content.
+
+A file's name is a hash over everything that decides its bytes (normalised
+input, engine, voice and versions, profile settings), so preparing the same
+thing twice finds the file already there, and a URL built from the name never
+points at changed bytes. Files are written to a temporary name and renamed,
+so an interrupted run never leaves a half-written file under a final name.
+A JSON sidecar (``NAME.json``) keeps the measured facts for reuse.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterator
+
+__all__ = [
+    "Artifact",
+    "atomic_path",
+    "content_key",
+    "load_sidecar",
+    "sha256_file",
+    "write_sidecar",
+]
+
+# Bump when the mastering or encoding code changes the bytes it produces.
+PIPELINE_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One encoded file and what was measured by decoding it after writing."""
+
+    path: Path
+    profile: str
+    mime: str
+    sha256: str
+    bytes: int
+    duration_s: float
+    sample_rate: int
+    channels: int
+    lufs: float
+    true_peak_dbtp: float
+    container: str = ""
+    codec: str = ""
+    bitrate_kbps: int | None = None
+    reused: bool = False
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["path"] = str(self.path)
+        data["warnings"] = list(self.warnings)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Artifact:
+        data = dict(data)
+        data["path"] = Path(data["path"])
+        data["warnings"] = tuple(data.get("warnings", ()))
+        return cls(**data)
+
+    def reused_at(self, path: Path) -> Artifact:
+        return replace(self, path=path, reused=True)
+
+
+def content_key(parts: dict[str, Any]) -> str:
+    """A stable hex digest over a JSON-able description of the inputs."""
+    blob = json.dumps({"pipeline": PIPELINE_VERSION, **parts}, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def atomic_path(final: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``final``; rename it into place on success."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part" + final.suffix, dir=final.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, final)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_path.unlink()
+
+
+def sidecar_path(path: Path) -> Path:
+    return path.with_name(path.name + ".json")
+
+
+def write_sidecar(artifact: Artifact) -> None:
+    data = artifact.to_dict()
+    data.pop("reused")
+    data["path"] = artifact.path.name
+    with atomic_path(sidecar_path(artifact.path)) as tmp:
+        tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+
+
+def load_sidecar(path: Path) -> Artifact | None:
+    """The artifact at ``path`` if it and its sidecar exist and agree; else None."""
+    side = sidecar_path(path)
+    try:
+        data = json.loads(side.read_text(encoding="utf-8"))
+        size = path.stat().st_size
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("bytes") != size:
+        return None
+    data["path"] = str(path)
+    try:
+        return Artifact.from_dict(data).reused_at(path)
+    except TypeError:
+        return None

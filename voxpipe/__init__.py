@@ -1,0 +1,1 @@
+"""voxpipe: prepare, host and send voice messages."""
