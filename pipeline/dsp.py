@@ -1,0 +1,208 @@
+"""Signal helpers shared by synthesis and mastering (numpy/scipy, pyloudnorm).
+
+Loudness is BS.1770-4 integrated loudness from pyloudnorm; true peak is the
+maximum of the signal oversampled to at least 192 kHz (BS.1770 asks for 4x at
+48 kHz; lower rates need more to catch inter-sample peaks).
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+from scipy import ndimage, signal
+
+from .audio import Audio, db_to_gain, gain_to_db
+from .ffmpeg import run
+
+__all__ = [
+    "active_bounds",
+    "fade_edges",
+    "highpass",
+    "integrated_loudness",
+    "limit_true_peak",
+    "resample",
+    "limiter_gain",
+    "time_stretch",
+    "true_peak_envelope",
+    "true_peak_db",
+]
+
+_MIN_MEASURE_S = 0.5  # pyloudnorm needs one 400 ms gating block
+
+
+def resample(audio: Audio, rate: int) -> Audio:
+    if audio.rate == rate or len(audio.samples) == 0:
+        return Audio(audio.samples, rate)
+    g = math.gcd(audio.rate, rate)
+    out = signal.resample_poly(audio.samples.astype(np.float64), rate // g, audio.rate // g)
+    return Audio(out.astype(np.float32), rate)
+
+
+def highpass(audio: Audio, hz: float, order: int = 2) -> Audio:
+    if hz <= 0 or len(audio.samples) == 0:
+        return audio
+    sos = signal.butter(order, hz, btype="highpass", fs=audio.rate, output="sos")
+    return audio.with_samples(signal.sosfilt(sos, audio.samples).astype(np.float32))
+
+
+def _frame_peaks(samples: np.ndarray, rate: int, frame_ms: float) -> tuple[np.ndarray, int]:
+    frame = max(1, int(rate * frame_ms / 1000))
+    n = len(samples) // frame
+    if n == 0:
+        return np.array([np.max(np.abs(samples))] if len(samples) else [0.0]), frame
+    peaks = np.abs(samples[: n * frame]).reshape(n, frame).max(axis=1)
+    if len(samples) > n * frame:
+        peaks = np.append(peaks, np.abs(samples[n * frame :]).max())
+    return peaks, frame
+
+
+def active_bounds(audio: Audio, threshold_db: float, frame_ms: float = 2.0) -> tuple[int, int] | None:
+    """Sample range [start, end) from the first to the last frame above ``threshold_db`` (dBFS)."""
+    if len(audio.samples) == 0:
+        return None
+    peaks, frame = _frame_peaks(audio.samples, audio.rate, frame_ms)
+    loud = np.nonzero(peaks > db_to_gain(threshold_db))[0]
+    if len(loud) == 0:
+        return None
+    return int(loud[0] * frame), int(min(len(audio.samples), (loud[-1] + 1) * frame))
+
+
+def fade_edges(audio: Audio, ms: float) -> Audio:
+    n = min(int(audio.rate * ms / 1000), len(audio.samples) // 2)
+    if n <= 0:
+        return audio
+    out = audio.samples.copy()
+    ramp = np.linspace(0.0, 1.0, n, dtype=np.float32)
+    out[:n] *= ramp
+    out[-n:] *= ramp[::-1]
+    return audio.with_samples(out)
+
+
+@lru_cache(maxsize=8)
+def _meter(rate: int):  # type: ignore[no-untyped-def]
+    import pyloudnorm
+
+    return pyloudnorm.Meter(rate)
+
+
+def integrated_loudness(audio: Audio) -> float:
+    """LUFS; ``-inf`` for silence. Short clips are padded with silence to one gating block."""
+    x = audio.samples.astype(np.float64)
+    min_len = int(_MIN_MEASURE_S * audio.rate)
+    if len(x) < min_len:
+        x = np.pad(x, (0, min_len - len(x)))
+    if not np.any(x):
+        return float("-inf")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(_meter(audio.rate).integrated_loudness(x))
+
+
+_OVERSAMPLE = 4
+_TAPS_PER_PHASE = 12  # the BS.1770-4 Annex 2 interpolator is 48 taps at 4x
+_BLOCK = 256
+
+
+@lru_cache(maxsize=1)
+def _interpolator() -> np.ndarray:
+    taps = _OVERSAMPLE * _TAPS_PER_PHASE
+    return signal.firwin(taps, 1.0 / _OVERSAMPLE, window=("kaiser", 8.0)) * _OVERSAMPLE
+
+
+def _oversampled_abs(samples: np.ndarray) -> np.ndarray:
+    """|x| oversampled 4x, aligned so row n holds the peaks from sample n to n+1."""
+    h = _interpolator()
+    up = np.abs(signal.upfirdn(h, samples.astype(np.float64), up=_OVERSAMPLE))
+    delay = (len(h) - 1) // 2
+    up = up[delay : delay + len(samples) * _OVERSAMPLE]
+    up = np.pad(up, (0, len(samples) * _OVERSAMPLE - len(up)))
+    return up.reshape(len(samples), _OVERSAMPLE).max(axis=1)
+
+
+def true_peak_envelope(samples: np.ndarray, floor: float = 0.0) -> np.ndarray:
+    """Per-sample true-peak magnitude; exact only where it can exceed ``floor``.
+
+    Inter-sample peaks stay within a few dB of the sample peaks around them,
+    so only blocks whose sample peak is within 6 dB of ``floor`` are
+    oversampled; elsewhere |x| stands in (it is below ``floor`` anyway).
+    """
+    env = np.abs(samples).astype(np.float64)
+    if len(env) == 0:
+        return env
+    n_blocks = -(-len(env) // _BLOCK)
+    padded = np.pad(env, (0, n_blocks * _BLOCK - len(env)))
+    hot = padded.reshape(n_blocks, _BLOCK).max(axis=1) > floor * 0.5
+    hot = hot | np.roll(hot, 1) | np.roll(hot, -1)
+    ctx = _TAPS_PER_PHASE
+    for start, stop in _runs(hot):
+        a, b = start * _BLOCK, min(len(env), stop * _BLOCK)
+        lo, hi = max(0, a - ctx), min(len(env), b + ctx)
+        local = _oversampled_abs(samples[lo:hi])
+        env[a:b] = np.maximum(env[a:b], local[a - lo : b - lo])
+    # An inter-sample peak between n-1 and n counts for both neighbours.
+    env[1:] = np.maximum(env[1:], env[:-1])
+    return env
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]))
+
+
+def true_peak_db(audio: Audio) -> float:
+    if len(audio.samples) == 0 or not np.any(audio.samples):
+        return float("-inf")
+    env = true_peak_envelope(audio.samples, floor=audio.peak)
+    return gain_to_db(float(env.max()))
+
+
+def limiter_gain(env: np.ndarray, ceiling_db: float, rate: int, lookahead_ms: float = 5.0, release_ms: float = 60.0) -> np.ndarray:
+    """Smooth gain curve that keeps ``env * gain`` at or below the ceiling.
+
+    The required gain is widened by a minimum filter (lookahead before a peak,
+    hold after it) and smoothed by a moving average no wider than the
+    lookahead, so every sample still gets at least the reduction it needs.
+    """
+    ceiling = db_to_gain(ceiling_db)
+    need = np.minimum(1.0, ceiling / np.maximum(env, 1e-12))
+    if need.min() >= 1.0:
+        return np.ones_like(need)
+    look = max(1, int(rate * lookahead_ms / 1000))
+    hold = max(look, int(rate * release_ms / 1000))
+    widened = ndimage.minimum_filter1d(need, size=look + hold + 1, origin=(hold - look) // 2, mode="nearest")
+    smooth = ndimage.uniform_filter1d(widened, size=look, mode="nearest")
+    return np.minimum(smooth, widened)
+
+
+def limit_true_peak(audio: Audio, ceiling_db: float) -> Audio:
+    """Lookahead true-peak limiter to ``ceiling_db``."""
+    if len(audio.samples) == 0:
+        return audio
+    env = true_peak_envelope(audio.samples, floor=db_to_gain(ceiling_db))
+    gain = limiter_gain(env, ceiling_db, audio.rate)
+    limited = audio.with_samples((audio.samples * gain).astype(np.float32))
+    peak = true_peak_db(limited)
+    if peak > ceiling_db:  # residue: the gain curve itself slightly reshapes peaks
+        limited = limited.gain(ceiling_db - peak)
+    return limited
+
+
+def time_stretch(audio: Audio, rate: float = 1.0, pitch_semitones: float = 0.0) -> Audio:
+    """Change speed by ``rate`` (>1 faster) and pitch without touching the other (rubberband)."""
+    if (rate == 1.0 and pitch_semitones == 0.0) or len(audio.samples) == 0:
+        return audio
+    pitch = 2.0 ** (pitch_semitones / 12.0)
+    proc = run(
+        [
+            "-f", "f32le", "-ar", str(audio.rate), "-ac", "1", "-i", "pipe:0",
+            "-af", f"rubberband=tempo={rate:.6f}:pitch={pitch:.6f}:formant=preserved:pitchq=quality",
+            "-f", "f32le", "-acodec", "pcm_f32le", "pipe:1",
+        ],
+        input=audio.samples.astype("<f4").tobytes(),
+        what="time-stretch",
+    )
+    return audio.with_samples(np.frombuffer(proc.stdout, dtype="<f4"))

@@ -1,0 +1,77 @@
+"""Mastering: one message's audio made right for one profile.
+
+Order: resample to the profile rate, high-pass, trim edge silence, 10 ms
+fades, pad lead/tail, gain to the loudness target (capped, so a quiet noisy
+input is not blown up), true-peak limit, re-measure and repeat the gain step
+while the limiter has pulled loudness off target.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import dsp
+from .audio import Audio
+from .errors import AudioInputError
+from .profiles import Profile
+
+__all__ = ["MasterSettings", "Mastered", "master"]
+
+
+@dataclass(frozen=True)
+class MasterSettings:
+    """Adjustments on top of a profile (the encode loop uses them to correct)."""
+
+    gain_offset_db: float = 0.0
+    """Added to the gain that would hit the target (corrects codec loudness shift)."""
+    ceiling_margin_db: float = 0.0
+    """Limit this far below the profile's ceiling (room for codec peak overshoot)."""
+    trim_threshold_db: float = -50.0
+    """Edge silence is what stays below this (dBFS), or 40 dB under the peak if lower."""
+
+
+@dataclass(frozen=True)
+class Mastered:
+    audio: Audio
+    lufs: float
+    true_peak_dbtp: float
+    gain_db: float
+    warnings: tuple[str, ...] = field(default=())
+
+
+def master(audio: Audio, profile: Profile, settings: MasterSettings = MasterSettings()) -> Mastered:
+    warnings: list[str] = []
+    x = dsp.resample(audio, profile.sample_rate)
+    x = dsp.highpass(x, profile.highpass_hz)
+    peak_db = 20 * math.log10(x.peak) if x.peak > 0 else -math.inf
+    bounds = dsp.active_bounds(x, min(settings.trim_threshold_db, peak_db - 40.0))
+    if bounds is None or peak_db < -90:
+        raise AudioInputError("the audio is silent: nothing to master")
+    x = x.with_samples(x.samples[bounds[0] : bounds[1]])
+    x = dsp.fade_edges(x, profile.fade_ms)
+    x = Audio.concat([Audio.silence(profile.lead_ms, x.rate), x, Audio.silence(profile.tail_ms, x.rate)])
+
+    measured = dsp.integrated_loudness(x)
+    if not np.isfinite(measured):
+        raise AudioInputError("the audio is silent: nothing to master")
+    ceiling = profile.true_peak_dbtp - settings.ceiling_margin_db
+    wanted = profile.lufs - measured + settings.gain_offset_db
+    gain = min(wanted, profile.max_gain_db)
+    if wanted > profile.max_gain_db:
+        warnings.append(
+            f"input is {measured:.1f} LUFS: raised by the cap of +{profile.max_gain_db:g} dB only "
+            f"(target {profile.lufs:g} LUFS would need +{wanted:.1f} dB and would amplify noise)"
+        )
+    out = x
+    for _ in range(4):
+        out = dsp.limit_true_peak(x.gain(gain), ceiling)
+        lufs = dsp.integrated_loudness(out)
+        short = profile.lufs + settings.gain_offset_db - lufs
+        if abs(short) < 0.05 or gain >= profile.max_gain_db or short < 0:
+            break
+        gain = min(gain + short, profile.max_gain_db)
+    lufs = dsp.integrated_loudness(out)
+    return Mastered(out, lufs, dsp.true_peak_db(out), gain, tuple(warnings))
