@@ -91,7 +91,7 @@ def verify(path: Path, profile: Profile) -> Verified:
     audio = Audio(samples[:, 0], rate)
     return Verified(
         container=profile.container,
-        codec=info.subtype.lower(),
+        codec={"libmp3lame": "mp3", "libopus": "opus"}.get(profile.codec, profile.codec),
         sample_rate=rate,
         channels=info.channels,
         duration_s=round(audio.duration, 3),

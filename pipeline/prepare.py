@@ -1,0 +1,312 @@
+"""``prepare``: one input (text, markup or source audio) into verified artifacts.
+
+Composes the stages: parse → synthesize, or load; then per profile master →
+encode → verify, correcting gain and limiter margin from what the encoded file
+measures (lossy codecs shift loudness and overshoot the peak), and shrinking
+the Opus bitrate to fit the voice-note size budget. Names are content hashes:
+an unchanged input is found on disk and costs neither synthesis nor encoding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from .artifact import Artifact, atomic_path, content_key, load_sidecar, sha256_file, write_sidecar
+from .audio import Audio
+from .encode import Verified, encode, verify
+from .engines import DEFAULT_ENGINE, Engine, VoiceSettings, get_engine
+from .errors import EncodeError, VoxpipeError
+from .load import FetchSettings, decode_source, is_url, read_source
+from .markup import Script, parse
+from .master import MasterSettings, master
+from .profiles import DEFAULT_PROFILES, Profile, load_profile
+from .synthesize import synthesize
+
+__all__ = ["Item", "ItemResult", "PrepareSettings", "cpu_count", "prepare", "prepare_many", "produce"]
+
+# Room left under the ceiling on the first try, from measurements of each codec's overshoot.
+_FIRST_MARGIN_DB = {"libmp3lame": 0.3, "libopus": 0.8, "pcm_s16le": 0.05}
+LUFS_TOLERANCE = 0.3
+PEAK_SAFETY_DB = 0.05
+MAX_TRIES = 5
+
+
+def cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class Item:
+    """One thing to prepare: ``text`` (plain or markup) or ``audio`` (path or URL)."""
+
+    id: str
+    text: str | None = None
+    audio: str | None = None
+    engine: str | None = None
+    voice: str | None = None
+    language: str | None = None
+    profiles: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class PrepareSettings:
+    """Batch-wide settings; an item's own engine/voice/language/profiles win."""
+
+    out_dir: Path = Path("out")
+    profiles: tuple[str, ...] = DEFAULT_PROFILES
+    engine: str = DEFAULT_ENGINE
+    voice: str | None = None
+    language: str | None = None
+    tld: str = "com"
+    jobs: int | None = None
+    """Worker processes; None = one per core (or one, using every core, for one item)."""
+    threads: int | None = None
+    """Inference threads per worker; None = cores // workers."""
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    profile_dirs: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    id: str
+    status: str  # "ok" or "error"
+    error: str | None = None
+    artifacts: tuple[Artifact, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": self.status,
+            "error": self.error,
+            "warnings": list(self.warnings),
+            "artifacts": [a.to_dict() for a in self.artifacts],
+        }
+
+
+@dataclass(frozen=True)
+class _Plan:
+    item: Item
+    profiles: tuple[Profile, ...]
+    paths: tuple[Path, ...]
+    script: Script | None
+    engine: Engine | None
+    source: bytes | None
+
+
+def _plan(item: Item, settings: PrepareSettings) -> _Plan:
+    if (item.text is None) == (item.audio is None):
+        raise VoxpipeError("give exactly one of text or audio")
+    profiles = tuple(load_profile(p, settings.profile_dirs) for p in (item.profiles or settings.profiles))
+    if item.text is not None:
+        script = parse(item.text)
+        engine = get_engine(
+            item.engine or settings.engine,
+            VoiceSettings(
+                voice=item.voice or settings.voice,
+                language=item.language or settings.language,
+                tld=settings.tld,
+                threads=settings.threads,
+            ),
+        )
+        base: dict[str, Any] = {
+            "script": script.to_dict(),
+            "language": item.language or settings.language,
+            "engine": engine.identity(),
+        }
+        source = None
+    else:
+        assert item.audio is not None
+        script, engine = None, None
+        source = read_source(item.audio, settings.fetch)
+        base = {"audio": hashlib.sha256(source).hexdigest()}
+    paths = tuple(
+        settings.out_dir / f"{p.name}-{content_key({**base, 'profile': p.settings()})[:24]}.{p.extension}"
+        for p in profiles
+    )
+    return _Plan(item, profiles, paths, script, engine, source)
+
+
+def _reused(plan: _Plan) -> list[Artifact | None]:
+    return [load_sidecar(path) for path in plan.paths]
+
+
+def prepare(item: Item, settings: PrepareSettings = PrepareSettings()) -> ItemResult:
+    """Prepare one item; errors come back in the result, never as exceptions."""
+    try:
+        plan = _plan(item, settings)
+        found = _reused(plan)
+        if all(found):
+            return _result(item.id, [a for a in found if a])
+        audio = _source_audio(plan)
+        artifacts = [
+            have or produce(audio, profile, path)
+            for have, profile, path in zip(found, plan.profiles, plan.paths)
+        ]
+        return _result(item.id, artifacts)
+    except VoxpipeError as exc:
+        return ItemResult(item.id, "error", error=str(exc))
+
+
+def _result(item_id: str, artifacts: list[Artifact]) -> ItemResult:
+    warnings = tuple(dict.fromkeys(w for a in artifacts for w in a.warnings))
+    return ItemResult(item_id, "ok", artifacts=tuple(artifacts), warnings=warnings)
+
+
+def _source_audio(plan: _Plan) -> Audio:
+    if plan.script is not None:
+        assert plan.engine is not None
+        return synthesize(plan.script, plan.engine, language=plan.item.language)
+    assert plan.source is not None and plan.item.audio is not None
+    return decode_source(plan.source, plan.item.audio)
+
+
+def _fit_bitrate(profile: Profile, duration_s: float) -> int | None:
+    """Opus bitrate that should keep a note under the play-icon budget."""
+    if not profile.bitrate_kbps or not profile.size_budget_bytes:
+        return profile.bitrate_kbps
+    fits = int(profile.size_budget_bytes * 8 / 1000 / max(duration_s, 0.1) / 1.04)
+    return max(profile.min_bitrate_kbps or profile.bitrate_kbps, min(profile.bitrate_kbps, fits))
+
+
+def produce(audio: Audio, profile: Profile, path: Path) -> Artifact:
+    """Master, encode and verify ``audio`` for ``profile`` into ``path`` (atomically)."""
+    settings = MasterSettings(ceiling_margin_db=_FIRST_MARGIN_DB.get(profile.codec, 0.1))
+    warnings: list[str] = []
+    with atomic_path(path) as tmp:
+        mastered = master(audio, profile, settings)
+        kbps = _fit_bitrate(profile, mastered.audio.duration)
+        for _ in range(MAX_TRIES):
+            encode(mastered.audio, profile, tmp, bitrate_kbps=kbps)
+            size = tmp.stat().st_size
+            if profile.size_budget_bytes and size > profile.size_budget_bytes and kbps and kbps > (profile.min_bitrate_kbps or kbps):
+                kbps = max(profile.min_bitrate_kbps or kbps, kbps - max(1, kbps // 12))
+                continue
+            got = verify(tmp, profile)
+            short = profile.lufs - got.lufs
+            over = got.true_peak_dbtp - (profile.true_peak_dbtp - PEAK_SAFETY_DB)
+            capped = mastered.gain_db >= profile.max_gain_db - 1e-6
+            if over <= 0 and (abs(short) <= LUFS_TOLERANCE or capped):
+                break
+            settings = replace(
+                settings,
+                gain_offset_db=settings.gain_offset_db + (0.0 if capped else short),
+                ceiling_margin_db=settings.ceiling_margin_db + max(0.0, over + 0.1),
+            )
+            mastered = master(audio, profile, settings)
+        else:
+            warnings.append(
+                f"{profile.name}: encoded file measures {got.lufs:.1f} LUFS / {got.true_peak_dbtp:.1f} dBTP "
+                f"after {MAX_TRIES} tries (target {profile.lufs:g} LUFS, ceiling {profile.true_peak_dbtp:g} dBTP)"
+            )
+        _check_size(profile, size, got, kbps, warnings)
+        digest = sha256_file(tmp)
+    artifact = Artifact(
+        path=path,
+        profile=profile.name,
+        mime=profile.mime,
+        sha256=digest,
+        bytes=size,
+        duration_s=got.duration_s,
+        sample_rate=got.sample_rate,
+        channels=got.channels,
+        lufs=got.lufs,
+        true_peak_dbtp=got.true_peak_dbtp,
+        container=got.container,
+        codec=got.codec,
+        bitrate_kbps=kbps,
+        warnings=tuple(list(mastered.warnings) + warnings),
+    )
+    write_sidecar(artifact)
+    return artifact
+
+
+def _check_size(profile: Profile, size: int, got: Verified, kbps: int | None, warnings: list[str]) -> None:
+    if profile.max_bytes and size > profile.max_bytes:
+        raise EncodeError(
+            f"{profile.name}: {size} bytes for {got.duration_s:.0f} s is over the profile's "
+            f"{profile.max_bytes}-byte limit; shorten the message"
+        )
+    if profile.size_budget_bytes and kbps and profile.bitrate_kbps and kbps < profile.bitrate_kbps:
+        warnings.append(
+            f"{profile.name}: {got.duration_s:.0f} s note: bitrate lowered from {profile.bitrate_kbps} "
+            f"to {kbps} kbps to stay under the {profile.size_budget_bytes // 1024} KB play-icon budget"
+        )
+    if profile.size_budget_bytes and size > profile.size_budget_bytes:
+        warnings.append(
+            f"{profile.name}: {size // 1024} KB is over the {profile.size_budget_bytes // 1024} KB "
+            "play-icon budget even at the lowest bitrate; WhatsApp will show it as a file download"
+        )
+
+
+# --- batches ---------------------------------------------------------------
+
+_WORKER_SETTINGS: PrepareSettings | None = None
+
+
+def _init_worker(settings: PrepareSettings) -> None:
+    global _WORKER_SETTINGS
+    _WORKER_SETTINGS = settings
+
+
+def _work(item: Item) -> ItemResult:
+    assert _WORKER_SETTINGS is not None
+    return prepare(item, _WORKER_SETTINGS)
+
+
+def parallelism(settings: PrepareSettings, pending: int) -> tuple[int, int]:
+    """(workers, threads per worker) with workers x threads never above the cores."""
+    cores = cpu_count()
+    jobs = settings.jobs or cores
+    jobs = max(1, min(jobs, pending, cores))
+    threads = settings.threads or max(1, cores // jobs)
+    return jobs, min(threads, max(1, cores // jobs))
+
+
+def prepare_many(items: Iterable[Item], settings: PrepareSettings = PrepareSettings()) -> Iterator[ItemResult]:
+    """Prepare many items, yielding each result as it completes (not in input order).
+
+    Items whose artifacts are all on disk already are answered first, without
+    starting any worker; the rest go to worker processes that each load the
+    voice once.
+    """
+    pending: list[Item] = []
+    for item in items:
+        if item.text is not None:
+            try:
+                found = _reused(_plan(item, settings))
+            except VoxpipeError as exc:
+                yield ItemResult(item.id, "error", error=str(exc))
+                continue
+            if all(found):
+                yield _result(item.id, [a for a in found if a])
+                continue
+        pending.append(item)
+    if not pending:
+        return
+    jobs, threads = parallelism(settings, len(pending))
+    settings = replace(settings, threads=threads)
+    if jobs == 1:
+        for item in pending:
+            yield prepare(item, settings)
+        return
+    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(settings,)) as pool:
+        futures = {pool.submit(_work, item): item for item in pending}
+        for future in as_completed(futures):
+            try:
+                yield future.result()
+            except Exception as exc:  # a worker that died (e.g. out of memory)
+                yield ItemResult(futures[future].id, "error", error=f"worker failed: {exc!r}")

@@ -1,0 +1,175 @@
+"""``voxpipe prepare``, ``voxpipe engines`` and ``voxpipe profiles``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pipeline.engines import DEFAULT_ENGINE, engine_infos
+from pipeline.load import FetchSettings
+from pipeline.manifest import Row, expand_sources
+from pipeline.prepare import Item, ItemResult, PrepareSettings, prepare_many
+from pipeline.profiles import DEFAULT_PROFILES, available_profiles, load_profile
+
+from .progress import progress_bar
+
+_DEFAULTS = PrepareSettings()
+
+
+def _read_ssml(value: str) -> str:
+    """--ssml takes markup text or a path to a file holding it."""
+    path = Path(value)
+    if "<" not in value and len(value) < 4096 and path.is_file():
+        return path.read_text(encoding="utf-8")
+    return value
+
+
+@click.command()
+@click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--text", help="Plain text to speak (markup is also accepted).")
+@click.option("--ssml", help="Markup text, or a file holding it.")
+@click.option("--audio", "audio", help="Source audio: a file path or an http(s) URL.")
+@click.option("--id", "item_id", default="message", show_default=True, help="Id of a --text/--ssml/--audio input.")
+@click.option("-p", "--profile", "profiles", multiple=True, help=f"Output profile, repeatable [default: {', '.join(DEFAULT_PROFILES)}].")
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=_DEFAULTS.out_dir, show_default=True, help="Output folder.")
+@click.option("--engine", default=DEFAULT_ENGINE, show_default=True, help="Speech engine (see `voxpipe engines`).")
+@click.option("--voice", help="Voice: a bundled piper voice name or a .onnx path.")
+@click.option("--language", help="Language for say-as words, and the gtts voice language.")
+@click.option("--tld", default=_DEFAULTS.tld, show_default=True, help="gtts: Google domain that picks the accent.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 256), help="Worker processes [default: one per core].")
+@click.option("--threads", type=click.IntRange(1, 256), help="Inference threads per worker [default: cores / jobs].")
+@click.option("--allow-private-urls", is_flag=True, help="Allow --audio URLs on loopback or private addresses.")
+@click.option("--max-seconds", type=float, default=FetchSettings().max_seconds, show_default=True, help="Longest source audio accepted.")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON report on stdout.")
+@click.option("--report", type=click.Path(path_type=Path), help="Write the JSON report to this file.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar [default: on a terminal].")
+def prepare(
+    sources: tuple[Path, ...],
+    text: str | None,
+    ssml: str | None,
+    audio: str | None,
+    item_id: str,
+    profiles: tuple[str, ...],
+    out_dir: Path,
+    engine: str,
+    voice: str | None,
+    language: str | None,
+    tld: str,
+    jobs: int | None,
+    threads: int | None,
+    allow_private_urls: bool,
+    max_seconds: float,
+    as_json: bool,
+    report: Path | None,
+    progress: bool | None,
+) -> None:
+    """Turn text, markup or audio into mastered MP3 / Ogg-Opus / WAV files.
+
+    SOURCES are manifests (.csv, .jsonl), markup or text files (.ssml, .xml,
+    .txt), audio files, or folders of them. Files are named by content: an
+    unchanged input is reused, not synthesised again.
+    """
+    direct = [v for v in (text, ssml, audio) if v is not None]
+    if len(direct) > 1:
+        raise click.UsageError("give only one of --text, --ssml, --audio")
+    if not direct and not sources:
+        raise click.UsageError("nothing to prepare: give SOURCES, --text, --ssml or --audio")
+    for name in profiles:
+        load_profile(name)
+    settings = PrepareSettings(
+        out_dir=out_dir,
+        profiles=profiles or DEFAULT_PROFILES,
+        engine=engine,
+        voice=voice,
+        language=language,
+        tld=tld,
+        jobs=jobs,
+        threads=threads,
+        fetch=FetchSettings(allow_private=allow_private_urls, max_seconds=max_seconds),
+    )
+    rows: list[Row | ItemResult] = list(expand_sources(list(sources)))
+    if text is not None:
+        rows.append(Row(Item(item_id, text=text), {"id": item_id}))
+    elif ssml is not None:
+        rows.append(Row(Item(item_id, text=_read_ssml(ssml)), {"id": item_id}))
+    elif audio is not None:
+        rows.append(Row(Item(item_id, audio=audio), {"id": item_id}))
+    results = run_prepare(rows, settings, progress)
+    emit_report(results, as_json, report)
+    if any(not r.ok for r in results):
+        sys.exit(1)
+
+
+def run_prepare(rows: list[Row | ItemResult], settings: PrepareSettings, progress: bool | None) -> list[ItemResult]:
+    """Prepare every row, drawing progress; results come back in input order."""
+    order = {(r.item.id if isinstance(r, Row) else r.id): n for n, r in enumerate(rows)}
+    results = [r for r in rows if isinstance(r, ItemResult)]
+    items = [r.item for r in rows if isinstance(r, Row)]
+    with progress_bar(len(items), "preparing", progress) as advance:
+        for result in prepare_many(items, settings):
+            results.append(result)
+            advance(result.id, result.ok)
+    return sorted(results, key=lambda r: order.get(r.id, len(order)))
+
+
+def emit_report(results: list[ItemResult], as_json: bool, report: Path | None, extra: dict[str, Any] | None = None) -> None:
+    data = {
+        "items": [r.to_dict() for r in results],
+        "summary": {
+            "items": len(results),
+            "ok": sum(r.ok for r in results),
+            "error": sum(not r.ok for r in results),
+        },
+        **(extra or {}),
+    }
+    if report:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    for r in results:
+        if not r.ok:
+            click.echo(f"error  {r.id}: {r.error}", err=True)
+            continue
+        for a in r.artifacts:
+            state = "reused" if a.reused else "ok"
+            url = f"  {a.media_url}" if getattr(a, "media_url", None) else ""
+            click.echo(
+                f"{state:<6} {r.id}  {a.profile:<9} {a.path}  {a.duration_s:.1f} s  "
+                f"{a.lufs:.1f} LUFS  {a.true_peak_dbtp:.1f} dBTP  {a.bytes // 1024} KB{url}"
+            )
+        for w in r.warnings:
+            click.echo(f"warn   {r.id}: {w}", err=True)
+    s = data["summary"]
+    click.echo(f"{s['ok']} of {s['items']} prepared, {s['error']} failed", err=True)
+
+
+@click.command()
+def engines() -> None:
+    """List speech engines with their voices and languages."""
+    for info in engine_infos():
+        mode = "offline" if info.offline else "online"
+        click.echo(f"{info.name}  ({mode}; {info.licence})")
+        click.echo(f"  {info.description}")
+        click.echo(f"  voices:    {'; '.join(info.voices)}")
+        langs = ", ".join(info.languages)
+        click.echo(click.wrap_text(langs, 96, initial_indent="  languages: ", subsequent_indent=" " * 13))
+
+
+@click.command()
+def profiles() -> None:
+    """List output profiles (presets in assets/profiles, plus $VOXPIPE_PROFILES_DIR)."""
+    for name in available_profiles():
+        p = load_profile(name)
+        rate = f"{p.bitrate_kbps} kbps" if p.bitrate_kbps else "PCM"
+        click.echo(
+            f"{p.name:<9} {p.container}/{p.codec} {p.sample_rate} Hz {rate}, {p.lufs:g} LUFS, "
+            f"<= {p.true_peak_dbtp:g} dBTP, lead/tail {p.lead_ms}/{p.tail_ms} ms  {p.mime}"
+        )
+        if p.description:
+            click.echo(f"          {p.description}")

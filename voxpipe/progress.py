@@ -1,0 +1,37 @@
+"""Progress drawing for long batches (the library yields, the CLI draws)."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from typing import Callable, Iterator
+
+
+@contextlib.contextmanager
+def progress_bar(total: int, label: str, enabled: bool | None) -> Iterator[Callable[[str, bool], None]]:
+    """Yield ``advance(id, ok)``; draws a rich bar on stderr when it is a terminal."""
+    show = sys.stderr.isatty() and total > 1 if enabled is None else enabled and total > 0
+    if not show:
+        yield lambda _id, _ok: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    failed = 0
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[failed]} failed"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    ) as bar:
+        task = bar.add_task(label, total=total, failed=0)
+
+        def advance(_id: str, ok: bool) -> None:
+            nonlocal failed
+            failed += 0 if ok else 1
+            bar.update(task, advance=1, failed=failed)
+
+        yield advance
