@@ -230,8 +230,9 @@ class _Builder:
         tag = frame.tag
         if "alias" not in frame.attrs:
             raise self.error(tag.offset, "missing attribute alias on <sub>; expected the text to say")
-        if not frame.attrs["alias"].strip():
-            raise self.error(tag.offset, 'bad value "" for alias on <sub>; expected the text to say')
+        alias = frame.attrs["alias"]
+        if not alias.strip():
+            raise self.error(tag.offset, f'bad value "{alias}" for alias on <sub>; expected the text to say')
 
     def open_s(self, frame: _Frame) -> None:
         if frame.outer.in_s:
