@@ -5,13 +5,15 @@ maximum of the signal oversampled to at least 192 kHz (BS.1770 asks for 4x at
 48 kHz; lower rates need more to catch inter-sample peaks).
 """
 
+# scipy is imported inside the functions: it costs ~0.7 s, and a re-run that
+# reuses every file must not pay it.
+
 from __future__ import annotations
 
 import math
 from functools import lru_cache
 
 import numpy as np
-from scipy import ndimage, signal
 
 from .audio import Audio, db_to_gain, gain_to_db
 from .ffmpeg import run
@@ -33,6 +35,7 @@ _MIN_MEASURE_S = 0.5  # pyloudnorm needs one 400 ms gating block
 
 
 def resample(audio: Audio, rate: int) -> Audio:
+    from scipy import signal
     if audio.rate == rate or len(audio.samples) == 0:
         return Audio(audio.samples, rate)
     g = math.gcd(audio.rate, rate)
@@ -41,6 +44,7 @@ def resample(audio: Audio, rate: int) -> Audio:
 
 
 def highpass(audio: Audio, hz: float, order: int = 2) -> Audio:
+    from scipy import signal
     if hz <= 0 or len(audio.samples) == 0:
         return audio
     sos = signal.butter(order, hz, btype="highpass", fs=audio.rate, output="sos")
@@ -109,11 +113,13 @@ _BLOCK = 256
 
 @lru_cache(maxsize=1)
 def _interpolator() -> np.ndarray:
+    from scipy import signal
     taps = _OVERSAMPLE * _TAPS_PER_PHASE
     return signal.firwin(taps, 1.0 / _OVERSAMPLE, window=("kaiser", 8.0)) * _OVERSAMPLE
 
 
 def _oversampled_abs(samples: np.ndarray) -> np.ndarray:
+    from scipy import signal
     """|x| oversampled 4x, aligned so row n holds the peaks from sample n to n+1."""
     h = _interpolator()
     up = np.abs(signal.upfirdn(h, samples.astype(np.float64), up=_OVERSAMPLE))
@@ -167,6 +173,7 @@ def limiter_gain(env: np.ndarray, ceiling_db: float, rate: int, lookahead_ms: fl
     hold after it) and smoothed by a moving average no wider than the
     lookahead, so every sample still gets at least the reduction it needs.
     """
+    from scipy import ndimage
     ceiling = db_to_gain(ceiling_db)
     need = np.minimum(1.0, ceiling / np.maximum(env, 1e-12))
     if need.min() >= 1.0:

@@ -26,7 +26,7 @@ __all__ = ["synthesize"]
 
 EMPHASIS_DB = {"strong": 2.0, "moderate": 1.0, "none": 0.0, "reduced": -2.0}
 # Edge silence below the message peak by this much is cut at pauses.
-TRIM_BELOW_PEAK_DB = 45.0
+TRIM_BELOW_PEAK_DB = 40.0
 # Between two runs of speech with no pause, each side keeps this much of its own edge.
 JOIN_EDGE_MS = 40.0
 
