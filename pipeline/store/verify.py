@@ -1,0 +1,61 @@
+"""Check that a media URL answers the way a provider needs, without credentials.
+
+An anonymous ``HEAD`` must answer 200 (or 206) with the artifact's
+Content-Type and size. Some hosts refuse HEAD (a presigned URL is signed for
+GET only, so S3 answers 403), so a refused HEAD is retried as a one-byte
+ranged GET. The returned reason never contains the URL's query string.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["media_url_problem", "redact_url"]
+
+_REFUSED_HEAD = frozenset({400, 403, 405, 501})
+_CONTENT_RANGE_RE = re.compile(r"bytes\s+\d+-\d+/(\d+)")
+
+
+def redact_url(url: str) -> str:
+    """The URL without its query (presigned signatures, tokens)."""
+    return url.split("?", 1)[0] + ("?…" if "?" in url else "")
+
+
+def _norm_type(value: str | None) -> str:
+    return "".join((value or "").lower().split())
+
+
+def media_url_problem(client: httpx.Client, url: str, *, mime: str, size: int | None = None) -> str | None:
+    """None when ``url`` serves ``mime`` (and ``size`` bytes); else the reason."""
+    import httpx
+
+    try:
+        response = client.head(url)
+        method = "HEAD"
+        if response.status_code in _REFUSED_HEAD:
+            method = "ranged GET"
+            with client.stream("GET", url, headers={"Range": "bytes=0-0"}) as response:
+                pass  # headers are enough; the body is not read
+    except httpx.HTTPError as exc:
+        reason = str(exc).replace(url, redact_url(url)) or type(exc).__name__
+        return f"cannot fetch {redact_url(url)} anonymously: {type(exc).__name__}: {reason}"
+    status = response.status_code
+    if status not in (200, 206):
+        return f"anonymous {method} of {redact_url(url)} answered HTTP {status}, not 200/206"
+    got = response.headers.get("content-type")
+    if _norm_type(got) != _norm_type(mime):
+        return f"{redact_url(url)} is served as Content-Type {got!r}, not {mime!r}"
+    if size is not None:
+        total: int | None = None
+        if status == 206:
+            match = _CONTENT_RANGE_RE.fullmatch(response.headers.get("content-range", "").strip())
+            total = int(match.group(1)) if match else None
+        elif response.headers.get("content-length", "").isdigit():
+            total = int(response.headers["content-length"])
+        if total is not None and total != size:
+            return f"{redact_url(url)} serves {total} bytes, but the artifact has {size}"
+    return None

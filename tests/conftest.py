@@ -1,0 +1,83 @@
+"""Shared fixtures.
+
+Store fixtures (pipeline/store): ``s3_server`` (a real SeaweedFS server for
+the session) and ``make_artifact`` (small real audio files as Artifacts).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from pipeline.artifact import Artifact
+from pipeline.ffmpeg import run as run_ffmpeg
+from tests.s3server import S3Server, find_weed, start_s3_server
+
+_FORMATS = {
+    # extension: (ffmpeg output args, mime, container, codec, profile)
+    "mp3": (["-c:a", "libmp3lame", "-b:a", "32k"], "audio/mpeg", "mp3", "mp3", "pstn"),
+    "ogg": (["-c:a", "libopus", "-b:a", "24k"], "audio/ogg; codecs=opus", "ogg", "opus", "whatsapp"),
+    "wav": (["-c:a", "pcm_s16le"], "audio/wav", "wav", "pcm_s16le", "wav"),
+}
+_counter = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """SeaweedFS ``weed mini`` on random ports with per-run credentials.
+
+    Gives ``endpoint``, ``access_key``, ``secret_key``, ``region``, ``env()``
+    and ``client(...)`` for boto3 clients (``unsigned=True`` for anonymous).
+    """
+    try:
+        find_weed()
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    server = start_s3_server(tmp_path_factory.mktemp("s3"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+MakeArtifact = Callable[..., Artifact]
+
+
+@pytest.fixture
+def make_artifact(tmp_path: Path) -> MakeArtifact:
+    """``make_artifact(ext="mp3", seconds=1.0, freq=None, directory=None)``: a real
+    encoded sine tone, named by its sha256 like the pipeline names its files."""
+
+    def make(ext: str = "mp3", seconds: float = 1.0, freq: float | None = None, directory: Path | None = None) -> Artifact:
+        codec_args, mime, container, codec, profile = _FORMATS[ext]
+        where = directory or tmp_path / "artifacts"
+        where.mkdir(parents=True, exist_ok=True)
+        tone = freq if freq is not None else 200 + 37 * next(_counter)
+        rate = 48000 if ext == "ogg" else 16000
+        raw = where / f".tmp-{next(_counter)}.{ext}"
+        run_ffmpeg(
+            ["-y", "-f", "lavfi", "-i", f"sine=frequency={tone}:sample_rate={rate}:duration={seconds}", "-ac", "1", *codec_args, str(raw)]
+        )
+        digest = hashlib.sha256(raw.read_bytes()).hexdigest()
+        final = where / f"{digest[:32]}.{ext}"
+        raw.replace(final)
+        return Artifact(
+            path=final,
+            profile=profile,
+            mime=mime,
+            sha256=digest,
+            bytes=final.stat().st_size,
+            duration_s=seconds,
+            sample_rate=rate,
+            channels=1,
+            lufs=-16.0,
+            true_peak_dbtp=-1.0,
+            container=container,
+            codec=codec,
+        )
+
+    return make
