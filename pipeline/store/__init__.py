@@ -1,0 +1,72 @@
+"""Hosting: put prepared artifacts where providers can fetch them by URL.
+
+```python
+from pipeline.store import StoreSettings, open_store, put_many
+
+store = open_store("s3://media/voice", StoreSettings(url_mode="presigned", expires_s=3600))
+for artifact, result in put_many(store, artifacts):
+    print(artifact.name, result.media_url if isinstance(result, Hosted) else result)
+```
+
+A local directory is a store too, served by :class:`MediaServer`. The S3
+names (``S3Store``, ``init_bucket``, ...) are imported on first use, so code
+that only serves a directory does not load boto3.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .base import (
+    CACHE_CONTROL,
+    DEFAULT_BASE_URL,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    Hosted,
+    Store,
+    StoreSettings,
+    UrlMode,
+    open_store,
+    put_many,
+)
+from .local import LocalStore
+from .server import MEDIA_TYPES, Handler, MediaServer, Request, Response
+from .verify import media_url_problem
+
+if TYPE_CHECKING:
+    from .s3 import MAX_PRESIGN_S, BucketSetup, S3Store, init_bucket, parse_s3_spec
+
+__all__ = [
+    "CACHE_CONTROL",
+    "DEFAULT_BASE_URL",
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
+    "MAX_PRESIGN_S",
+    "MEDIA_TYPES",
+    "BucketSetup",
+    "Handler",
+    "Hosted",
+    "LocalStore",
+    "MediaServer",
+    "Request",
+    "Response",
+    "S3Store",
+    "Store",
+    "StoreSettings",
+    "UrlMode",
+    "init_bucket",
+    "media_url_problem",
+    "open_store",
+    "parse_s3_spec",
+    "put_many",
+]
+
+_S3_NAMES = frozenset({"MAX_PRESIGN_S", "BucketSetup", "S3Store", "init_bucket", "parse_s3_spec"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _S3_NAMES:
+        from . import s3
+
+        return getattr(s3, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

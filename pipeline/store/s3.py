@@ -1,0 +1,435 @@
+"""S3 and S3-compatible storage (AWS, SeaweedFS, MinIO, R2, Backblaze) over boto3.
+
+Objects are written under ``prefix/NAME`` with the artifact's Content-Type
+and the immutable Cache-Control. An object with the same key and size is
+not sent again; files from ``multipart_threshold`` up go multipart.
+Credentials come from the standard AWS chain (environment, profile, role);
+they never appear in a message or a log line, and neither do presigned URLs.
+
+URL modes:
+
+* ``public``: ``{endpoint}/{bucket}/{key}`` (path style), readable because a
+  bucket policy lets anyone ``s3:GetObject`` under the prefix; set that up
+  with :func:`init_bucket`. Per-object ACLs are never used.
+* ``presigned``: a GET URL signed for ``expires_s`` seconds (at most 7 days,
+  the longest S3 accepts).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import boto3
+from boto3.exceptions import Boto3Error
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    ReadTimeoutError,
+)
+
+from ..errors import StoreError
+from .base import CACHE_CONTROL, Hosted, Store, StoreSettings
+from .verify import media_url_problem
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ..artifact import Artifact
+
+__all__ = ["MAX_PRESIGN_S", "BucketSetup", "S3Store", "init_bucket", "make_client", "parse_s3_spec"]
+
+_LOG = logging.getLogger(__name__)
+
+#: The longest lifetime S3 accepts for a SigV4 presigned URL (7 days).
+MAX_PRESIGN_S = 7 * 24 * 3600
+
+# Parts of one multipart upload sent at once; the connection pool is sized for all workers' parts.
+_PART_CONCURRENCY = 4
+_BUCKET_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]")
+_S3_ERRORS = (ClientError, BotoCoreError, Boto3Error)
+
+
+def parse_s3_spec(spec: str) -> tuple[str, str]:
+    """``s3://bucket/some/prefix/`` → ``("bucket", "some/prefix")``."""
+    if not spec.lower().startswith("s3://"):
+        raise StoreError(f"{spec}: not an s3://bucket/prefix location")
+    bucket, _, prefix = spec[5:].partition("/")
+    prefix = "/".join(part for part in prefix.split("/") if part)
+    if not _BUCKET_RE.fullmatch(bucket):
+        raise StoreError(f"{spec}: {bucket!r} is not a valid bucket name (3-63 letters, digits, '.', '-')")
+    parts = prefix.split("/") if prefix else []
+    if any(part in (".", "..") for part in parts) or any(ch in prefix for ch in "*?\\\0"):
+        raise StoreError(f"{spec}: the prefix may not contain '.', '..', '*', '?', '\\' or NUL")
+    return bucket, prefix
+
+
+def make_client(settings: StoreSettings) -> Any:
+    """A thread-safe boto3 S3 client for ``settings`` (path-style, SigV4)."""
+    config = Config(
+        s3={"addressing_style": "path"},
+        signature_version="s3v4",
+        region_name=settings.region,
+        max_pool_connections=max(10, settings.workers * _PART_CONCURRENCY),
+        connect_timeout=settings.timeout_s,
+        read_timeout=max(60.0, settings.timeout_s),
+        retries={"max_attempts": settings.max_attempts, "mode": "standard"},
+    )
+    session = boto3.session.Session()
+    return session.client("s3", region_name=settings.region, endpoint_url=settings.endpoint_url, config=config)
+
+
+def _clean_endpoint(url: str) -> str:
+    """The endpoint without user info, query or trailing slash."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+
+class S3Store(Store):
+    """An S3 bucket and prefix; ``client`` and ``http`` can be injected."""
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        settings: StoreSettings | None = None,
+        *,
+        client: Any = None,
+        http: httpx.Client | None = None,
+    ) -> None:
+        self.settings = settings or StoreSettings()
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.name = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
+        self.workers = self.settings.workers
+        if self.settings.url_mode == "presigned":
+            _check_expires(self.settings.expires_s, self.name)
+        if client is None:
+            try:
+                client = make_client(self.settings)
+            except (BotoCoreError, ValueError) as exc:
+                raise StoreError(f"{self.name}: cannot set up the S3 client: {exc}") from exc
+            endpoint = self.settings.endpoint_url or f"https://s3.{self.settings.region}.amazonaws.com"
+        else:
+            endpoint = self.settings.endpoint_url or client.meta.endpoint_url
+        self.client = client
+        self.endpoint = _clean_endpoint(endpoint)
+        self.transfer = TransferConfig(
+            multipart_threshold=self.settings.multipart_threshold,
+            multipart_chunksize=self.settings.multipart_chunksize,
+            max_concurrency=_PART_CONCURRENCY,
+            preferred_transfer_client="classic",
+        )
+        self._http = http
+        self._lock = threading.Lock()
+        self._bucket_ok = False
+
+    @classmethod
+    def from_spec(cls, spec: str, settings: StoreSettings | None = None, *, client: Any = None, http: httpx.Client | None = None) -> S3Store:
+        bucket, prefix = parse_s3_spec(spec)
+        return cls(bucket, prefix, settings, client=client, http=http)
+
+    # -- the Store interface -------------------------------------------------
+    def exists(self, artifact: Artifact) -> bool:
+        size = self._local_size(artifact)
+        return self._remote_size(self.key_for(artifact)) == size
+
+    def put(self, artifact: Artifact) -> Hosted:
+        key = self.key_for(artifact)
+        size = self._local_size(artifact)
+        self._check_bucket()
+        uploaded = False
+        if self._remote_size(key) != size:
+            self._upload(Path(artifact.path), key, artifact.mime, size)
+            uploaded = True
+        hosted = self.url_for(key)
+        hosted = Hosted(hosted.media_url, hosted.expires_at, uploaded, key)
+        if self.settings.verify_url:
+            self.verify(hosted, artifact)
+        return hosted
+
+    def url_for(self, key: str) -> Hosted:
+        if self.settings.url_mode == "public":
+            base = self.settings.base_url.rstrip("/") if self.settings.base_url else f"{self.endpoint}/{quote(self.bucket)}"
+            return Hosted(f"{base}/{quote(key, safe='/~')}", None, False, key)
+        # Floor to the second before signing: the URL is valid at least until expires_at.
+        expires_at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=self.settings.expires_s)
+        try:
+            url = self.client.generate_presigned_url(
+                "get_object",
+                Params={"Bucket": self.bucket, "Key": key},
+                ExpiresIn=self.settings.expires_s,
+            )
+        except _S3_ERRORS as exc:
+            raise self._error(f"cannot presign {key}", exc) from exc
+        return Hosted(url, expires_at, False, key)
+
+    def verify(self, hosted: Hosted, artifact: Artifact) -> None:
+        """Raise StoreError unless the media URL answers anonymously as it should."""
+        problem = media_url_problem(self._http_client(), hosted.media_url, mime=artifact.mime, size=self._local_size(artifact))
+        if problem:
+            raise StoreError(f"{self.name}: {hosted.key or artifact.name}: media URL check failed: {problem}")
+
+    # -- helpers -------------------------------------------------------------
+    def _http_client(self) -> httpx.Client:
+        with self._lock:
+            if self._http is None:
+                import httpx
+
+                self._http = httpx.Client(timeout=self.settings.timeout_s, follow_redirects=False)
+            return self._http
+
+    def _local_size(self, artifact: Artifact) -> int:
+        try:
+            return Path(artifact.path).stat().st_size
+        except OSError as exc:
+            raise StoreError(f"{self.name}: cannot read the artifact {artifact.path}: {exc.strerror or exc}") from exc
+
+    def _check_bucket(self) -> None:
+        """Once per store: a missing bucket is reported as such, not as a failed put.
+
+        Some servers (SeaweedFS) create a bucket on the first put, and a HEAD
+        gives no error body, so this asks before writing. A 403 is not
+        conclusive here (HeadBucket needs s3:ListBucket); the object calls
+        that follow report the precise reason.
+        """
+        if self._bucket_ok:
+            return
+        with self._lock:
+            if self._bucket_ok:
+                return
+            try:
+                self.client.head_bucket(Bucket=self.bucket)
+            except ClientError as exc:
+                if _status(exc) not in (403,):
+                    raise self._error("cannot use the bucket", exc) from exc
+            except _S3_ERRORS as exc:
+                raise self._error("cannot use the bucket", exc) from exc
+            self._bucket_ok = True
+
+    def _remote_size(self, key: str) -> int | None:
+        """The stored object's size, or None when there is none."""
+        try:
+            return int(self.client.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
+        except ClientError as exc:
+            if _status(exc) == 404:
+                return None
+            if _status(exc) != 403:
+                raise self._error(f"cannot check {key}", exc) from exc
+        except _S3_ERRORS as exc:
+            raise self._error(f"cannot check {key}", exc) from exc
+        # A HEAD answer has no body, so a 403 does not say why (wrong key id, wrong
+        # secret, no permission). A one-byte GET carries the error code.
+        try:
+            answer = self.client.get_object(Bucket=self.bucket, Key=key, Range="bytes=0-0")
+        except ClientError as exc:
+            code = _code(exc)
+            if code in ("NoSuchKey", "404"):
+                return None
+            if code == "InvalidRange":
+                return 0
+            raise self._error(f"cannot check {key}", exc) from exc
+        except _S3_ERRORS as exc:
+            raise self._error(f"cannot check {key}", exc) from exc
+        answer["Body"].close()
+        match = re.search(r"/(\d+)$", answer.get("ContentRange") or "")
+        return int(match.group(1)) if match else int(answer["ContentLength"])
+
+    def _upload(self, path: Path, key: str, mime: str, size: int) -> None:
+        extra = {"ContentType": mime, "CacheControl": CACHE_CONTROL}
+        try:
+            if size < self.settings.multipart_threshold:
+                # One request and no transfer-manager threads: the common case.
+                with open(path, "rb") as body:
+                    self.client.put_object(Bucket=self.bucket, Key=key, Body=body, **extra)
+            else:
+                self.client.upload_file(str(path), self.bucket, key, ExtraArgs=extra, Config=self.transfer)
+        except OSError as exc:
+            raise StoreError(f"{self.name}: cannot read the artifact {path}: {exc.strerror or exc}") from exc
+        except _S3_ERRORS as exc:
+            raise self._error(f"cannot upload {key}", exc) from exc
+        _LOG.debug("uploaded %s to %s (%d bytes)", key, self.name, size)
+
+    def _error(self, action: str, exc: BaseException, needs: str | None = None) -> StoreError:
+        return StoreError(f"{self.name}: {action}: {describe_s3_error(exc, self, needs)}")
+
+
+def _inner(exc: BaseException) -> BaseException:
+    """boto3's S3UploadFailedError hides the ClientError it was raised from."""
+    while isinstance(exc, Boto3Error) and (exc.__cause__ or exc.__context__) is not None:
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return exc
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _status(exc: ClientError) -> int:
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if isinstance(status, int):
+        return status
+    code = _code(exc)
+    return int(code) if code.isdigit() else 0
+
+
+def describe_s3_error(exc: BaseException, store: S3Store, needs: str | None = None) -> str:
+    """One clear line for a boto3/botocore error; no secrets, no URLs with queries.
+
+    ``needs`` names the permissions the failed call requires, for the access-denied hint.
+    """
+    exc = _inner(exc)
+    if isinstance(exc, NoCredentialsError):
+        return "no AWS credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)"
+    if isinstance(exc, (PartialCredentialsError, ProfileNotFound)):
+        return f"AWS credentials are incomplete: {exc}"
+    if isinstance(exc, EndpointConnectionError):
+        return f"cannot reach the endpoint {store.endpoint} (is the service running, and is --endpoint-url right?)"
+    if isinstance(exc, ConnectTimeoutError):
+        return f"timed out connecting to the endpoint {store.endpoint}"
+    if isinstance(exc, ReadTimeoutError):
+        return f"the endpoint {store.endpoint} did not answer in time"
+    if isinstance(exc, ClientError):
+        code, status = _code(exc), _status(exc)
+        message = str(exc.response.get("Error", {}).get("Message", "")).strip()
+        if code == "NoSuchBucket" or (code in ("404", "NotFound") and exc.operation_name == "HeadBucket"):
+            return f"bucket {store.bucket!r} does not exist (create it with `voxpipe storage init {store.name}`)"
+        if code == "InvalidAccessKeyId":
+            return "wrong credentials: the server does not know this access key id"
+        if code == "SignatureDoesNotMatch":
+            return "wrong credentials: the secret key does not match the access key id"
+        if code in ("ExpiredToken", "InvalidToken", "TokenRefreshRequired"):
+            return "the AWS session token is invalid or has expired"
+        if code == "AccessDenied" or status == 403:
+            if "public" in message.lower() and "block" in message.lower():
+                return (
+                    "access denied: the bucket's Block Public Access settings refuse a public policy "
+                    "(allow public bucket policies for this bucket, or use --url-mode presigned)"
+                )
+            if needs is None:
+                where = f"{store.bucket}/{store.prefix}/*" if store.prefix else f"{store.bucket}/*"
+                needs = f"s3:GetObject and s3:PutObject on {where}"
+            return f"access denied (the credentials need {needs})"
+        if code in ("PermanentRedirect", "301") or status == 301:
+            return f"bucket {store.bucket!r} is in another region than {store.settings.region!r}; set the region"
+        if code == "InvalidBucketName":
+            return f"{store.bucket!r} is not a valid bucket name"
+        if code == "RequestTimeTooSkewed":
+            return "the local clock is too far off the server's; fix the system time"
+        detail = f"{code}: {message}" if message and message != code else code or "error"
+        return f"{detail} (HTTP {status})" if status else detail
+    if isinstance(exc, (BotoCoreError, Boto3Error)):
+        return f"{type(exc).__name__}: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _check_expires(expires_s: int, name: str) -> None:
+    if expires_s <= 0 or expires_s > MAX_PRESIGN_S:
+        raise StoreError(
+            f"{name}: presigned URL expiry must be between 1 and {MAX_PRESIGN_S} seconds (7 days), "
+            f"not {expires_s}; S3 refuses longer-lived presigned URLs"
+        )
+
+
+@dataclass(frozen=True)
+class BucketSetup:
+    """What :func:`init_bucket` did."""
+
+    bucket: str
+    prefix: str
+    created: bool
+    policy_changed: bool
+    public_resource: str
+
+    def describe(self) -> str:
+        where = f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
+        bucket = "created bucket" if self.created else "bucket exists"
+        policy = "policy set" if self.policy_changed else "policy already in place"
+        return f"{where}: {bucket}; {policy}: anyone may GET {self.public_resource}"
+
+
+def _policy_sid(prefix: str) -> str:
+    return "VoxpipePublicRead" + hashlib.sha256(prefix.encode("utf-8")).hexdigest()[:12]
+
+
+def init_bucket(spec: str, settings: StoreSettings | None = None, *, client: Any = None) -> BucketSetup:
+    """Create the bucket if missing and let anyone GET objects under the prefix.
+
+    The bucket policy gets one statement (its own ``Sid``, replaced when run
+    again) allowing anonymous ``s3:GetObject`` on ``arn:aws:s3:::bucket/prefix/*``
+    only: no listing, no writes, nothing outside the prefix, no object ACLs.
+    Other statements already in the policy are kept. Safe to run twice.
+    """
+    store = S3Store.from_spec(spec, settings, client=client)
+    c, bucket, prefix = store.client, store.bucket, store.prefix
+    created = False
+    try:
+        try:
+            c.head_bucket(Bucket=bucket)
+            exists = True
+        except ClientError as exc:
+            if _status(exc) == 404:
+                exists = False
+            elif _status(exc) == 403:
+                exists = False  # not conclusive: create_bucket says whose it is
+            else:
+                raise
+        if not exists:
+            kwargs: dict[str, Any] = {}
+            if store.settings.region != "us-east-1":
+                kwargs["CreateBucketConfiguration"] = {"LocationConstraint": store.settings.region}
+            try:
+                c.create_bucket(Bucket=bucket, **kwargs)
+                created = True
+            except ClientError as exc:
+                if _code(exc) == "BucketAlreadyExists":
+                    raise StoreError(f"{store.name}: the bucket name {bucket!r} is taken by another account") from exc
+                if _code(exc) != "BucketAlreadyOwnedByYou":
+                    raise
+        resource = f"arn:aws:s3:::{bucket}/{prefix}/*" if prefix else f"arn:aws:s3:::{bucket}/*"
+        statement = {
+            "Sid": _policy_sid(prefix),
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": resource,
+        }
+        try:
+            policy = json.loads(c.get_bucket_policy(Bucket=bucket)["Policy"])
+        except ClientError as exc:
+            if _code(exc) != "NoSuchBucketPolicy" and _status(exc) != 404:
+                raise
+            policy = {"Version": "2012-10-17", "Statement": []}
+        statements = policy.get("Statement", [])
+        if isinstance(statements, dict):
+            statements = [statements]
+        changed = statement not in statements
+        if changed:
+            kept = [s for s in statements if not (isinstance(s, dict) and s.get("Sid") == statement["Sid"])]
+            policy = {"Version": policy.get("Version", "2012-10-17"), **policy, "Statement": [*kept, statement]}
+            c.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    except StoreError:
+        raise
+    except _S3_ERRORS as exc:
+        needs = f"s3:CreateBucket, s3:GetBucketPolicy and s3:PutBucketPolicy on {bucket}"
+        raise store._error("cannot set up public reads", exc, needs) from exc
+    return BucketSetup(bucket, prefix, created, changed, resource.removeprefix("arn:aws:s3:::"))
