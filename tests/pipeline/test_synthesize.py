@@ -1,0 +1,67 @@
+"""Rendering markup with the real piper voice: rate, pitch, volume, pauses."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline import dsp
+from pipeline.errors import MarkupError, SynthesisError
+from pipeline.markup import parse
+from pipeline.synthesize import synthesize
+
+SENTENCE = "Your appointment is on Tuesday at three in the afternoon."
+
+
+def _speech_s(audio) -> float:
+    start, end = dsp.active_bounds(audio, 20 * np.log10(audio.peak) - 40)
+    return (end - start) / audio.rate
+
+
+@pytest.mark.parametrize("rate, ratio", [
+    ("x-slow", 0.75), ("slow", 0.9), ("fast", 1.1), ("x-fast", 1.25),
+    ("85%", 0.85), ("-10%", 0.9), ("+20%", 1.2), ("0.3", 0.5), ("300%", 2.0),
+])
+def test_prosody_rate_changes_duration_by_the_requested_ratio(memo_engine, rate: str, ratio: float) -> None:
+    natural = _speech_s(synthesize(parse(SENTENCE), memo_engine))
+    changed = _speech_s(synthesize(parse(f'<prosody rate="{rate}">{SENTENCE}</prosody>'), memo_engine))
+    assert natural / changed == pytest.approx(ratio, rel=0.05)
+
+
+def test_volume_is_a_gain_relative_to_the_rest(memo_engine) -> None:
+    audio = synthesize(parse(f'{SENTENCE}<break time="1s"/><prosody volume="-6dB">{SENTENCE}</prosody>'), memo_engine)
+    half = len(audio.samples) // 2
+    first, second = audio.samples[:half], audio.samples[half:]
+    level = lambda x: 20 * np.log10(np.sqrt(np.mean(x.astype(np.float64) ** 2)))  # noqa: E731
+    assert level(first) - level(second) == pytest.approx(6.0, abs=0.3)
+
+
+def test_pitch_shift_keeps_duration(memo_engine) -> None:
+    natural = synthesize(parse(SENTENCE), memo_engine)
+    high = synthesize(parse(f'<prosody pitch="+3st">{SENTENCE}</prosody>'), memo_engine)
+    assert _speech_s(high) == pytest.approx(_speech_s(natural), rel=0.02)
+    # The spectral centroid rises with the pitch.
+    centroid = lambda a: float(np.sum(np.abs(np.fft.rfft(a.samples)) * np.fft.rfftfreq(len(a.samples), 1 / a.rate)) / np.sum(np.abs(np.fft.rfft(a.samples))))  # noqa: E731
+    assert centroid(high) > centroid(natural) * 1.05
+
+
+def test_say_as_is_spoken_as_words(memo_engine) -> None:
+    synthesize(parse('Code <say-as interpret-as="digits">42</say-as>.'), memo_engine)
+    assert "Code four two." in memo_engine.cache
+
+
+def test_exact_pause_between_runs(memo_engine) -> None:
+    audio = synthesize(parse(f'{SENTENCE}<break time="700ms"/>{SENTENCE}'), memo_engine)
+    from tests.audio_checks import silent_gaps_ms
+
+    assert any(abs(g - 700) <= 5 for g in silent_gaps_ms(audio.samples, audio.rate, min_ms=400))
+
+
+def test_nothing_to_say_is_a_markup_error(memo_engine) -> None:
+    with pytest.raises(MarkupError):
+        synthesize(parse('<break time="1s"/>'), memo_engine)
+
+
+def test_punctuation_only_gives_a_clear_error(memo_engine) -> None:
+    with pytest.raises((MarkupError, SynthesisError), match="no audio|nothing to say"):
+        synthesize(parse("..."), memo_engine)
