@@ -272,12 +272,13 @@ def normalize(script: Script, language: str = "en") -> Script:
     """A script with every say-as turned into words and every sub into its alias.
 
     ``script.language`` (from ``xml:lang``) wins over ``language``. Converted
-    words get a space where they would otherwise run into a neighbouring word.
+    words get a space where they would otherwise run into a neighbouring word;
+    neighbours with the same prosody and emphasis are merged.
     Raises :class:`MarkupError` for a value its interpret-as cannot read.
     """
     lang = script.language or language
     segs = script.segments
-    out: list[Segment] = []
+    out: list[Pause | tuple[Speech, list[str]]] = []  # speech texts joined at the end
     for i, seg in enumerate(segs):
         if isinstance(seg, Pause):
             out.append(seg)
@@ -295,13 +296,17 @@ def normalize(script: Script, language: str = "en") -> Script:
                 text = " " + text
             if isinstance(after, Speech) and _touches(text, after.text):
                 text += " "
-        speech = Speech(text, seg.prosody, emphasis=seg.emphasis)
-        prev = out[-1] if out else None
-        if isinstance(prev, Speech) and (prev.prosody, prev.emphasis) == (seg.prosody, seg.emphasis):
-            out[-1] = Speech(_SPACE.sub(" ", prev.text + text), prev.prosody, emphasis=prev.emphasis)
+        last = out[-1] if out else None
+        if isinstance(last, tuple) and (last[0].prosody, last[0].emphasis) == (seg.prosody, seg.emphasis):
+            last[1].append(text)
         else:
-            out.append(speech)
-    return Script(tuple(out), script.language)
+            out.append((seg, [text]))
+    segments: list[Segment] = [
+        item if isinstance(item, Pause)
+        else Speech(_SPACE.sub(" ", "".join(item[1])), item[0].prosody, emphasis=item[0].emphasis)
+        for item in out
+    ]
+    return Script(tuple(segments), script.language)
 
 
 def _pause_mark(text: str, ms: int) -> str:
@@ -319,18 +324,22 @@ def to_plain_text(script: Script, language: str = "en") -> str:
     A pause of 600 ms or more ends a sentence, a shorter one is a comma, 0 ms
     is a space; pauses before the first or after the last words are dropped.
     """
-    text = ""
+    parts: list[str] = []
     pending: int | None = None
     for seg in normalize(script, language).segments:
         if isinstance(seg, Pause):
             pending = seg.ms + (pending or 0)
             continue
-        if pending is not None and text.strip():
-            text = text.rstrip()
-            text += _pause_mark(text, pending)
+        if pending is not None and parts:
+            # Only the end of the text so far decides the mark: look at the tail.
+            while not parts[-1].strip():
+                parts.pop()
+            parts[-1] = parts[-1].rstrip()
+            parts.append(_pause_mark("".join(parts[-2:]), pending))
         pending = None
-        text += seg.text
-    return _SPACE_BEFORE_PUNCT.sub(r"\1", _SPACE.sub(" ", text)).strip()
+        if seg.text.strip() or parts:
+            parts.append(seg.text)
+    return _SPACE_BEFORE_PUNCT.sub(r"\1", _SPACE.sub(" ", "".join(parts))).strip()
 
 
 def spell_digits(text: str, sep: str = ", ") -> str:

@@ -41,7 +41,7 @@ class _Context:
     in_s: bool = False
     in_p: bool = False
 
-    def speech(self, text: str, **extra: str) -> Speech:
+    def speech(self, text: str, **extra: str | None) -> Speech:
         rate = min(max(self.rate, symbols.RATE_MIN), symbols.RATE_MAX)
         prosody = Prosody(_tidy(rate), _tidy(self.volume_db), _tidy(self.pitch_st))
         return Speech(text, prosody, emphasis=self.emphasis, **extra)
@@ -95,7 +95,8 @@ class _Builder:
         try:
             return read(raw)
         except ValueError as exc:
-            raise self.error(tag.offset, f'bad value "{raw}" for {attr} on <{tag.name}>; expected {exc}') from None
+            message = f'bad value "{raw}" for {attr} on <{tag.name}>; expected {exc}'
+            raise self.error(tag.offset, message) from None
 
     def choice(self, tag: StartTag, attr: str, allowed: tuple[str, ...]) -> str:
         def read(raw: str) -> str:
@@ -203,7 +204,8 @@ class _Builder:
     def open_prosody(self, frame: _Frame) -> None:
         tag = frame.tag
         if not frame.attrs:
-            raise self.error(tag.offset, "<prosody> without attributes; expected at least one of rate, volume, pitch")
+            expected = ", ".join(symbols.TAG_ATTRIBUTES["prosody"])
+            raise self.error(tag.offset, f"<prosody> without attributes; expected at least one of {expected}")
         ctx = frame.outer
         if "rate" in frame.attrs:
             ctx = replace(ctx, rate=ctx.rate * self.value(tag, "rate", values.rate_factor))
@@ -223,7 +225,10 @@ class _Builder:
         kind = self.choice(tag, "interpret-as", symbols.INTERPRET_AS)
         if "format" in frame.attrs:
             if kind != "date":
-                raise self.error(tag.offset, f'attribute format on <say-as interpret-as="{kind}">; expected it only with interpret-as="date"')
+                raise self.error(
+                    tag.offset,
+                    f'attribute format on <say-as interpret-as="{kind}">; expected it only with interpret-as="date"',
+                )
             self.choice(tag, "format", symbols.DATE_FORMATS)
 
     def open_sub(self, frame: _Frame) -> None:
@@ -244,7 +249,9 @@ class _Builder:
         outer = frame.outer
         if outer.in_s or outer.in_p:
             where = "s" if outer.in_s else "p"
-            raise self.error(frame.tag.offset, f"tag <p> not allowed inside <{where}>; expected text, <s> or inline tags")
+            raise self.error(
+                frame.tag.offset, f"tag <p> not allowed inside <{where}>; expected text, <s> or inline tags"
+            )
         self.structural("p")
         frame.inner = replace(outer, in_p=True)
 
@@ -292,17 +299,22 @@ def _mergeable(a: Speech, b: Speech) -> bool:
 
 def _tidy_phrase(phrase: list[Speech]) -> list[Speech]:
     """Collapse whitespace across a run of speech with no pause in it."""
-    out: list[Speech] = []
+    heads: list[Speech] = []
+    texts: list[list[str]] = []  # joined once at the end: no quadratic concatenation
+    after_space = True  # a phrase starts as if after a space: leading blanks go
     for sp in phrase:
         text = _SPACE.sub(" ", sp.text)
-        if not out or out[-1].text.endswith(" "):
+        if after_space:
             text = text.lstrip(" ")
         if not text:
             continue
-        if out and _mergeable(out[-1], sp):
-            out[-1] = replace(out[-1], text=out[-1].text + text)
+        if heads and _mergeable(heads[-1], sp):
+            texts[-1].append(text)
         else:
-            out.append(replace(sp, text=text))
+            heads.append(sp)
+            texts.append([text])
+        after_space = text.endswith(" ")
+    out = [replace(sp, text="".join(t)) for sp, t in zip(heads, texts)]
     while out:
         text = out[-1].text.rstrip(" ")
         if text:
