@@ -106,14 +106,13 @@ def prepare(
 
 def run_prepare(rows: list[Row | ItemResult], settings: PrepareSettings, progress: bool | None) -> list[ItemResult]:
     """Prepare every row, drawing progress; results come back in input order."""
-    order = {(r.item.id if isinstance(r, Row) else r.id): n for n, r in enumerate(rows)}
-    results = [r for r in rows if isinstance(r, ItemResult)]
     items = [r.item for r in rows if isinstance(r, Row)]
+    done: dict[str, ItemResult] = {}
     with progress_bar(len(items), "preparing", progress) as advance:
         for result in prepare_many(items, settings):
-            results.append(result)
+            done[result.id] = result
             advance(result.id, result.ok)
-    return sorted(results, key=lambda r: order.get(r.id, len(order)))
+    return [done[r.item.id] if isinstance(r, Row) else r for r in rows]
 
 
 def emit_report(results: list[ItemResult], as_json: bool, report: Path | None, extra: dict[str, Any] | None = None) -> None:
