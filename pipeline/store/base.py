@@ -148,6 +148,15 @@ class Store(abc.ABC):
     def url_for(self, key: str) -> Hosted:
         """The media URL of ``key`` (``uploaded`` is False)."""
 
+    def close(self) -> None:
+        """Release the clients the store created itself (injected ones are left open)."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def __str__(self) -> str:
         return self.name
 

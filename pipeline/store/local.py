@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -19,7 +18,7 @@ from urllib.parse import quote
 from ..artifact import atomic_path
 from ..errors import StoreError
 from .base import DEFAULT_BASE_URL, Hosted, Store, StoreSettings
-from .verify import media_url_problem
+from .verify import UrlChecker
 
 if TYPE_CHECKING:
     import httpx
@@ -46,8 +45,7 @@ class LocalStore(Store):
         self.name = str(self.root)
         self.workers = workers
         self.verify_url = verify_url
-        self._http = http
-        self._lock = threading.Lock()
+        self._checker = UrlChecker(http, StoreSettings.timeout_s)
         if not self.base_url.lower().startswith(("http://", "https://")):
             raise StoreError(f"{self.name}: base URL must start with http:// or https://, not {base_url!r}")
 
@@ -98,14 +96,11 @@ class LocalStore(Store):
     def url_for(self, key: str) -> Hosted:
         return Hosted(f"{self.base_url}/{quote(key, safe='/')}", None, False, key)
 
+    def close(self) -> None:
+        self._checker.close()
+
     def verify(self, hosted: Hosted, artifact: Artifact) -> None:
         """Raise StoreError unless the media server answers for this file as it should."""
-        with self._lock:
-            if self._http is None:
-                import httpx
-
-                self._http = httpx.Client(timeout=StoreSettings.timeout_s, follow_redirects=False)
-            client = self._http
-        problem = media_url_problem(client, hosted.media_url, mime=artifact.mime, size=self._source_size(artifact))
+        problem = self._checker.problem(hosted.media_url, mime=artifact.mime, size=self._source_size(artifact))
         if problem:
             raise StoreError(f"{self.name}: {hosted.key or artifact.name}: media URL check failed: {problem}")

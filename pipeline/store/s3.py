@@ -45,7 +45,7 @@ from botocore.exceptions import (
 
 from ..errors import StoreError
 from .base import CACHE_CONTROL, Hosted, Store, StoreSettings
-from .verify import media_url_problem
+from .verify import UrlChecker
 
 if TYPE_CHECKING:
     import httpx
@@ -123,6 +123,7 @@ class S3Store(Store):
         self.workers = self.settings.workers
         if self.settings.url_mode == "presigned":
             _check_expires(self.settings.expires_s, self.name)
+        own_client = client is None
         if client is None:
             try:
                 client = make_client(self.settings)
@@ -132,6 +133,7 @@ class S3Store(Store):
         else:
             endpoint = self.settings.endpoint_url or client.meta.endpoint_url
         self.client = client
+        self._own_client = own_client
         self.endpoint = _clean_endpoint(endpoint)
         self.transfer = TransferConfig(
             multipart_threshold=self.settings.multipart_threshold,
@@ -139,9 +141,14 @@ class S3Store(Store):
             max_concurrency=_PART_CONCURRENCY,
             preferred_transfer_client="classic",
         )
-        self._http = http
+        self._checker = UrlChecker(http, self.settings.timeout_s)
         self._lock = threading.Lock()
         self._bucket_ok = False
+
+    def close(self) -> None:
+        self._checker.close()
+        if self._own_client:
+            self.client.close()
 
     @classmethod
     def from_spec(cls, spec: str, settings: StoreSettings | None = None, *, client: Any = None, http: httpx.Client | None = None) -> S3Store:
@@ -185,18 +192,9 @@ class S3Store(Store):
 
     def verify(self, hosted: Hosted, artifact: Artifact) -> None:
         """Raise StoreError unless the media URL answers anonymously as it should."""
-        problem = media_url_problem(self._http_client(), hosted.media_url, mime=artifact.mime, size=self._local_size(artifact))
+        problem = self._checker.problem(hosted.media_url, mime=artifact.mime, size=self._local_size(artifact))
         if problem:
             raise StoreError(f"{self.name}: {hosted.key or artifact.name}: media URL check failed: {problem}")
-
-    # -- helpers -------------------------------------------------------------
-    def _http_client(self) -> httpx.Client:
-        with self._lock:
-            if self._http is None:
-                import httpx
-
-                self._http = httpx.Client(timeout=self.settings.timeout_s, follow_redirects=False)
-            return self._http
 
     def _local_size(self, artifact: Artifact) -> int:
         try:

@@ -9,12 +9,13 @@ ranged GET. The returned reason never contains the URL's query string.
 from __future__ import annotations
 
 import re
+import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["media_url_problem", "redact_url"]
+__all__ = ["UrlChecker", "media_url_problem", "redact_url"]
 
 _REFUSED_HEAD = frozenset({400, 403, 405, 501})
 _CONTENT_RANGE_RE = re.compile(r"bytes\s+\d+-\d+/(\d+)")
@@ -59,3 +60,34 @@ def media_url_problem(client: httpx.Client, url: str, *, mime: str, size: int | 
         if total is not None and total != size:
             return f"{redact_url(url)} serves {total} bytes, but the artifact has {size}"
     return None
+
+
+class UrlChecker:
+    """Runs :func:`media_url_problem` with one shared anonymous client.
+
+    The httpx client is created on first use (thread-safe) unless one is
+    injected; ``close()`` closes only a client created here.
+    """
+
+    def __init__(self, client: httpx.Client | None = None, timeout_s: float = 10.0) -> None:
+        self._client = client
+        self._owned = client is None
+        self._timeout_s = timeout_s
+        self._lock = threading.Lock()
+
+    def problem(self, url: str, *, mime: str, size: int | None = None) -> str | None:
+        with self._lock:
+            if self._client is None:
+                import httpx
+
+                self._client = httpx.Client(timeout=self._timeout_s, follow_redirects=False)
+            client = self._client
+        return media_url_problem(client, url, mime=mime, size=size)
+
+    def close(self) -> None:
+        with self._lock:
+            client, owned = self._client, self._owned
+            if owned:
+                self._client = None
+        if owned and client is not None:
+            client.close()

@@ -139,9 +139,11 @@ def test_put_many_local_reports_each_item(media_dir, make_artifact):
 
 def test_verify_url_against_the_running_server(media_dir, server, make_artifact):
     art = make_artifact("mp3")
-    assert LocalStore(media_dir, server.url, verify_url=True).put(art).uploaded
-    with pytest.raises(StoreError, match="media URL check failed: anonymous HEAD of .* answered HTTP 404"):
-        LocalStore(media_dir, server.url + "/wrong", verify_url=True).put(make_artifact("mp3"))
+    with LocalStore(media_dir, server.url, verify_url=True) as store:
+        assert store.put(art).uploaded
+    with LocalStore(media_dir, server.url + "/wrong", verify_url=True) as store:
+        with pytest.raises(StoreError, match="media URL check failed: anonymous HEAD of .* answered HTTP 404"):
+            store.put(make_artifact("mp3"))
 
 
 # -- MediaServer: media ------------------------------------------------------------

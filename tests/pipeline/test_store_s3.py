@@ -40,7 +40,23 @@ _MIB = 1024 * 1024
 @pytest.fixture(scope="module")
 def admin(s3_server):
     """A client with the server's own credentials."""
-    return s3_server.client()
+    client = s3_server.client()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def closing():
+    """``closing(x)`` returns x and closes it at the end of the test."""
+    things = []
+
+    def register(thing):
+        things.append(thing)
+        return thing
+
+    yield register
+    for thing in reversed(things):
+        thing.close()
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +77,14 @@ def settings_for(s3_server, **overrides) -> StoreSettings:
     return StoreSettings(endpoint_url=s3_server.endpoint, region=s3_server.region, **overrides)
 
 
-def store_at(s3_server, admin, spec: str, **overrides) -> S3Store:
-    return S3Store.from_spec(spec, settings_for(s3_server, **overrides), client=admin)
+@pytest.fixture
+def store_at(s3_server, admin, closing):
+    """``store_at(spec, **settings)``: an S3Store on the admin client, closed after the test."""
+
+    def make(spec: str, **overrides) -> S3Store:
+        return closing(S3Store.from_spec(spec, settings_for(s3_server, **overrides), client=admin))
+
+    return make
 
 
 def closed_port() -> int:
@@ -92,10 +114,10 @@ def test_init_bucket_sets_a_prefix_only_policy_and_is_idempotent(s3_server, admi
         assert statement["Action"] == "s3:GetObject"
 
 
-def test_public_url_is_readable_anonymously_and_private_objects_are_not(s3_server, admin, public_prefix, anon, make_artifact):
+def test_public_url_is_readable_anonymously_and_private_objects_are_not(s3_server, public_prefix, anon, make_artifact, store_at):
     art = make_artifact("mp3")
     data = art.path.read_bytes()
-    hosted = store_at(s3_server, admin, public_prefix).put(art)
+    hosted = store_at(public_prefix).put(art)
     assert hosted.uploaded and hosted.expires_at is None
     assert hosted.key == f"public/{art.path.name}"
     assert hosted.media_url == f"{s3_server.endpoint}/{BUCKET}/public/{art.path.name}"
@@ -108,7 +130,7 @@ def test_public_url_is_readable_anonymously_and_private_objects_are_not(s3_serve
     head = anon.head(hosted.media_url)
     assert head.status_code == 200 and head.headers["content-length"] == str(len(data))
 
-    private = store_at(s3_server, admin, f"s3://{BUCKET}/private").put(art)
+    private = store_at(f"s3://{BUCKET}/private").put(art)
     assert private.media_url == f"{s3_server.endpoint}/{BUCKET}/private/{art.path.name}"
     assert anon.get(private.media_url).status_code == 403
     assert anon.head(private.media_url).status_code == 403
@@ -118,18 +140,18 @@ def test_public_url_is_readable_anonymously_and_private_objects_are_not(s3_serve
     assert art.path.read_bytes() == data  # nothing local is touched
 
 
-def test_content_type_per_format_and_cache_control(s3_server, admin, public_prefix, make_artifact):
-    store = store_at(s3_server, admin, public_prefix)
+def test_content_type_per_format_and_cache_control(admin, public_prefix, make_artifact, store_at):
+    store = store_at(public_prefix)
     for ext, mime in (("ogg", "audio/ogg; codecs=opus"), ("wav", "audio/wav")):
         hosted = store.put(make_artifact(ext, seconds=0.3))
         head = admin.head_object(Bucket=BUCKET, Key=hosted.key)
         assert (head["ContentType"], head["CacheControl"]) == (mime, CACHE_CONTROL)
 
 
-def test_range_requests_give_206_with_the_right_bytes(s3_server, admin, public_prefix, anon, make_artifact):
+def test_range_requests_give_206_with_the_right_bytes(public_prefix, anon, make_artifact, store_at):
     art = make_artifact("wav")
     data = art.path.read_bytes()
-    url = store_at(s3_server, admin, public_prefix).put(art).media_url
+    url = store_at(public_prefix).put(art).media_url
     r = anon.get(url, headers={"Range": "bytes=0-99"})
     assert (r.status_code, r.content) == (206, data[:100])
     assert r.headers["content-range"] == f"bytes 0-99/{len(data)}"
@@ -139,9 +161,9 @@ def test_range_requests_give_206_with_the_right_bytes(s3_server, admin, public_p
     assert (r.status_code, r.content) == (206, data[100:])
 
 
-def test_second_put_of_the_same_artifact_is_skipped(s3_server, admin, public_prefix, make_artifact):
+def test_second_put_of_the_same_artifact_is_skipped(admin, public_prefix, make_artifact, store_at):
     art = make_artifact("mp3")
-    store = store_at(s3_server, admin, public_prefix)
+    store = store_at(public_prefix)
     assert not store.exists(art)
     assert store.put(art).uploaded is True
     assert store.exists(art)
@@ -155,10 +177,10 @@ def test_second_put_of_the_same_artifact_is_skipped(s3_server, admin, public_pre
     assert admin.head_object(Bucket=BUCKET, Key=again.key)["ContentLength"] == art.path.stat().st_size
 
 
-def test_big_files_go_multipart(s3_server, admin, public_prefix, anon, make_artifact):
+def test_big_files_go_multipart(admin, public_prefix, anon, make_artifact, store_at):
     art = make_artifact("wav", seconds=200)  # 16 kHz 16-bit mono: about 6.1 MiB
     assert art.path.stat().st_size > 6 * _MIB
-    store = store_at(s3_server, admin, public_prefix, multipart_threshold=1 * _MIB, multipart_chunksize=5 * _MIB)
+    store = store_at(public_prefix, multipart_threshold=1 * _MIB, multipart_chunksize=5 * _MIB)
     hosted = store.put(art)
     head = admin.head_object(Bucket=BUCKET, Key=hosted.key)
     assert head["ETag"].strip('"').endswith("-2")  # two parts: 5 MiB + the rest
@@ -173,9 +195,9 @@ def test_big_files_go_multipart(s3_server, admin, public_prefix, anon, make_arti
 # -- presigned URLs -------------------------------------------------------------------
 
 
-def test_presigned_get_works_and_tampering_is_refused(s3_server, admin, anon, make_artifact):
+def test_presigned_get_works_and_tampering_is_refused(anon, make_artifact, store_at):
     art = make_artifact("ogg")
-    store = store_at(s3_server, admin, f"s3://{BUCKET}/signed", url_mode="presigned", expires_s=600)
+    store = store_at(f"s3://{BUCKET}/signed", url_mode="presigned", expires_s=600)
     before = datetime.now(timezone.utc)
     hosted = store.put(art)
     assert hosted.expires_at is not None
@@ -199,8 +221,8 @@ def test_presigned_get_works_and_tampering_is_refused(s3_server, admin, anon, ma
     assert anon.get(urlunsplit(parts._replace(query=""))).status_code == 403
 
 
-def test_expired_presigned_url_is_refused(s3_server, admin, anon, make_artifact):
-    store = store_at(s3_server, admin, f"s3://{BUCKET}/signed", url_mode="presigned", expires_s=1)
+def test_expired_presigned_url_is_refused(anon, make_artifact, store_at):
+    store = store_at(f"s3://{BUCKET}/signed", url_mode="presigned", expires_s=1)
     hosted = store.put(make_artifact("mp3"))
     time.sleep(2.2)
     assert anon.get(hosted.media_url).status_code == 403
@@ -208,18 +230,18 @@ def test_expired_presigned_url_is_refused(s3_server, admin, anon, make_artifact)
 
 
 @pytest.mark.parametrize("expires", [MAX_PRESIGN_S + 1, 30 * 24 * 3600, 0, -5])
-def test_presign_expiry_outside_1s_to_7_days_is_refused(s3_server, admin, expires):
+def test_presign_expiry_outside_1s_to_7_days_is_refused(expires, store_at):
     with pytest.raises(StoreError, match=r"^s3://voxpipe-test/signed: presigned URL expiry must be between 1 and 604800 seconds \(7 days\)"):
-        store_at(s3_server, admin, f"s3://{BUCKET}/signed", url_mode="presigned", expires_s=expires)
+        store_at(f"s3://{BUCKET}/signed", url_mode="presigned", expires_s=expires)
 
 
-def test_seven_days_exactly_is_accepted(s3_server, admin):
-    store = store_at(s3_server, admin, f"s3://{BUCKET}/signed", url_mode="presigned", expires_s=MAX_PRESIGN_S)
+def test_seven_days_exactly_is_accepted(store_at):
+    store = store_at(f"s3://{BUCKET}/signed", url_mode="presigned", expires_s=MAX_PRESIGN_S)
     assert "X-Amz-Expires=604800" in store.url_for("signed/x.mp3").media_url
 
 
-def test_presigned_urls_are_not_logged(s3_server, admin, make_artifact, caplog):
-    store = store_at(s3_server, admin, f"s3://{BUCKET}/signed", url_mode="presigned", verify_url=True)
+def test_presigned_urls_are_not_logged(make_artifact, caplog, store_at):
+    store = store_at(f"s3://{BUCKET}/signed", url_mode="presigned", verify_url=True)
     with caplog.at_level(logging.DEBUG, logger="pipeline"):
         hosted = store.put(make_artifact("mp3"))
     signature = dict(parse_qsl(urlsplit(hosted.media_url).query))["X-Amz-Signature"]
@@ -229,8 +251,8 @@ def test_presigned_urls_are_not_logged(s3_server, admin, make_artifact, caplog):
 # -- errors ---------------------------------------------------------------------------
 
 
-def test_missing_bucket(s3_server, admin, make_artifact):
-    store = store_at(s3_server, admin, "s3://no-such-bucket/voice")
+def test_missing_bucket(admin, make_artifact, store_at):
+    store = store_at("s3://no-such-bucket/voice")
     with pytest.raises(StoreError) as info:
         store.put(make_artifact("mp3"))
     assert str(info.value) == (
@@ -247,9 +269,10 @@ def test_missing_bucket(s3_server, admin, make_artifact):
         ({"secret_key": "not-the-secret"}, "wrong credentials: the secret key does not match the access key id"),
     ],
 )
-def test_wrong_credentials(s3_server, public_prefix, make_artifact, creds, reason):
+def test_wrong_credentials(s3_server, public_prefix, make_artifact, creds, reason, closing):
     art = make_artifact("mp3")
-    store = S3Store.from_spec(public_prefix, settings_for(s3_server), client=s3_server.client(**creds))
+    client = closing(s3_server.client(**creds))
+    store = closing(S3Store.from_spec(public_prefix, settings_for(s3_server), client=client))
     with pytest.raises(StoreError) as info:
         store.put(art)
     message = str(info.value)
@@ -257,11 +280,11 @@ def test_wrong_credentials(s3_server, public_prefix, make_artifact, creds, reaso
     assert s3_server.secret_key not in message and "not-the-secret" not in message
 
 
-def test_unreachable_endpoint(monkeypatch, s3_server, make_artifact):
+def test_unreachable_endpoint(monkeypatch, s3_server, make_artifact, closing):
     for key, value in s3_server.env().items():
         monkeypatch.setenv(key, value)
     port = closed_port()
-    store = open_store(f"s3://{BUCKET}/public", StoreSettings(endpoint_url=f"http://127.0.0.1:{port}", max_attempts=1, timeout_s=2))
+    store = closing(open_store(f"s3://{BUCKET}/public", StoreSettings(endpoint_url=f"http://127.0.0.1:{port}", max_attempts=1, timeout_s=2)))
     started = time.monotonic()
     with pytest.raises(StoreError) as info:
         store.put(make_artifact("mp3"))
@@ -273,10 +296,11 @@ def test_unreachable_endpoint(monkeypatch, s3_server, make_artifact):
 
 
 @pytest.mark.parametrize(("prefix", "step"), [("private", "check"), ("public", "upload")])
-def test_access_denied_for_an_anonymous_writer(s3_server, public_prefix, make_artifact, prefix, step):
+def test_access_denied_for_an_anonymous_writer(s3_server, public_prefix, make_artifact, prefix, step, closing):
     # SeaweedFS cannot easily give an identity without rights; an unsigned client is a real denial.
     art = make_artifact("mp3")
-    store = S3Store.from_spec(f"s3://{BUCKET}/{prefix}", settings_for(s3_server), client=s3_server.client(unsigned=True))
+    client = closing(s3_server.client(unsigned=True))
+    store = closing(S3Store.from_spec(f"s3://{BUCKET}/{prefix}", settings_for(s3_server), client=client))
     with pytest.raises(StoreError) as info:
         store.put(art)
     assert str(info.value) == (
@@ -285,14 +309,14 @@ def test_access_denied_for_an_anonymous_writer(s3_server, public_prefix, make_ar
     )
 
 
-def test_no_credentials(monkeypatch, tmp_path, s3_server, make_artifact):
+def test_no_credentials(monkeypatch, tmp_path, s3_server, make_artifact, closing):
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    store = open_store(f"s3://{BUCKET}/public", settings_for(s3_server))
+    store = closing(open_store(f"s3://{BUCKET}/public", settings_for(s3_server)))
     with pytest.raises(StoreError) as info:
         store.put(make_artifact("mp3"))
     assert str(info.value) == (
@@ -304,41 +328,41 @@ def test_no_credentials(monkeypatch, tmp_path, s3_server, make_artifact):
 def test_credentials_from_the_standard_chain(monkeypatch, s3_server, public_prefix, anon, make_artifact):
     for key, value in s3_server.env().items():
         monkeypatch.setenv(key, value)
-    store = open_store(public_prefix, settings_for(s3_server, workers=3))
-    assert isinstance(store, S3Store) and store.workers == 3
     art = make_artifact("mp3")
-    assert anon.get(store.put(art).media_url).content == art.path.read_bytes()
+    with open_store(public_prefix, settings_for(s3_server, workers=3, verify_url=True)) as store:
+        assert isinstance(store, S3Store) and store.workers == 3
+        assert anon.get(store.put(art).media_url).content == art.path.read_bytes()
 
 
 # -- verify_url -----------------------------------------------------------------------
 
 
-def test_verify_url_passes_for_public_and_presigned(s3_server, admin, public_prefix, make_artifact):
-    assert store_at(s3_server, admin, public_prefix, verify_url=True).put(make_artifact("ogg")).uploaded
+def test_verify_url_passes_for_public_and_presigned(public_prefix, make_artifact, store_at):
+    assert store_at(public_prefix, verify_url=True).put(make_artifact("ogg")).uploaded
     # HEAD on a GET-signed URL is refused, so this goes through the ranged-GET fallback
-    assert store_at(s3_server, admin, f"s3://{BUCKET}/signed", url_mode="presigned", verify_url=True).put(make_artifact("mp3")).uploaded
+    assert store_at(f"s3://{BUCKET}/signed", url_mode="presigned", verify_url=True).put(make_artifact("mp3")).uploaded
 
 
-def test_verify_url_catches_a_wrong_url(tmp_path, s3_server, admin, public_prefix, make_artifact):
+def test_verify_url_catches_a_wrong_url(s3_server, tmp_path, public_prefix, make_artifact, store_at):
     art = make_artifact("mp3")
     # public URLs for a prefix that no policy opens: anonymous reads get 403
     with pytest.raises(StoreError) as info:
-        store_at(s3_server, admin, f"s3://{BUCKET}/private", verify_url=True).put(art)
+        store_at(f"s3://{BUCKET}/private", verify_url=True).put(art)
     assert str(info.value) == (
         f"s3://{BUCKET}/private: private/{art.path.name}: media URL check failed: anonymous ranged GET of "
         f"{s3_server.endpoint}/{BUCKET}/private/{art.path.name} answered HTTP 403, not 200/206"
     )
     # a base URL that points at the wrong bucket, or at a server without the file
     with pytest.raises(StoreError, match=r"media URL check failed: anonymous ranged GET of .*/wrong/public/.* answered HTTP 403"):
-        store_at(s3_server, admin, public_prefix, verify_url=True, base_url=f"{s3_server.endpoint}/wrong").put(art)
+        store_at(public_prefix, verify_url=True, base_url=f"{s3_server.endpoint}/wrong").put(art)
     with MediaServer(tmp_path, port=0) as elsewhere:
         with pytest.raises(StoreError, match=r"media URL check failed: anonymous HEAD of .*/public/.* answered HTTP 404"):
-            store_at(s3_server, admin, public_prefix, verify_url=True, base_url=elsewhere.url).put(art)
+            store_at(public_prefix, verify_url=True, base_url=elsewhere.url).put(art)
     # nobody listening at all
     with pytest.raises(StoreError, match=r"media URL check failed: cannot fetch http://127\.0\.0\.1:\d+/public/.* anonymously: ConnectError"):
-        store_at(s3_server, admin, public_prefix, verify_url=True, base_url=f"http://127.0.0.1:{closed_port()}").put(art)
+        store_at(public_prefix, verify_url=True, base_url=f"http://127.0.0.1:{closed_port()}").put(art)
     # the object itself was uploaded; only the URL was wrong
-    assert store_at(s3_server, admin, public_prefix).exists(art)
+    assert store_at(public_prefix).exists(art)
 
 
 # -- put_many -------------------------------------------------------------------------
@@ -372,12 +396,12 @@ class GatedStore(Store):
         return self.inner.put(artifact)
 
 
-def test_put_many_runs_concurrently_and_one_failure_does_not_stop_the_rest(s3_server, admin, public_prefix, make_artifact):
+def test_put_many_runs_concurrently_and_one_failure_does_not_stop_the_rest(admin, public_prefix, make_artifact, store_at):
     good = [make_artifact("mp3", seconds=0.2) for _ in range(7)]
     bad = make_artifact("mp3", seconds=0.2)
     bad.path.unlink()
     items = [good[0], bad, *good[1:]]
-    store = GatedStore(store_at(s3_server, admin, public_prefix), parties=4)
+    store = GatedStore(store_at(public_prefix), parties=4)
 
     results = list(put_many(store, items, workers=4))
 
@@ -392,9 +416,9 @@ def test_put_many_runs_concurrently_and_one_failure_does_not_stop_the_rest(s3_se
         assert admin.head_object(Bucket=BUCKET, Key=hosted.key)["ContentLength"] == art.bytes
 
 
-def test_put_many_sequential_and_idempotent(s3_server, admin, public_prefix, make_artifact):
+def test_put_many_sequential_and_idempotent(public_prefix, make_artifact, store_at):
     arts = [make_artifact("mp3", seconds=0.2) for _ in range(3)]
-    store = store_at(s3_server, admin, f"s3://{BUCKET}/public/batch")
+    store = store_at(f"s3://{BUCKET}/public/batch")
     first = list(put_many(store, arts, workers=1))
     assert [a for a, _ in first] == arts  # one worker: input order
     assert all(isinstance(r, Hosted) and r.uploaded for _, r in first)
@@ -412,9 +436,9 @@ def test_spec_parsing():
             parse_s3_spec(bad)
 
 
-def test_public_url_defaults_to_the_regional_aws_endpoint():
-    store = S3Store.from_spec("s3://media/voice", StoreSettings(region="eu-west-1"))
+def test_public_url_defaults_to_the_regional_aws_endpoint(closing):
+    store = closing(S3Store.from_spec("s3://media/voice", StoreSettings(region="eu-west-1")))
     assert store.name == "s3://media/voice"
     assert store.url_for("voice/a b.mp3").media_url == "https://s3.eu-west-1.amazonaws.com/media/voice/a%20b.mp3"
-    cdn = S3Store.from_spec("s3://media/voice", StoreSettings(base_url="https://cdn.example.org/"))
+    cdn = closing(S3Store.from_spec("s3://media/voice", StoreSettings(base_url="https://cdn.example.org/")))
     assert cdn.url_for("voice/x.mp3").media_url == "https://cdn.example.org/voice/x.mp3"
