@@ -212,7 +212,6 @@ class _RequestHandler(BaseHTTPRequestHandler):
     # and delayed ACKs add ~40 ms to each response on a kept-alive connection.
     disable_nagle_algorithm = True
     _log_path = "-"
-    _sent_bytes = 0
 
     def __getattr__(self, name: str) -> Any:
         # Every method reaches the dispatcher; unknown ones get 405, not 501.
@@ -239,9 +238,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         pass
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        # Request lines that fail to parse: keep the query out of the log.
-        raw = getattr(self, "path", "") or ""
-        self._log_path = _printable(raw.split("?", 1)[0]) or "-"
+        # Request lines that fail to parse: log the target without its query.
+        words = (getattr(self, "requestline", "") or "").split()
+        target = words[1] if len(words) >= 2 else ""
+        self._log_path = _printable(target.split("?", 1)[0]) or "-"
         super().send_error(code, message, explain)
 
     # -- dispatch ----------------------------------------------------------
@@ -375,7 +375,6 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     # -- responses -----------------------------------------------------------
     def _send_headers(self, status: int, headers: Mapping[str, str], size: int | str = "-") -> None:
-        self._sent_bytes = size if isinstance(size, int) else 0
         self.send_response_only(status)
         self.send_header("Date", self.date_time_string())
         self.send_header("Server", self.server_version)
