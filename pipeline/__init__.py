@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from .artifact import Artifact
 from .audio import Audio
-from .encode import Verified, encode, verify
+from .encoding import Verified, encode, verify
 from .engines import Engine, VoiceSettings, engine_infos, get_engine
 from .errors import (
     AudioInputError,
@@ -31,10 +31,10 @@ from .errors import (
 from .load import FetchSettings, load_audio
 from .manifest import expand_sources, read_manifest
 from .markup import Pause, Prosody, Script, Speech, normalize, parse, to_plain_text
-from .master import Mastered, MasterSettings, master
-from .prepare import Item, ItemResult, PrepareSettings, prepare, prepare_many, produce
+from .mastering import Mastered, MasterSettings, master
+from .preparation import Item, ItemResult, PrepareSettings, prepare, prepare_many, produce
 from .profiles import Profile, available_profiles, load_profile
-from .synthesize import synthesize
+from .synthesis import synthesize
 
 __all__ = [
     "Artifact",

@@ -47,8 +47,8 @@ class MarkupError(VoxpipeError):
         self.line = line
         self.column = column
         self.reason = message
-        where = f"line {line}, column {column}: " if line else ""
-        super().__init__(f"markup error at {where}{message}")
+        where = f" at line {line}, column {column}" if line else ""
+        super().__init__(f"markup error{where}: {message}")
 
 
 class ProfileError(VoxpipeError):

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .errors import ManifestError
-from .prepare import Item, ItemResult
+from .preparation import Item, ItemResult
 
 __all__ = ["AUDIO_SUFFIXES", "MANIFEST_SUFFIXES", "TEXT_SUFFIXES", "Row", "read_manifest", "expand_sources"]
 

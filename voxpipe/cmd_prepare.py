@@ -12,7 +12,7 @@ import click
 from pipeline.engines import DEFAULT_ENGINE, engine_infos
 from pipeline.load import FetchSettings
 from pipeline.manifest import Row, expand_sources
-from pipeline.prepare import Item, ItemResult, PrepareSettings, prepare_many
+from pipeline.preparation import Item, ItemResult, PrepareSettings, prepare_many
 from pipeline.profiles import DEFAULT_PROFILES, available_profiles, load_profile
 
 from .progress import progress_bar

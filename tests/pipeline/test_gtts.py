@@ -16,7 +16,7 @@ from pipeline.engines import VoiceSettings
 from pipeline.engines.gtts_engine import GttsEngine
 from pipeline.errors import SynthesisError
 from pipeline.ffmpeg import run
-from pipeline.prepare import Item, PrepareSettings, prepare
+from pipeline.preparation import Item, PrepareSettings, prepare
 from pipeline.retry import RetryPolicy
 from tests.httpd import Answer, ScriptedServer
 

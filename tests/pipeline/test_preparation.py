@@ -14,7 +14,7 @@ import pytest
 
 from pipeline import engines
 from pipeline.artifact import sha256_file
-from pipeline.prepare import Item, PrepareSettings, prepare
+from pipeline.preparation import Item, PrepareSettings, prepare
 from pipeline.profiles import load_profile
 from tests.audio_checks import ebur128, ffmpeg_decode, silent_gaps_ms
 

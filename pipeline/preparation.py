@@ -19,14 +19,14 @@ from typing import Any, Iterable, Iterator
 
 from .artifact import Artifact, atomic_path, content_key, load_sidecar, sha256_file, write_sidecar
 from .audio import Audio
-from .encode import Verified, encode, verify
+from .encoding import Verified, encode, verify
 from .engines import DEFAULT_ENGINE, Engine, VoiceSettings, get_engine
 from .errors import EncodeError, VoxpipeError
 from .load import FetchSettings, decode_source, is_url, read_source
 from .markup import Script, parse
-from .master import MasterSettings, master
+from .mastering import MasterSettings, master
 from .profiles import DEFAULT_PROFILES, Profile, load_profile
-from .synthesize import synthesize
+from .synthesis import synthesize
 
 __all__ = ["Item", "ItemResult", "PrepareSettings", "cpu_count", "prepare", "prepare_many", "produce"]
 

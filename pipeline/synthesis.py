@@ -21,10 +21,10 @@ from .audio import Audio
 from .engines import Engine
 from .errors import SynthesisError
 from .markup import Pause, Prosody, Script, Speech, normalize
+from .markup.symbols import EMPHASIS_GAIN_DB
 
 __all__ = ["synthesize"]
 
-EMPHASIS_DB = {"strong": 2.0, "moderate": 1.0, "none": 0.0, "reduced": -2.0}
 # Edge silence below the message peak by this much is cut at pauses.
 TRIM_BELOW_PEAK_DB = 40.0
 # Between two runs of speech with no pause, each side keeps this much of its own edge.
@@ -59,7 +59,7 @@ def _runs(script: Script) -> list[_Run | Pause]:
 def _speak(run: _Run, engine: Engine) -> Audio:
     audio = engine.synthesize(" ".join(run.text.split()))
     audio = dsp.time_stretch(audio, run.prosody.rate, run.prosody.pitch_st)
-    return audio.gain(run.prosody.volume_db + EMPHASIS_DB.get(run.emphasis or "none", 0.0))
+    return audio.gain(run.prosody.volume_db + EMPHASIS_GAIN_DB.get(run.emphasis or "none", 0.0))
 
 
 def synthesize(script: Script, engine: Engine, *, language: str | None = None) -> Audio:

@@ -8,7 +8,7 @@ import pytest
 from pipeline import dsp
 from pipeline.errors import MarkupError, SynthesisError
 from pipeline.markup import parse
-from pipeline.synthesize import synthesize
+from pipeline.synthesis import synthesize
 
 SENTENCE = "Your appointment is on Tuesday at three in the afternoon."
 
