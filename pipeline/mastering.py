@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import dsp
-from .audio import Audio
+from .audio import Audio, db_to_gain
 from .errors import AudioInputError
 from .profiles import Profile
 
@@ -65,13 +65,18 @@ def master(audio: Audio, profile: Profile, settings: MasterSettings = MasterSett
             f"input is {measured:.1f} LUFS: raised by the cap of +{profile.max_gain_db:g} dB only "
             f"(target {profile.lufs:g} LUFS would need +{wanted:.1f} dB and would amplify noise)"
         )
-    out = x
+    # The true-peak envelope scales with gain, so it is computed once, at unity.
+    env = dsp.true_peak_envelope(x.samples, floor=db_to_gain(ceiling - gain - 3.0))
     for _ in range(4):
-        out = dsp.limit_true_peak(x.gain(gain), ceiling)
+        curve = dsp.limiter_gain(env * db_to_gain(gain), ceiling, x.rate)
+        out = x.with_samples(x.samples * (db_to_gain(gain) * curve).astype(np.float32))
         lufs = dsp.integrated_loudness(out)
         short = profile.lufs + settings.gain_offset_db - lufs
         if abs(short) < 0.05 or gain >= profile.max_gain_db or short < 0:
             break
         gain = min(gain + short, profile.max_gain_db)
-    lufs = dsp.integrated_loudness(out)
-    return Mastered(out, lufs, dsp.true_peak_db(out), gain, tuple(warnings))
+    peak = dsp.true_peak_db(out)
+    if peak > ceiling:  # the gain curve itself reshapes peaks a little
+        out = out.gain(ceiling - peak)
+        lufs, peak = lufs + ceiling - peak, ceiling
+    return Mastered(out, lufs, peak, gain, tuple(warnings))
