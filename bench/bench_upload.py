@@ -10,6 +10,11 @@ depend on the audio inside), and uploads them into fresh prefixes, once with
 ``workers=1`` and once with ``--workers``, alternating which goes first when
 repeated. The ratio printed is sequential time / concurrent time, measured
 in the same run against the same server. Goal: >= 1.5x.
+
+Then it runs a whole ``voxpipe prepare --store s3://...`` over MESSAGES
+distinct ~5 s messages (both default profiles) and prints the share of the
+run spent uploading, from the timing in the command's own JSON report.
+Goal: under 10%.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from pipeline.artifact import Artifact  # noqa: E402
 from pipeline.store import Hosted, S3Store, StoreSettings, init_bucket, put_many  # noqa: E402
@@ -80,6 +86,7 @@ def main() -> None:
     parser.add_argument("--kib", type=int, default=50)
     parser.add_argument("--workers", type=int, default=StoreSettings.workers)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--messages", type=int, default=20, help="messages for the prepare --store run")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="voxpipe-bench-") as tmp, running_s3_server(Path(tmp) / "s3") as server:
@@ -111,6 +118,30 @@ def main() -> None:
             srv = statistics.median(s for _, s in CPU[key][-args.repeat:])
             print(f"  CPU during {label} runs (median): client {client:.2f} s, server {srv:.2f} s")
         print(f"  load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        upload_share(server, Path(tmp), args.messages)
+
+
+def upload_share(server, tmp: Path, count: int) -> None:
+    import json
+    import subprocess
+
+    from bench_prepare import texts
+
+    manifest = tmp / "messages.jsonl"
+    manifest.write_text("".join(json.dumps({"id": f"m{i}", "text": t}) + "\n" for i, t in enumerate(texts(count))))
+    proc = subprocess.run(
+        [sys.executable, "-m", "voxpipe", "prepare", str(manifest), "--out", str(tmp / "prepared"),
+         "--store", f"s3://{BUCKET}/voice", "--endpoint-url", server.endpoint, "--json", "--no-progress"],
+        capture_output=True, text=True, cwd=ROOT, env={**os.environ, **server.env()},
+    )
+    if proc.returncode != 0:
+        raise SystemExit(proc.stderr[-2000:])
+    timing = json.loads(proc.stdout)["summary"]["timing"]
+    total = timing["prepare_s"] + timing["upload_s"]
+    print(
+        f"prepare --store s3 of {count} messages (x2 profiles): prepare {timing['prepare_s']:.1f} s, "
+        f"upload {timing['upload_s']:.2f} s = {100 * timing['upload_s'] / total:.1f}% of the run (goal < 10%)"
+    )
 
 
 if __name__ == "__main__":

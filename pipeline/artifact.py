@@ -51,6 +51,10 @@ class Artifact:
     bitrate_kbps: int | None = None
     reused: bool = False
     warnings: tuple[str, ...] = field(default=())
+    media_url: str | None = None
+    """Where a provider can fetch it, once hosted (see :mod:`pipeline.store`)."""
+    expires_at: str | None = None
+    """When a presigned ``media_url`` stops working (ISO 8601, UTC)."""
 
     @property
     def name(self) -> str:
@@ -64,13 +68,16 @@ class Artifact:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Artifact:
-        data = dict(data)
+        data = {k: v for k, v in data.items() if k in _FIELDS}
         data["path"] = Path(data["path"])
         data["warnings"] = tuple(data.get("warnings", ()))
         return cls(**data)
 
     def reused_at(self, path: Path) -> Artifact:
         return replace(self, path=path, reused=True)
+
+
+_FIELDS = {f for f in Artifact.__dataclass_fields__}
 
 
 def content_key(parts: dict[str, Any]) -> str:
@@ -108,7 +115,8 @@ def sidecar_path(path: Path) -> Path:
 
 def write_sidecar(artifact: Artifact) -> None:
     data = artifact.to_dict()
-    data.pop("reused")
+    for transient in ("reused", "media_url", "expires_at"):
+        data.pop(transient)
     data["path"] = artifact.path.name
     with atomic_path(sidecar_path(artifact.path)) as tmp:
         tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")

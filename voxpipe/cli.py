@@ -35,9 +35,11 @@ def cli(verbose: int) -> None:
 
 
 def _register() -> None:
-    from . import cmd_prepare
+    from . import cmd_prepare, cmd_store
 
     cli.add_command(cmd_prepare.prepare)
+    cli.add_command(cmd_store.serve)
+    cli.add_command(cmd_store.storage)
     cli.add_command(cmd_prepare.engines)
     cli.add_command(cmd_prepare.profiles)
 

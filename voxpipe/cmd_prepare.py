@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from pipeline.preparation import Item, ItemResult, PrepareSettings, prepare_many
 from pipeline.profiles import DEFAULT_PROFILES, available_profiles, load_profile
 
 from .progress import progress_bar
+from .store_options import store_options, store_settings
 
 _DEFAULTS = PrepareSettings()
 
@@ -47,6 +49,7 @@ def _read_ssml(value: str) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report on stdout.")
 @click.option("--report", type=click.Path(path_type=Path), help="Write the JSON report to this file.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar [default: on a terminal].")
+@store_options
 def prepare(
     sources: tuple[Path, ...],
     text: str | None,
@@ -66,12 +69,15 @@ def prepare(
     as_json: bool,
     report: Path | None,
     progress: bool | None,
+    store: str | None,
+    **store_args: Any,
 ) -> None:
     """Turn text, markup or audio into mastered MP3 / Ogg-Opus / WAV files.
 
     SOURCES are manifests (.csv, .jsonl), markup or text files (.ssml, .xml,
     .txt), audio files, or folders of them. Files are named by content: an
-    unchanged input is reused, not synthesised again.
+    unchanged input is reused, not synthesised again. With --store every file
+    is also hosted and gets a media_url a provider can fetch.
     """
     direct = [v for v in (text, ssml, audio) if v is not None]
     if len(direct) > 1:
@@ -80,6 +86,12 @@ def prepare(
         raise click.UsageError("nothing to prepare: give SOURCES, --text, --ssml or --audio")
     for name in profiles:
         load_profile(name)
+    hosting = store_settings(store, **store_args)
+    if hosting is not None:
+        from pipeline.store import open_store
+
+        with open_store(*hosting):  # a bad store location fails here, before any work
+            pass
     settings = PrepareSettings(
         out_dir=out_dir,
         profiles=profiles or DEFAULT_PROFILES,
@@ -98,8 +110,17 @@ def prepare(
         rows.append(Row(Item(item_id, text=_read_ssml(ssml)), {"id": item_id}))
     elif audio is not None:
         rows.append(Row(Item(item_id, audio=audio), {"id": item_id}))
+    started = time.perf_counter()
     results = run_prepare(rows, settings, progress)
-    emit_report(results, as_json, report)
+    timing = {"prepare_s": round(time.perf_counter() - started, 3)}
+    if hosting is not None:
+        from pipeline.store import open_store, publish
+
+        started = time.perf_counter()
+        with open_store(*hosting) as st:
+            results = publish(results, st)
+        timing["upload_s"] = round(time.perf_counter() - started, 3)
+    emit_report(results, as_json, report, {"timing": timing})
     if any(not r.ok for r in results):
         sys.exit(1)
 
@@ -122,8 +143,8 @@ def emit_report(results: list[ItemResult], as_json: bool, report: Path | None, e
             "items": len(results),
             "ok": sum(r.ok for r in results),
             "error": sum(not r.ok for r in results),
+            **(extra or {}),
         },
-        **(extra or {}),
     }
     if report:
         report.parent.mkdir(parents=True, exist_ok=True)
@@ -137,7 +158,7 @@ def emit_report(results: list[ItemResult], as_json: bool, report: Path | None, e
             continue
         for a in r.artifacts:
             state = "reused" if a.reused else "ok"
-            url = f"  {a.media_url}" if getattr(a, "media_url", None) else ""
+            url = f"  {a.media_url}" if a.media_url else ""
             click.echo(
                 f"{state:<6} {r.id}  {a.profile:<9} {a.path}  {a.duration_s:.1f} s  "
                 f"{a.lufs:.1f} LUFS  {a.true_peak_dbtp:.1f} dBTP  {a.bytes // 1024} KB{url}"

@@ -30,6 +30,7 @@ from .base import (
     put_many,
 )
 from .local import LocalStore
+from .publish import publish
 from .server import MEDIA_TYPES, Handler, MediaServer, Request, Response
 from .verify import media_url_problem
 
@@ -57,6 +58,7 @@ __all__ = [
     "init_bucket",
     "media_url_problem",
     "open_store",
+    "publish",
     "parse_s3_spec",
     "put_many",
 ]

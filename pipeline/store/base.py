@@ -148,6 +148,13 @@ class Store(abc.ABC):
     def url_for(self, key: str) -> Hosted:
         """The media URL of ``key`` (``uploaded`` is False)."""
 
+    def prefetch(self, count: int) -> None:
+        """Optionally learn what is stored up front, before putting ``count`` artifacts.
+
+        Stores where one request can answer for many objects (an S3 listing)
+        use it to skip a request per artifact; the default does nothing.
+        """
+
     def close(self) -> None:
         """Release the clients the store created itself (injected ones are left open)."""
 
@@ -177,7 +184,10 @@ def put_many(
     if count < 1:
         raise StoreError(f"{store.name}: workers must be at least 1, not {count}")
     pending: dict[Future[Hosted], Artifact] = {}
-    items = iter(artifacts)
+    batch = list(artifacts)
+    if len(batch) > 1:
+        store.prefetch(len(batch))
+    items = iter(batch)
     executor = ThreadPoolExecutor(max_workers=count, thread_name_prefix="store-put")
     try:
         # Keep a bounded number of items in flight so a long batch is not all queued at once.

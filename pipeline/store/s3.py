@@ -144,6 +144,7 @@ class S3Store(Store):
         self._checker = UrlChecker(http, self.settings.timeout_s)
         self._lock = threading.Lock()
         self._bucket_ok = False
+        self._known: dict[str, int] | None = None  # from prefetch(): key -> size
 
     def close(self) -> None:
         self._checker.close()
@@ -224,8 +225,33 @@ class S3Store(Store):
                 raise self._error("cannot use the bucket", exc) from exc
             self._bucket_ok = True
 
+    def prefetch(self, count: int) -> None:
+        """List the prefix once so a batch needs no HEAD per artifact.
+
+        Gives up (and each put asks with HEAD as usual) when listing is not
+        allowed, or when the prefix holds many more objects than the batch:
+        a few pages are cheap, a whole archive is not.
+        """
+        self._check_bucket()
+        max_pages = count // 1000 + 2
+        known: dict[str, int] = {}
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=f"{self.prefix}/" if self.prefix else ""
+            )
+            for n, page in enumerate(pages):
+                if n >= max_pages:
+                    return
+                known.update((o["Key"], int(o["Size"])) for o in page.get("Contents", ()))
+        except (ClientError, *_S3_ERRORS) as exc:
+            _LOG.debug("%s: not listing (%s); checking each object instead", self.name, type(exc).__name__)
+            return
+        self._known = known
+
     def _remote_size(self, key: str) -> int | None:
         """The stored object's size, or None when there is none."""
+        if self._known is not None:
+            return self._known.get(key)
         try:
             return int(self.client.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
         except ClientError as exc:

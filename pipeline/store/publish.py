@@ -1,0 +1,46 @@
+"""Hosting a prepared batch: every artifact of every good item gets a media URL.
+
+A failed upload marks only its item failed (with the store's reason); the
+local files stay where they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from ..errors import StoreError
+from .base import Hosted, Store, put_many
+
+if TYPE_CHECKING:
+    from ..artifact import Artifact
+    from ..preparation import ItemResult
+
+__all__ = ["publish"]
+
+
+def _with_url(artifact: Artifact, hosted: Hosted) -> Artifact:
+    fields = hosted.report_fields()
+    return replace(artifact, media_url=fields["media_url"], expires_at=fields.get("expires_at"))
+
+
+def publish(results: list[ItemResult], store: Store, workers: int | None = None) -> list[ItemResult]:
+    """Put the artifacts of every ok result in ``store``; return the results with URLs."""
+    artifacts = [a for r in results if r.ok for a in r.artifacts]
+    outcomes: dict[str, Hosted | StoreError] = {}
+    for artifact, outcome in put_many(store, artifacts, workers):
+        outcomes[str(artifact.path)] = outcome
+    hosted: list[ItemResult] = []
+    for result in results:
+        if not result.ok:
+            hosted.append(result)
+            continue
+        errors = [o for a in result.artifacts if isinstance(o := outcomes[str(a.path)], StoreError)]
+        with_urls = tuple(
+            _with_url(a, o) if isinstance(o := outcomes[str(a.path)], Hosted) else a for a in result.artifacts
+        )
+        if errors:
+            hosted.append(replace(result, status="error", error=str(errors[0]), artifacts=with_urls))
+        else:
+            hosted.append(replace(result, artifacts=with_urls))
+    return hosted

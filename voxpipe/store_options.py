@@ -1,0 +1,65 @@
+"""The hosting options shared by ``prepare`` and ``send`` (defaults from StoreSettings)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import click
+
+from pipeline.store import StoreSettings
+
+_D = StoreSettings()
+
+
+def store_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--store", help="Host files here: a directory (served by `voxpipe serve`) or s3://bucket/prefix."),
+        click.option("--base-url", help="Public base URL of a directory store (behind a proxy or tunnel)."),
+        click.option("--url-mode", type=click.Choice(["public", "presigned"]), default=_D.url_mode, show_default=True, help="s3: public object URL (bucket policy) or presigned GET URL."),
+        click.option("--expires", "expires_s", type=int, default=_D.expires_s, show_default=True, help="s3 presigned: seconds the URL stays valid (at most 7 days)."),
+        click.option("--endpoint-url", help="s3: endpoint of an S3-compatible service (MinIO, SeaweedFS, R2 ...)."),
+        click.option("--region", default=_D.region, show_default=True, help="s3: region."),
+        click.option("--verify-url", is_flag=True, help="After upload, fetch each media URL anonymously and check it."),
+        click.option("--upload-workers", type=click.IntRange(1, 64), default=_D.workers, show_default=True, help="Concurrent uploads."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def store_settings(
+    store: str | None,
+    base_url: str | None,
+    url_mode: str,
+    expires_s: int,
+    endpoint_url: str | None,
+    region: str,
+    verify_url: bool,
+    upload_workers: int,
+) -> tuple[str, StoreSettings] | None:
+    """(spec, settings) for ``open_store``, or None without --store; checked up front."""
+    if store is None:
+        for flag, value in (("--base-url", base_url), ("--endpoint-url", endpoint_url)):
+            if value:
+                raise click.UsageError(f"{flag} needs --store")
+        return None
+    settings = StoreSettings(
+        url_mode=url_mode,  # type: ignore[arg-type]
+        expires_s=expires_s,
+        endpoint_url=endpoint_url,
+        base_url=base_url,
+        region=region,
+        verify_url=verify_url,
+        workers=upload_workers,
+    )
+    if store.lower().startswith("s3://"):
+        from pipeline.store import parse_s3_spec
+
+        parse_s3_spec(store)
+        if url_mode == "presigned":
+            from pipeline.store import MAX_PRESIGN_S
+            from pipeline.errors import StoreError
+
+            if not 0 < expires_s <= MAX_PRESIGN_S:
+                raise StoreError(f"{store}: --expires {expires_s} s: presigned URLs last 1 s to 7 days ({MAX_PRESIGN_S} s)")
+    return store, settings
