@@ -1,0 +1,18 @@
+"""Providers by name: an explicit registry (no import-time discovery)."""
+
+from __future__ import annotations
+
+from ..errors import ConfigError
+from .base import Chunk, Credential, Mode, Option, Outcome, Payload, Provider
+from .ninebits import NineBits
+
+__all__ = ["REGISTRY", "Chunk", "Credential", "Mode", "Option", "Outcome", "Payload", "Provider", "provider_class"]
+
+REGISTRY: dict[str, type[Provider]] = {cls.name: cls for cls in (NineBits,)}
+
+
+def provider_class(name: str) -> type[Provider]:
+    try:
+        return REGISTRY[name.lower()]
+    except KeyError:
+        raise ConfigError(f"unknown provider {name!r} (known: {', '.join(REGISTRY)})") from None

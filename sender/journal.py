@@ -1,0 +1,302 @@
+"""The send journal: SQLite in WAL mode, the single source of truth of a campaign.
+
+Every recipient is written down before anything is sent. A chunk is marked
+``in_flight`` (and committed) immediately before its request goes on the
+wire and gets its outcome right after, so a run killed at any moment leaves
+each recipient in a state that says what to do next:
+
+- ``pending`` / ``failed``: never accepted; the next run sends them.
+- ``in_flight``: the request may have reached the provider; the next run
+  reports them ``unknown`` (or resends them where the provider dedupes our
+  ids), never silently sends them twice.
+- ``accepted`` / ``rejected`` / ``unknown``: settled; only ``--resend-unknown``
+  sends ``unknown`` again.
+
+Callbacks and polls (``sender.status``) later move accepted recipients on to
+delivery states in the same table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from .errors import JournalError
+from .recipients import Recipient
+
+__all__ = ["Campaign", "Journal", "RecipientRow", "client_id"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS campaigns (
+    id TEXT PRIMARY KEY,
+    provider TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    message TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS recipients (
+    campaign TEXT NOT NULL REFERENCES campaigns(id),
+    address TEXT NOT NULL,
+    client_id INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    chunk INTEGER,
+    ref TEXT,
+    error TEXT,
+    raw_status TEXT,
+    reason TEXT,
+    duration_s REAL,
+    dtmf TEXT,
+    cost TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (campaign, address)
+);
+CREATE INDEX IF NOT EXISTS recipients_ref ON recipients(ref);
+CREATE INDEX IF NOT EXISTS recipients_client_id ON recipients(client_id);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    campaign TEXT,
+    address TEXT,
+    source TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+SENDABLE = ("pending", "failed")
+
+
+def client_id(campaign: str, address: str) -> int:
+    """Our numeric id for a recipient of a campaign: stable across runs, below 2**48."""
+    return int(hashlib.sha256(f"{campaign}\0{address}".encode()).hexdigest()[:12], 16)
+
+
+@dataclass(frozen=True)
+class Campaign:
+    id: str
+    provider: str
+    mode: str
+    fingerprint: str
+    message: dict[str, Any]
+    created_at: float
+
+
+@dataclass(frozen=True)
+class RecipientRow:
+    campaign: str
+    address: str
+    client_id: int
+    status: str
+    chunk: int | None
+    ref: str | None
+    error: str | None
+    raw_status: str | None
+    reason: str | None
+    duration_s: float | None
+    dtmf: str | None
+    cost: str | None
+    attempts: int
+    updated_at: float
+
+    @property
+    def recipient(self) -> Recipient:
+        return Recipient(self.address)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "campaign"}
+
+
+class Journal:
+    """One SQLite file; safe to share between the sending threads of one process."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # FULL: an outcome written before a crash must survive it (NORMAL may lose the last commits).
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(SCHEMA)
+        except sqlite3.Error as exc:
+            raise JournalError(f"journal {self.path}: cannot open: {exc}") from exc
+        self._lock = threading.RLock()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    # --- campaigns -------------------------------------------------------------
+
+    def open_campaign(self, campaign: str, provider: str, mode: str, fingerprint: str, message: dict[str, Any]) -> Campaign:
+        """Create the campaign, or check that an existing one is the same message."""
+        existing = self.campaign(campaign)
+        if existing is not None:
+            if (existing.provider, existing.fingerprint) != (provider, fingerprint):
+                raise JournalError(
+                    f"campaign {campaign!r} in {self.path} was started with a different "
+                    f"{'provider' if existing.provider != provider else 'message or options'}; use another --campaign"
+                )
+            return existing
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO campaigns VALUES (?, ?, ?, ?, ?, ?)",
+                (campaign, provider, mode, fingerprint, json.dumps(message, sort_keys=True), time.time()),
+            )
+        return Campaign(campaign, provider, mode, fingerprint, message, time.time())
+
+    def campaign(self, campaign: str) -> Campaign | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM campaigns WHERE id = ?", (campaign,)).fetchone()
+        if row is None:
+            return None
+        return Campaign(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5])
+
+    def campaigns(self) -> list[Campaign]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM campaigns ORDER BY created_at").fetchall()
+        return [Campaign(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in rows]
+
+    # --- recipients --------------------------------------------------------------
+
+    def add_recipients(self, campaign: str, recipients: list[Recipient]) -> None:
+        now = time.time()
+        with self._tx() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO recipients (campaign, address, client_id, status, updated_at) VALUES (?, ?, ?, 'pending', ?)",
+                [(campaign, r.address, client_id(campaign, r.address), now) for r in recipients],
+            )
+
+    def add_rejected(self, campaign: str, raw: str, reason: str) -> None:
+        """A recipient refused before sending (invalid number), kept so reports list it."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO recipients (campaign, address, client_id, status, error, updated_at) "
+                "VALUES (?, ?, ?, 'rejected', ?, ?)",
+                (campaign, raw, client_id(campaign, raw), reason, time.time()),
+            )
+
+    def settle_interrupted(self, campaign: str, resendable: bool) -> int:
+        """After a crash: in-flight recipients become unknown (or pending when resending is safe)."""
+        status, error = ("pending", None) if resendable else (
+            "unknown",
+            "a previous run stopped while this request was on the wire; it may have been accepted",
+        )
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE recipients SET status = ?, error = ?, updated_at = ? WHERE campaign = ? AND status = 'in_flight'",
+                (status, error, time.time(), campaign),
+            )
+            return cur.rowcount
+
+    def reopen_unknown(self, campaign: str) -> int:
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE recipients SET status = 'pending', updated_at = ? WHERE campaign = ? AND status = 'unknown' AND ref IS NULL",
+                (time.time(), campaign),
+            )
+            return cur.rowcount
+
+    def sendable(self, campaign: str) -> list[tuple[Recipient, int]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT address, client_id FROM recipients WHERE campaign = ? AND status IN ('pending', 'failed') ORDER BY address",
+                (campaign,),
+            ).fetchall()
+        return [(Recipient(a), cid) for a, cid in rows]
+
+    def mark_in_flight(self, campaign: str, chunk: int, addresses: list[str]) -> None:
+        now = time.time()
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE recipients SET status = 'in_flight', chunk = ?, attempts = attempts + 1, updated_at = ? "
+                "WHERE campaign = ? AND address = ?",
+                [(chunk, now, campaign, a) for a in addresses],
+            )
+
+    def record(self, campaign: str, outcomes: list[tuple[str, str, str | None, str | None]]) -> None:
+        """Outcomes of a chunk: (address, status, ref, error)."""
+        now = time.time()
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE recipients SET status = ?, ref = ?, error = ?, updated_at = ? WHERE campaign = ? AND address = ?",
+                [(status, ref, error, now, campaign, address) for address, status, ref, error in outcomes],
+            )
+
+    def rows(self, campaign: str) -> list[RecipientRow]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM recipients WHERE campaign = ? ORDER BY address", (campaign,)
+            ).fetchall()
+        return [RecipientRow(*r) for r in rows]
+
+    # --- delivery updates (callbacks, polls) ----------------------------------
+
+    def find(self, **where: Any) -> list[RecipientRow]:
+        """Rows matching every given column, e.g. ``find(ref="abc")``."""
+        allowed = {"campaign", "address", "client_id", "ref", "status"}
+        if not where or set(where) - allowed:
+            raise JournalError(f"journal: cannot search by {sorted(set(where) - allowed) or 'nothing'}")
+        clause = " AND ".join(f"{k} = ?" for k in where)
+        with self._lock:
+            rows = self._db.execute(f"SELECT * FROM recipients WHERE {clause}", tuple(where.values())).fetchall()
+        return [RecipientRow(*r) for r in rows]
+
+    def update_delivery(self, campaign: str, address: str, **fields: Any) -> None:
+        allowed = {"status", "raw_status", "reason", "duration_s", "dtmf", "cost", "ref", "error"}
+        if set(fields) - allowed:
+            raise JournalError(f"journal: cannot update {sorted(set(fields) - allowed)}")
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        with self._tx() as db:
+            db.execute(
+                f"UPDATE recipients SET {sets}, updated_at = ? WHERE campaign = ? AND address = ?",
+                (*fields.values(), time.time(), campaign, address),
+            )
+
+    def add_event(self, campaign: str | None, address: str | None, source: str, payload: Any) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO events (campaign, address, source, payload, at) VALUES (?, ?, ?, ?, ?)",
+                (campaign, address, source, json.dumps(payload, sort_keys=True, default=str), time.time()),
+            )
+
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def hook_secret(self) -> str:
+        """The per-journal secret in callback URLs (created on first use)."""
+        with self._tx() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'hook_secret'").fetchone()
+            if row:
+                return str(row[0])
+            value = secrets.token_urlsafe(18)
+            db.execute("INSERT INTO meta VALUES ('hook_secret', ?)", (value,))
+            return value

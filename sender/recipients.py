@@ -1,0 +1,116 @@
+"""Recipients: phone numbers parsed with phonenumbers, or WhatsApp chat ids.
+
+Every input is normalised once (E.164 for numbers), duplicates are dropped,
+and invalid inputs come back with the reason instead of stopping the rest.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import phonenumbers
+
+from .errors import RecipientError
+
+__all__ = ["Recipient", "Rejected", "normalize_recipients", "parse_recipient", "read_recipients"]
+
+_CHAT_ID = re.compile(r"^(?P<id>\d{6,15}@c\.us|\d{6,30}(?:-\d+)?@g\.us|\d{6,30}@newsletter)$")
+
+
+@dataclass(frozen=True, order=True)
+class Recipient:
+    """A normalised recipient: ``+<E.164>`` or a WhatsApp chat id (``...@c.us``)."""
+
+    address: str
+
+    @property
+    def is_chat(self) -> bool:
+        return "@" in self.address
+
+    @property
+    def digits(self) -> str:
+        """Country code and number without ``+`` (what most APIs want)."""
+        return self.address.split("@", 1)[0].lstrip("+")
+
+    @property
+    def chat_id(self) -> str:
+        return self.address if self.is_chat else f"{self.digits}@c.us"
+
+
+@dataclass(frozen=True)
+class Rejected:
+    raw: str
+    reason: str
+
+
+def parse_recipient(raw: str, default_region: str | None = None, *, chats: bool = False) -> Recipient:
+    """Normalise one input or raise :class:`RecipientError` naming it."""
+    text = raw.strip()
+    if not text:
+        raise RecipientError("empty recipient")
+    if "@" in text:
+        if not chats:
+            raise RecipientError(f"{text}: a WhatsApp chat id, but this provider calls phone numbers")
+        if not _CHAT_ID.match(text):
+            raise RecipientError(f"{text}: not a valid chat id (digits@c.us, digits@g.us or digits@newsletter)")
+        return Recipient(text)
+    region = default_region.upper() if default_region else None
+    if not text.startswith(("+", "00")) and region is None:
+        # Digits with no + are read as international (country code first), as these APIs write them.
+        text = "+" + text.lstrip("0") if re.fullmatch(r"[\d\s().-]{8,20}", text) else text
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise RecipientError(f"{raw.strip()}: not a phone number ({_reason(exc)})") from exc
+    if not phonenumbers.is_valid_number(number):
+        why = "too short" if phonenumbers.is_possible_number_with_reason(number) == phonenumbers.ValidationResult.TOO_SHORT else "not a valid number"
+        raise RecipientError(f"{raw.strip()}: {why} for {phonenumbers.region_code_for_number(number) or 'any region'}")
+    return Recipient(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def _reason(exc: phonenumbers.NumberParseException) -> str:
+    return {
+        phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "unknown country code; write it as +<country code><number> or pass --default-region",
+        phonenumbers.NumberParseException.NOT_A_NUMBER: "not a number",
+        phonenumbers.NumberParseException.TOO_SHORT_NSN: "too short",
+        phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
+        phonenumbers.NumberParseException.TOO_LONG: "too long",
+    }.get(exc.error_type, str(exc))
+
+
+def normalize_recipients(
+    raws: Iterable[str], default_region: str | None = None, *, chats: bool = False
+) -> tuple[list[Recipient], list[Rejected]]:
+    """(valid recipients without duplicates, in first-seen order; rejected inputs with reasons)."""
+    seen: set[Recipient] = set()
+    valid: list[Recipient] = []
+    rejected: list[Rejected] = []
+    for raw in raws:
+        try:
+            recipient = parse_recipient(raw, default_region, chats=chats)
+        except RecipientError as exc:
+            rejected.append(Rejected(raw.strip(), str(exc)))
+            continue
+        if recipient not in seen:
+            seen.add(recipient)
+            valid.append(recipient)
+    return valid, rejected
+
+
+def read_recipients(path: Path) -> list[str]:
+    """Recipients from a file: one per line, or a CSV with a ``to``/``phone``/``recipient`` column."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecipientError(f"{path}: cannot read: {exc}") from exc
+    first = text.splitlines()[0] if text.strip() else ""
+    if "," in first and any(h.strip().lower() in ("to", "phone", "recipient", "number") for h in first.split(",")):
+        reader = csv.DictReader(io.StringIO(text))
+        column = next(h for h in reader.fieldnames or [] if h.strip().lower() in ("to", "phone", "recipient", "number"))
+        return [row[column] for row in reader if (row.get(column) or "").strip()]
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
