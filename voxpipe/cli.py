@@ -35,11 +35,13 @@ def cli(verbose: int) -> None:
 
 
 def _register() -> None:
-    from . import cmd_prepare, cmd_store
+    from . import cmd_prepare, cmd_send, cmd_store
 
     cli.add_command(cmd_prepare.prepare)
     cli.add_command(cmd_store.serve)
     cli.add_command(cmd_store.storage)
+    cli.add_command(cmd_send.send)
+    cli.add_command(cmd_send.providers)
     cli.add_command(cmd_prepare.engines)
     cli.add_command(cmd_prepare.profiles)
 

@@ -1,0 +1,261 @@
+"""``voxpipe send`` and ``voxpipe providers``.
+
+Provider options and credential flags are generated from the provider
+classes, so each is declared once, next to the provider that uses it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from pipeline.engines import DEFAULT_ENGINE
+from pipeline.errors import VoxpipeError
+from pipeline.preparation import PrepareSettings
+from pipeline.retry import RetryPolicy
+from sender.dispatch import ChunkDone, SendReport, SendSettings, campaign_id, dry_run, http_client, send as send_chunks
+from sender.errors import ConfigError
+from sender.journal import Journal
+from sender.message import Message, build_payload, resolve_mode
+from sender.providers import REGISTRY, Provider, provider_class
+from sender.recipients import normalize_recipients, read_recipients
+
+from .progress import progress_bar
+from .store_options import store_options, store_settings
+
+DEFAULT_JOURNAL = "voxpipe-journal.db"
+_S = SendSettings()
+
+
+def _provider_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    seen: dict[str, str] = {}
+    for cls in REGISTRY.values():
+        for name, option in cls.options.items():
+            seen.setdefault(name, f"{option.help} [{cls.name}]")
+            if f"[{cls.name}]" not in seen[name]:
+                seen[name] = seen[name][:-1] + f", {cls.name}]"
+    for name in sorted(seen, reverse=True):
+        fn = click.option(f"--{name.replace('_', '-')}", f"opt_{name}", help=seen[name])(fn)
+    creds = {c.flag: c for cls in REGISTRY.values() for c in cls.credentials}
+    for flag in sorted(creds, reverse=True):
+        fn = click.option(flag, f"cred_{creds[flag].name}", help=f"Credential (prefer the environment: {creds[flag].env}).")(fn)
+    return fn
+
+
+def journal_path(value: str | None) -> Path:
+    return Path(value or os.environ.get("VOXPIPE_JOURNAL") or DEFAULT_JOURNAL)
+
+
+@click.command()
+@click.argument("manifest", required=False, type=click.Path(path_type=Path))
+@click.option("-P", "--provider", "provider_name", required=True, help="Provider (see `voxpipe providers`).")
+@click.option("--api-url", help="Provider base URL (white-label host, simulator) [default: the provider's].")
+@click.option("--to", "to", multiple=True, help="A recipient; repeatable.")
+@click.option("--recipients", "recipients_file", type=click.Path(path_type=Path), help="File of recipients: one per line, or CSV with a to/phone column.")
+@click.option("--default-region", help="Region for national numbers, e.g. NG, GB, UA.")
+@click.option("--text", help="Text to say (plain).")
+@click.option("--ssml", help="Markup text, or a file holding it.")
+@click.option("--audio", help="Source audio: a file or an http(s) URL.")
+@click.option("--media-url", help="An already hosted audio file, sent as is.")
+@click.option("--mode", type=click.Choice(["auto", "tts", "media"]), default="auto", show_default=True, help="auto: text as TTS where the provider speaks text, otherwise as audio.")
+@click.option("--campaign", help="Campaign id [default: derived from the message and recipients].")
+@click.option("--journal", "journal_file", help=f"Send journal (SQLite) [default: $VOXPIPE_JOURNAL or ./{DEFAULT_JOURNAL}].")
+@click.option("--resend-unknown", is_flag=True, help="Send again recipients whose outcome is unknown (may duplicate a call).")
+@click.option("--dry-run", is_flag=True, help="Print the exact requests (credentials redacted) and send nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON result on stdout.")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=_S.concurrency, show_default=True, help="Requests in flight at once.")
+@click.option("--rate", type=click.FloatRange(min=0.01), help="Requests per second at most.")
+@click.option("--retries", type=click.IntRange(0, 20), default=_S.retry.attempts - 1, show_default=True, help="Retries of a request the provider could not have accepted.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=_S.timeout_s, show_default=True, help="Seconds to wait for an answer.")
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=PrepareSettings().out_dir, show_default=True, help="Where prepared audio goes (media mode).")
+@click.option("--engine", default=DEFAULT_ENGINE, show_default=True, help="Speech engine for media mode.")
+@click.option("--tts-voice", help="Voice of that engine (piper .onnx path).")
+@click.option("--allow-private-urls", is_flag=True, help="Allow --audio URLs on private addresses.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar [default: on a terminal].")
+@store_options
+@_provider_options
+def send(manifest: Path | None, provider_name: str, api_url: str | None, to: tuple[str, ...], recipients_file: Path | None,
+         default_region: str | None, text: str | None, ssml: str | None, audio: str | None, media_url: str | None,
+         mode: str, campaign: str | None, journal_file: str | None, resend_unknown: bool, dry_run: bool, as_json: bool,
+         concurrency: int, rate: float | None, retries: int, timeout: float, out_dir: Path, engine: str,
+         tts_voice: str | None, allow_private_urls: bool, progress: bool | None, store: str | None, **rest: Any) -> None:
+    """Send a voice message to recipients through a provider.
+
+    Give the message with --text, --ssml, --audio or --media-url and the
+    recipients with --to or --recipients; or give a MANIFEST (CSV/JSONL with
+    id, text|ssml|audio|media_url and to) to send one message per row.
+    Re-running the same command resumes: accepted recipients are never sent
+    again. Exit status 1 when any recipient was not accepted.
+    """
+    from pipeline.load import FetchSettings
+
+    store_args = {k: rest.pop(k) for k in ("base_url", "url_mode", "expires_s", "endpoint_url", "region", "verify_url", "upload_workers")}
+    options = {k[4:]: v for k, v in rest.items() if k.startswith("opt_") and v is not None}
+    credentials = {k[5:]: v for k, v in rest.items() if k.startswith("cred_") and v}
+    cls = provider_class(provider_name)
+    provider = cls(base_url=api_url, credentials=credentials, options=options)
+    hosting = store_settings(store, **store_args)
+    settings = SendSettings(
+        concurrency=concurrency, rate_per_s=rate, retry=RetryPolicy(attempts=retries + 1), timeout_s=timeout,
+        resend_unknown=resend_unknown,
+    )
+    prep = PrepareSettings(out_dir=out_dir, engine=engine, voice=tts_voice, fetch=FetchSettings(allow_private=allow_private_urls))
+    jobs = _jobs(manifest, to, recipients_file, text, ssml, audio, media_url, options.get("language"), campaign)
+    reports: list[dict[str, Any]] = []
+    failed = False
+    store_obj = None
+    if hosting is not None:
+        from pipeline.store import open_store
+
+        store_obj = open_store(*hosting)
+    try:
+        for job_id, message, raws, job_campaign in jobs:
+            try:
+                report = _send_one(provider, message, raws, default_region, mode, prep, store_obj, settings,
+                                   journal_path(journal_file), job_campaign, dry_run, progress)
+            except VoxpipeError as exc:
+                if manifest is None:
+                    raise
+                reports.append({"id": job_id, "error": str(exc)})
+                failed = True
+                continue
+            report["id"] = job_id
+            reports.append(report)
+            failed = failed or not report.get("ok", True)
+    finally:
+        if store_obj is not None:
+            store_obj.close()
+    _emit(reports, as_json, dry_run, manifest is not None)
+    if failed:
+        sys.exit(1)
+
+
+def _read_ssml(value: str) -> str:
+    path = Path(value)
+    if "<" not in value and len(value) < 4096 and path.is_file():
+        return path.read_text(encoding="utf-8")
+    return value
+
+
+def _jobs(manifest: Path | None, to: tuple[str, ...], recipients_file: Path | None, text: str | None, ssml: str | None,
+          audio: str | None, media_url: str | None, language: str | None, campaign: str | None) -> list[tuple[str, Message, list[str], str | None]]:
+    if manifest is not None:
+        if any((to, recipients_file, text, ssml, audio, media_url)):
+            raise click.UsageError("give a MANIFEST or --to/--recipients with a message, not both")
+        return _manifest_jobs(manifest, language, campaign)
+    raws = list(to) + (read_recipients(recipients_file) if recipients_file else [])
+    if not raws:
+        raise click.UsageError("no recipients: give --to or --recipients")
+    message = Message(text=_read_ssml(ssml) if ssml else text, audio=audio, media_url=media_url, language=language)
+    return [("message", message, raws, campaign)]
+
+
+def _manifest_jobs(path: Path, language: str | None, campaign: str | None) -> list[tuple[str, Message, list[str], str | None]]:
+    import csv
+    import re
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    if path.suffix.lower() == ".jsonl":
+        rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+    else:
+        rows = list(csv.DictReader(text.splitlines()))
+    jobs = []
+    for n, row in enumerate(rows, start=1):
+        if not isinstance(row, dict):
+            raise ConfigError(f"{path} row {n}: expected an object")
+        job_id = str(row.get("id") or f"row{n}")
+        to = row.get("to") or ""
+        raws = to if isinstance(to, list) else [t for t in re.split(r"[\s;,]+", str(to)) if t]
+        try:
+            message = Message(
+                text=_read_ssml(row["ssml"]) if row.get("ssml") else row.get("text") or None,
+                audio=row.get("audio") or None,
+                media_url=row.get("media_url") or None,
+                language=row.get("language") or language,
+            )
+        except ConfigError as exc:
+            jobs.append((job_id, exc, raws, None))  # type: ignore[arg-type]
+            continue
+        jobs.append((job_id, message, raws, f"{campaign}-{job_id}" if campaign else None))
+    return jobs
+
+
+def _send_one(provider: Provider, message: Message, raws: list[str], default_region: str | None, mode: str,
+              prep: PrepareSettings, store: Any, settings: SendSettings, journal_file: Path, campaign: str | None,
+              is_dry: bool, progress: bool | None) -> dict[str, Any]:
+    if isinstance(message, Exception):
+        raise message
+    if not raws:
+        raise ConfigError("no recipients")
+    chosen = resolve_mode(provider, message, mode)
+    valid, rejected = normalize_recipients(raws, default_region, chats=provider.recipient_form == "whatsapp")
+    payload = build_payload(provider, message, chosen, prep, store, upload=not is_dry)
+    campaign = campaign or campaign_id(provider, chosen, message, valid)
+    if is_dry:
+        return {
+            "campaign": campaign, "provider": provider.name, "mode": chosen.value, "ok": True,
+            "requests": dry_run(provider, payload, valid, campaign),
+            "rejected": [{"recipient": r.raw, "error": r.reason} for r in rejected],
+        }
+    with Journal(journal_file) as journal, http_client(settings) as client:
+        report: SendReport | None = None
+        with progress_bar(len(valid), f"sending via {provider.name}", progress) as advance:
+            for event in send_chunks(provider, message, payload, valid, rejected, journal, client, settings, campaign):
+                if isinstance(event, ChunkDone):
+                    for _ in range(event.recipients):
+                        advance(str(event.chunk), True)
+                else:
+                    report = event
+    assert report is not None
+    data = report.to_dict()
+    data["ok"] = report.ok
+    data["journal"] = str(journal_file)
+    return data
+
+
+def _emit(reports: list[dict[str, Any]], as_json: bool, is_dry: bool, many: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(reports if many else reports[0], indent=2, default=str))
+        return
+    for report in reports:
+        if "error" in report and "campaign" not in report:
+            click.echo(f"error  {report['id']}: {report['error']}", err=True)
+            continue
+        if is_dry:
+            click.echo(json.dumps(report, indent=2))
+            continue
+        for row in report["recipients"]:
+            detail = row.get("error") or ""
+            click.echo(f"{row['status']:<9} {row['address']:<22} {row.get('ref') or '-':<34} {detail}".rstrip())
+        counts = ", ".join(f"{v} {k}" for k, v in sorted(report["counts"].items()))
+        click.echo(f"campaign {report['campaign']} via {report['provider']} ({report['mode']}): {counts}", err=True)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+def providers(as_json: bool) -> None:
+    """List providers with their modes, limits and required settings."""
+    described = [cls.describe() for cls in REGISTRY.values()]
+    if as_json:
+        click.echo(json.dumps(described, indent=2))
+        return
+    for d in described:
+        click.echo(f"{d['name']}: {d['title']}")
+        media = f"; media: {d['media_profile']} profile by {d['media_by']}" if d["media_by"] else ""
+        body = f"; body <= {d['max_body_chars']} chars ({d['dialect']} markup)" if d["dialect"] else ""
+        click.echo(f"  modes: {', '.join(d['modes'])}{media}{body}")
+        click.echo(f"  recipients: {d['recipients']}, at most {d['max_recipients']} per request")
+        click.echo(f"  needs: {', '.join(d['credentials']) or 'nothing'}; base URL {d['default_base_url']}")
+        if d["options"]:
+            click.echo(f"  options: {', '.join('--' + o.replace('_', '-') for o in d['options'])}")
+        extras = [w for w, on in (("idempotent resend", d["idempotent"]), ("cancel", d["can_cancel"])) if on]
+        if extras:
+            click.echo(f"  supports: {', '.join(extras)}")
