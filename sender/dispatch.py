@@ -163,7 +163,7 @@ def send(
     journal.add_recipients(campaign, recipients)
     for bad in rejected:
         journal.add_rejected(campaign, bad.raw, bad.reason)
-    journal.settle_interrupted(campaign, resendable=provider.idempotent)
+    journal.settle_interrupted(campaign, resendable=provider.is_idempotent(payload))
     if settings.resend_unknown:
         journal.reopen_unknown(campaign)
     pending = journal.sendable(campaign)

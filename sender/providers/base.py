@@ -187,6 +187,10 @@ class Provider:
     def check(self, payload: Payload) -> None:
         """Raise ConfigError for a payload this provider cannot send (before any request)."""
 
+    def is_idempotent(self, payload: Payload) -> bool:
+        """Whether resending ``payload`` cannot duplicate a call (some providers dedupe in one mode only)."""
+        return self.idempotent
+
     # --- the three steps -----------------------------------------------------
 
     def build(self, chunk: Chunk, payload: Payload) -> httpx.Request:
