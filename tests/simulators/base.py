@@ -480,6 +480,8 @@ class Simulator(HTTPServerBase):
                 "pending_faults": sum(f.remaining for f in self._faults),
                 "callbacks_sent": len(self.callbacks_sent),
                 "internal_errors": list(self.internal_errors),
+                "first_request_at": self.requests[0].at if self.requests else None,
+                "last_request_at": self.requests[-1].at if self.requests else None,
             }
 
     def _admin(self, req: Request) -> Response:
