@@ -29,9 +29,9 @@ def assets_dir() -> Path:
     source_tree = Path(__file__).resolve().parent.parent / "assets"
     if (source_tree / "profiles").is_dir():
         return source_tree
-    from importlib.resources import files
+    import voxpipe.assets  # installed copy (a namespace package: data only)
 
-    return Path(str(files("voxpipe.assets")))
+    return Path(next(iter(voxpipe.assets.__path__)))
 
 
 @dataclass(frozen=True)
