@@ -1,0 +1,118 @@
+"""Wawp "Send Voice" (WhatsApp): posts an Ogg/Opus voice note by URL to one chat per request.
+
+POST {base}/v2/send/voice with every parameter in the query string, as Wawp
+documents: ``instance_id``, ``access_token``, ``chatId`` (``<digits>@c.us``,
+or an explicit ``@c.us`` / ``@g.us`` / ``@newsletter`` id), ``file[url]``,
+``file[filename]``, ``file[mimetype]=audio/ogg; codecs=opus``,
+``convert=false`` (the pipeline's ``whatsapp`` profile already made it
+Ogg/Opus) and an optional ``reply_to``. Success answers a whatsapp-web.js
+message object whose ``id._serialized`` is the message id; errors answer
+``{"status": "error", "message": ...}``. Credentials travel in the URL, so
+redaction rewrites those query values.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+import httpx
+
+from ..errors import ConfigError
+from ..recipients import Recipient
+from .base import REDACTED, Chunk, Credential, Mode, Option, Outcome, Payload, Provider
+
+__all__ = ["OPUS_MIME", "Wawp"]
+
+OPUS_MIME = "audio/ogg; codecs=opus"
+_REPLY_TO = re.compile(r"(true|false)_\d+(-\d+)?@(c\.us|g\.us|newsletter)_[A-Za-z0-9]+(_\S+)?")
+_SECRET_PARAMS = re.compile(r"([?&](?:instance_id|access_token)=)[^&]*")
+
+
+def _reply_to(value: str) -> str:
+    if not _REPLY_TO.fullmatch(value.strip()):
+        raise ValueError("not a serialized WhatsApp message id (like true_201234567890@c.us_3EB0...)")
+    return value.strip()
+
+
+def is_opus(mime: str) -> bool:
+    """``audio/ogg; codecs=opus`` (any case, spacing or quoting)."""
+    kind, _, params = mime.lower().partition(";")
+    pairs = (p.split("=", 1) for p in params.split(";") if "=" in p)
+    codecs = {k.strip(): v.strip().strip('"') for k, v in pairs}.get("codecs")
+    return kind.strip() == "audio/ogg" and codecs == "opus"
+
+
+class Wawp(Provider):
+    name: ClassVar[str] = "wawp"
+    title: ClassVar[str] = "Wawp WhatsApp voice notes (posts an Ogg/Opus audio URL to a chat)"
+    modes = frozenset({Mode.MEDIA})
+    max_recipients: ClassVar[int] = 1
+    recipient_form: ClassVar[str] = "whatsapp"
+    media_profile: ClassVar[str | None] = "whatsapp"
+    default_base_url: ClassVar[str] = "https://api.wawp.net"
+    env_prefix: ClassVar[str] = "WAWP"
+    credentials = (
+        Credential("instance_id", "VOXPIPE_WAWP_INSTANCE_ID", "--instance-id"),
+        Credential("access_token", "VOXPIPE_WAWP_ACCESS_TOKEN", "--access-token"),
+    )
+    options: ClassVar[dict[str, Option]] = {
+        "reply_to": Option("Quote this message: its serialized id (true_<chat>_<id>)", _reply_to),
+    }
+    error_map: ClassVar[dict[int, str]] = {
+        401: "authentication failed (check VOXPIPE_WAWP_INSTANCE_ID and VOXPIPE_WAWP_ACCESS_TOKEN)",
+        403: "not allowed for this Wawp plan or instance",
+        404: "not found (check the base URL)",
+    }
+
+    def check(self, payload: Payload) -> None:
+        if not payload.media_url:
+            raise ConfigError(f"{self.name}: sends audio by URL; give --store (to host the prepared file) or --media-url")
+        # A --media-url has no known type: Wawp checks it. A known type must be Ogg/Opus.
+        if payload.mime and not is_opus(payload.mime):
+            raise ConfigError(
+                f"{self.name}: WhatsApp voice notes must be Ogg/Opus ({OPUS_MIME}), this audio is {payload.mime}; "
+                "prepare it with the whatsapp profile"
+            )
+
+    def build(self, chunk: Chunk, payload: Payload) -> httpx.Request:
+        (recipient,) = chunk.recipients  # one chat per request
+        params = {
+            "instance_id": self.secrets["instance_id"],
+            "access_token": self.secrets["access_token"],
+            "chatId": recipient.chat_id,
+            "file[url]": payload.media_url,
+            "file[filename]": payload.filename or "voice.ogg",
+            "file[mimetype]": OPUS_MIME,
+            "convert": "false",  # already converted by the pipeline
+        }
+        if "reply_to" in self.settings:
+            params["reply_to"] = self.settings["reply_to"]
+        return httpx.Request("POST", f"{self.base_url}/v2/send/voice", params=params, headers={"Accept": "application/json"})
+
+    def parse(self, chunk: Chunk, response: httpx.Response) -> dict[Recipient, Outcome]:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        body = body if isinstance(body, dict) else {}
+        data = body.get("_data")
+        ref = _serialized(body.get("id")) or (_serialized(data.get("id")) if isinstance(data, dict) else None)
+        if response.is_success and ref:
+            return {r: Outcome("accepted", ref=ref) for r in chunk.recipients}
+        message = body.get("message") if isinstance(body.get("message"), str) else None
+        if response.is_success and body.get("status") != "error":
+            error = f"{self.name}: HTTP {response.status_code} without a message id; it may have been sent"
+            return {r: Outcome("unknown", error=error) for r in chunk.recipients}
+        return self.all_rejected(chunk, self.http_error(response, message))
+
+    def redact(self, request: httpx.Request) -> dict[str, Any]:
+        shown = super().redact(request)
+        shown["url"] = _SECRET_PARAMS.sub(rf"\g<1>{REDACTED}", shown["url"])
+        return shown
+
+
+def _serialized(ident: Any) -> str | None:
+    if isinstance(ident, dict) and isinstance(ident.get("_serialized"), str) and ident["_serialized"]:
+        return ident["_serialized"]
+    return None
