@@ -57,6 +57,8 @@ CREATE TABLE IF NOT EXISTS recipients (
     dtmf TEXT,
     cost TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
+    sent_at REAL,
+    status_at REAL,
     updated_at REAL NOT NULL,
     PRIMARY KEY (campaign, address)
 );
@@ -106,6 +108,8 @@ class RecipientRow:
     dtmf: str | None
     cost: str | None
     attempts: int
+    sent_at: float | None
+    status_at: float | None
     updated_at: float
 
     @property
@@ -178,6 +182,21 @@ class Journal:
             return None
         return Campaign(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5])
 
+    def campaign_provider(self, campaign: str) -> str | None:
+        found = self.campaign(campaign)
+        return found.provider if found else None
+
+    def sent_to(self, provider: str, address: str, before: float, window_s: float) -> RecipientRow | None:
+        """The latest send of ``provider`` to ``address`` accepted in [before - window, before]."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT r.* FROM recipients r JOIN campaigns c ON c.id = r.campaign "
+                "WHERE c.provider = ? AND r.address = ? AND r.sent_at IS NOT NULL AND r.sent_at BETWEEN ? AND ? "
+                "AND r.status NOT IN ('rejected', 'failed', 'pending', 'in_flight') ORDER BY r.sent_at DESC LIMIT 1",
+                (provider, address, before - window_s, before),
+            ).fetchone()
+        return RecipientRow(*row) if row else None
+
     def campaigns(self) -> list[Campaign]:
         with self._lock:
             rows = self._db.execute("SELECT * FROM campaigns ORDER BY created_at").fetchall()
@@ -245,8 +264,9 @@ class Journal:
         now = time.time()
         with self._tx() as db:
             db.executemany(
-                "UPDATE recipients SET status = ?, ref = ?, error = ?, updated_at = ? WHERE campaign = ? AND address = ?",
-                [(status, ref, error, now, campaign, address) for address, status, ref, error in outcomes],
+                "UPDATE recipients SET status = ?, ref = ?, error = ?, sent_at = ?, status_at = ?, updated_at = ? "
+                "WHERE campaign = ? AND address = ?",
+                [(status, ref, error, now, now, now, campaign, address) for address, status, ref, error in outcomes],
             )
 
     def rows(self, campaign: str) -> list[RecipientRow]:
@@ -269,7 +289,7 @@ class Journal:
         return [RecipientRow(*r) for r in rows]
 
     def update_delivery(self, campaign: str, address: str, **fields: Any) -> None:
-        allowed = {"status", "raw_status", "reason", "duration_s", "dtmf", "cost", "ref", "error"}
+        allowed = {"status", "raw_status", "reason", "duration_s", "dtmf", "cost", "ref", "error", "status_at"}
         if set(fields) - allowed:
             raise JournalError(f"journal: cannot update {sorted(set(fields) - allowed)}")
         sets = ", ".join(f"{k} = ?" for k in fields)
