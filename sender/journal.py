@@ -75,9 +75,6 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
-SENDABLE = ("pending", "failed")
-
-
 def client_id(campaign: str, address: str) -> int:
     """Our numeric id for a recipient of a campaign: stable across runs, below 2**48."""
     return int(hashlib.sha256(f"{campaign}\0{address}".encode()).hexdigest()[:12], 16)
@@ -245,7 +242,9 @@ class Journal:
     def sendable(self, campaign: str) -> list[tuple[Recipient, int]]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT address, client_id FROM recipients WHERE campaign = ? AND status IN ('pending', 'failed') ORDER BY address",
+                # A delivery failure (from a callback) has a raw status; only send failures are resent.
+                "SELECT address, client_id FROM recipients WHERE campaign = ? "
+                "AND (status = 'pending' OR (status = 'failed' AND raw_status IS NULL)) ORDER BY address",
                 (campaign,),
             ).fetchall()
         return [(Recipient(a), cid) for a, cid in rows]

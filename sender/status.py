@@ -30,7 +30,6 @@ RANK: dict[str, int] = {
     "pending": 0,
     "in_flight": 0,
     "rejected": 0,
-    "failed_send": 0,
     "queued": 1,
     "unknown": 1,
     "accepted": 2,

@@ -115,7 +115,7 @@ class AlphaSms(Provider):
     def check(self, payload: Payload) -> None:
         if payload.mode is Mode.TTS:
             text = self.message(payload)
-            if not text:
+            if not text.strip():
                 raise ConfigError(f"{self.name}: the message is empty")
             if len(text) > self.max_body_chars:
                 raise ConfigError(

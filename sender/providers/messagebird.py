@@ -137,7 +137,7 @@ class MessageBird(Provider):
 
     def check(self, payload: Payload) -> None:
         body = self.body(payload)
-        if not body:
+        if payload.script is None or payload.script.is_empty:
             raise ConfigError(f"{self.name}: the message is empty")
         if len(body) > self.max_body_chars:
             raise ConfigError(
