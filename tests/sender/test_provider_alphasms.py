@@ -1,0 +1,338 @@
+"""AlphaSMS provider: request shapes (JSON TTS and the voice.php upload),
+limits, options, error mapping and redaction as tables, then sends through
+sender.dispatch against the AlphaSMS simulator over real HTTP, including the
+"Duplicate id" answer that makes resending TTS items safe."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pipeline.markup import parse
+from pipeline.retry import RetryPolicy
+from sender.dispatch import SendSettings, dry_run, http_client, send
+from sender.errors import ConfigError
+from sender.journal import Journal, client_id
+from sender.message import Message
+from sender.providers import Chunk, Mode, Outcome, Payload
+from sender.providers.alphasms import AlphaSms
+from sender.recipients import Recipient
+from tests.simulators import AlphaSmsSim, make_audio
+from tests.simulators.alphasms import parse_multipart
+
+KEY = "bb56a4369eb19-Secret/Key+="
+FAST = SendSettings(retry=RetryPolicy(attempts=4, base_s=0.01, max_s=0.2), timeout_s=5)
+A, B = Recipient("+380971234567"), Recipient("+380501234567")
+TEXT = 'Your code is <say-as interpret-as="digits">100500</say-as>.'
+VOICE = {"gender": "female", "language": "en-US", "name": "en-US-Standard-A"}
+
+
+def provider(base_url: str = "https://alphasms.example", **options: str) -> AlphaSms:
+    return AlphaSms(base_url=base_url, credentials={"key": KEY}, options=options)
+
+
+def tts(markup: str = TEXT) -> Payload:
+    return Payload(Mode.TTS, script=parse(markup))
+
+
+def numbers(n: int) -> list[Recipient]:
+    return [Recipient(f"+38097{i:07d}") for i in range(n)]
+
+
+@pytest.fixture(scope="module")
+def wav(tmp_path_factory: pytest.TempPathFactory) -> Payload:
+    path = tmp_path_factory.mktemp("audio") / "wav-1a2b.wav"
+    path.write_bytes(make_audio("wav"))
+    return Payload(Mode.MEDIA, media_path=path, mime="audio/wav")
+
+
+@pytest.fixture
+def sim():
+    with AlphaSmsSim(key=KEY) as s:
+        yield s
+        assert s.internal_errors == []
+
+
+# --------------------------------------------------------------------------- request shape
+
+SHAPES = [
+    # (options, markup, message, voice, dtmf)
+    ({}, TEXT, "Your code is one zero zero five zero zero.", VOICE, False),
+    ({"language": "uk_ua"}, TEXT, "Your code is один нуль нуль п'ять нуль нуль.",
+     {"gender": "female", "language": "uk-UA", "name": "uk-UA-Standard-A"}, False),
+    ({"language": "uk-UA", "gender": "MALE", "voice_name": "uk-UA-Wavenet-B", "dtmf": "yes"}, "Press 1.", "Press 1.",
+     {"gender": "male", "language": "uk-UA", "name": "uk-UA-Wavenet-B"}, True),
+    ({"dtmf": "0"}, 'One<break time="1s"/>two &amp; three', "One. two & three", VOICE, False),
+]
+
+
+@pytest.mark.parametrize(("options", "markup", "message", "voice", "dtmf"), SHAPES)
+def test_tts_request_shape(options: dict, markup: str, message: str, voice: dict, dtmf: bool) -> None:
+    request = provider(**options).build(Chunk("camp", 1, (A, B), (100500, 100501)), tts(markup))
+    assert (request.method, str(request.url)) == ("POST", "https://alphasms.example/api/json.php")
+    assert request.headers["content-type"] == "application/json"
+    item = {"type": "voice", "message": message, "voice": voice, "dtmf": dtmf}
+    assert json.loads(request.content) == {
+        "auth": KEY,
+        "data": [{**item, "id": 100500, "phone": 380971234567}, {**item, "id": 100501, "phone": 380501234567}],
+    }
+
+
+def test_ids_come_from_the_journal_derivation_when_a_chunk_has_none() -> None:
+    body = json.loads(provider().build(Chunk("camp", 1, (A, B)), tts()).content)
+    assert [i["id"] for i in body["data"]] == [client_id("camp", A.address), client_id("camp", B.address)]
+    assert all(0 < i["id"] < 2**53 for i in body["data"])  # exact as a JSON number
+
+
+@pytest.mark.parametrize(("options", "dtmf"), [({}, "0"), ({"dtmf": "true"}, "1")])
+def test_upload_request_shape(wav: Payload, options: dict, dtmf: str) -> None:
+    request = provider(**options).build(Chunk("camp", 1, (A,)), wav)
+    assert (request.method, str(request.url)) == ("POST", "https://alphasms.example/api/voice.php")
+    parts = parse_multipart(request.content, request.headers["content-type"])
+    assert [(n, f) for n, f, _ in parts] == [("key", None), ("phone", None), ("dtmf", None), ("voice", "wav-1a2b.wav")]
+    assert [d for _, _, d in parts] == [KEY.encode(), b"380971234567", dtmf.encode(), wav.media_path.read_bytes()]
+
+
+# --------------------------------------------------------------------------- limits, modes and options
+
+@pytest.mark.parametrize(("count", "sizes"), [(1, [1]), (50, [50]), (51, [50, 1]), (120, [50, 50, 20])])
+def test_tts_chunks_of_at_most_50(count: int, sizes: list[int]) -> None:
+    assert [len(r["body"]["data"]) for r in dry_run(provider(), tts(), numbers(count), "c")] == sizes
+
+
+def test_uploads_go_one_number_per_request(wav: Payload) -> None:
+    p = provider()
+    assert (p.max_per_request(wav), p.max_per_request(tts())) == (1, 50)
+    assert [r["body"]["phone"] for r in dry_run(p, wav, numbers(3), "c")] == [r.digits for r in numbers(3)]
+
+
+def test_only_tts_is_idempotent(wav: Payload) -> None:
+    assert provider().is_idempotent(tts()) is True
+    assert provider().is_idempotent(wav) is False
+
+
+def _big(tmp: Path) -> Payload:
+    path = tmp / "big.wav"
+    with path.open("wb") as fh:
+        fh.truncate(5 * 1024 * 1024 + 1)
+    return Payload(Mode.MEDIA, media_path=path, mime="audio/wav")
+
+
+PAYLOAD_ERRORS = [
+    ("a" * 1000, None),
+    ("a" * 1001, "alphasms: the message is 1001 characters as plain text; at most 1000 are allowed"),
+    (f'<say-as interpret-as="digits">{"7" * 200}</say-as>', "alphasms: the message is 1199 characters as plain text; at most 1000 are allowed"),
+    ('<say-as interpret-as="ordinal">first</say-as>', 'alphasms: markup error: say-as ordinal: "first" is not a whole number'),
+    (Payload(Mode.MEDIA, media_url="https://x/a.wav"), "alphasms: takes audio as an upload; give --audio or --text instead of --media-url"),
+    (Payload(Mode.MEDIA, media_path=Path("/nonexistent/a.wav"), mime="audio/wav"), "alphasms: cannot read /nonexistent/a.wav: No such file or directory"),
+    (Payload(Mode.MEDIA, media_path=Path("/x/a.mp3"), mime="audio/mpeg"), "alphasms: uploads must be WAV, this audio is audio/mpeg; prepare it with the wav profile"),
+    (_big, f"alphasms: big.wav is {5 * 1024 * 1024 + 1} bytes; uploads take at most 5 MB"),
+    (Payload(Mode.TTS), "alphasms: TTS mode needs --text or --ssml"),
+]
+
+
+@pytest.mark.parametrize(("payload", "message"), PAYLOAD_ERRORS)
+def test_payload_checks(tmp_path: Path, payload: object, message: str | None) -> None:
+    payload = tts(payload) if isinstance(payload, str) else payload(tmp_path) if callable(payload) else payload
+    if message is None:
+        provider().check(payload)
+        return
+    with pytest.raises(ConfigError) as err:
+        provider().check(payload)
+    assert str(err.value) == message
+
+
+OPTION_ERRORS = [
+    ({"language": "ukrainian"}, "alphasms: --language 'ukrainian': a language tag like uk-UA or en-US"),
+    ({"gender": "robot"}, "alphasms: --gender 'robot': choose male or female"),
+    ({"dtmf": "maybe"}, "alphasms: --dtmf 'maybe': true or false"),
+    ({"voice_name": "en-US-Standard-A", "language": "uk-UA"}, "alphasms: --voice-name 'en-US-Standard-A' is not a uk-UA voice (like uk-UA-Standard-A)"),
+    ({"voice_name": "Alice"}, "alphasms: --voice-name 'Alice' is not a en-US voice (like en-US-Standard-A)"),
+    ({"voice": "male"}, "alphasms: option(s) --voice not supported (options for alphasms: --language, --gender, --voice-name, --dtmf)"),
+]
+
+
+@pytest.mark.parametrize(("options", "message"), OPTION_ERRORS)
+def test_option_errors(options: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        provider(**options)
+    assert str(err.value) == message
+
+
+# --------------------------------------------------------------------------- error mapping
+
+def _exchange(sim: AlphaSmsSim, chunk: Chunk, payload: Payload, key: str = KEY) -> tuple[AlphaSms, httpx.Response]:
+    p = AlphaSms(base_url=sim.base_url, credentials={"key": key})
+    with httpx.Client(timeout=5) as client:
+        return p, client.send(p.build(chunk, payload))
+
+
+def test_simulator_tts_answers(sim: AlphaSmsSim) -> None:
+    bad = Recipient("+1234567")
+    chunk = Chunk("c", 1, (A, bad, B), (11, 12, 13))
+    p, response = _exchange(sim, chunk, tts())
+    refs = {d.recipient: d.ref for d in sim.accepted}
+    assert p.parse(chunk, response) == {
+        A: Outcome("accepted", ref=refs[A.digits]),
+        bad: Outcome("rejected", error="alphasms: Invalid phone"),
+        B: Outcome("accepted", ref=refs[B.digits]),
+    }
+    # The same ids again: AlphaSMS already has them, nothing is called twice.
+    p, response = _exchange(sim, chunk, tts())
+    assert p.parse(chunk, response) == {A: Outcome("accepted"), bad: Outcome("rejected", error="alphasms: Invalid phone"), B: Outcome("accepted")}
+    assert sim.accepted_counts() == Counter({A.digits: 1, B.digits: 1})
+
+
+SIM_ERRORS = [
+    # (case, error for the recipient)
+    ("wrong key", "alphasms: Access denied"),
+    ("too long", "alphasms: Message is too long"),  # build() does not check; check() would have refused it
+    ("upload wrong key", "alphasms: Invalid API key"),
+    ("upload mp3", "alphasms: Voice file must be WAV (PCM)"),
+    ("upload mulaw", "alphasms: Voice file must be WAV (PCM)"),
+    ("upload bad phone", "alphasms: Invalid phone"),
+]
+
+
+@pytest.mark.parametrize(("case", "error"), SIM_ERRORS)
+def test_simulator_errors_map_to_rejections(sim: AlphaSmsSim, tmp_path: Path, case: str, error: str) -> None:
+    recipient = Recipient("+1234567") if case.endswith("bad phone") else A
+    payload = tts("a" * 1001) if case == "too long" else tts()
+    if case.startswith("upload"):
+        audio = {"upload mp3": make_audio("mp3"), "upload mulaw": make_audio("wav_mulaw")}.get(case, make_audio("wav"))
+        (tmp_path / "v.wav").write_bytes(audio)
+        payload = Payload(Mode.MEDIA, media_path=tmp_path / "v.wav")
+    chunk = Chunk("c", 1, (recipient,), (7,))
+    p, response = _exchange(sim, chunk, payload, "wrong" if "wrong key" in case else KEY)
+    assert p.parse(chunk, response) == {recipient: Outcome("rejected", error=error)}
+    assert sim.accepted == []
+
+
+def _item(id_: int, ok: bool = True, **extra: object) -> dict:
+    return {"success": ok, "data": {"id": id_, **({"msg_id": 900 + id_} if ok else {})}, **extra}
+
+
+UNKNOWN_MISSING = Outcome("unknown", error="alphasms: no result for this number in the answer; it may have been accepted")
+RESPONSES = [
+    # (status, body, outcome of A (id 1), outcome of B (id 2))
+    (200, {"success": True, "data": [_item(1), _item(2)]}, Outcome("accepted", ref="901"), Outcome("accepted", ref="902")),
+    (200, {"success": 1, "data": [_item(2), _item(1)]}, Outcome("accepted", ref="901"), Outcome("accepted", ref="902")),  # matched by id
+    (200, {"success": False, "error": "Access denied"}, Outcome("rejected", error="alphasms: Access denied"), Outcome("rejected", error="alphasms: Access denied")),
+    (200, {"success": 0}, Outcome("rejected", error="alphasms: request refused"), Outcome("rejected", error="alphasms: request refused")),
+    (200, {"success": True, "data": [_item(1, False, error="Duplicate id"), _item(2, False, error="Invalid phone")]},
+     Outcome("accepted"), Outcome("rejected", error="alphasms: Invalid phone")),
+    (200, {"success": True, "data": [_item(1, False)]}, Outcome("rejected", error="alphasms: refused"), UNKNOWN_MISSING),
+    (200, {"success": True, "data": [{"data": {"id": 1}}, {"success": True}]},
+     Outcome("unknown", error="alphasms: unreadable result {'data': {'id': 1}}; it may have been accepted"), Outcome("accepted")),
+    (200, "<html>maintenance</html>", *[Outcome("unknown", error="alphasms: HTTP 200 with an unreadable answer; it may have been accepted")] * 2),
+    (404, "Not Found", *[Outcome("rejected", error="alphasms: HTTP 404: Not Found")] * 2),
+    (403, {"success": False, "error": "Forbidden by firewall"}, *[Outcome("rejected", error="alphasms: HTTP 403: Forbidden by firewall")] * 2),
+]
+
+
+@pytest.mark.parametrize(("status", "body", "a", "b"), RESPONSES)
+def test_tts_response_shapes(status: int, body: object, a: Outcome, b: Outcome) -> None:
+    response = httpx.Response(status, json=body) if isinstance(body, dict) else httpx.Response(status, text=body)
+    assert provider().parse(Chunk("c", 1, (A, B), (1, 2)), response) == {A: a, B: b}
+
+
+@pytest.mark.parametrize(
+    ("body", "outcome"),
+    [
+        ({"id": 100500, "price": 0.4}, Outcome("accepted", ref="100500")),
+        ({"errors": ["API key missing", "Invalid phone"]}, Outcome("rejected", error="alphasms: API key missing; Invalid phone")),
+        ({"errors": "Voice file missing"}, Outcome("rejected", error="alphasms: Voice file missing")),
+    ],
+)
+def test_upload_response_shapes(body: dict, outcome: Outcome) -> None:
+    assert provider().parse(Chunk("c", 1, (A,)), httpx.Response(200, json=body)) == {A: outcome}
+
+
+# --------------------------------------------------------------------------- redaction
+
+def test_redaction_hides_the_key(wav: Payload) -> None:
+    p = provider()
+    shown = p.redact(p.build(Chunk("c", 1, (A,), (5,)), tts()))
+    assert shown["body"]["auth"] == "***" and shown["body"]["data"][0]["id"] == 5
+    upload = p.redact(p.build(Chunk("c", 1, (A,)), wav))
+    size = wav.media_path.stat().st_size
+    assert upload["body"] == {"key": "***", "phone": "380971234567", "dtmf": "0", "voice": f"<file wav-1a2b.wav, {size} bytes>"}
+    for shown_request in (shown, upload):
+        assert KEY not in json.dumps(shown_request) and "Secret" not in json.dumps(shown_request)
+
+
+# --------------------------------------------------------------------------- end to end
+
+def _send(p: AlphaSms, payload: Payload, recipients: list[Recipient], journal: Journal, settings: SendSettings = FAST) -> dict:
+    message = Message(text=TEXT) if payload.mode is Mode.TTS else Message(audio=str(payload.media_path))
+    with http_client(settings) as client:
+        events = list(send(p, message, payload, recipients, [], journal, client, settings, "camp"))
+    return {row.address: row for row in events[-1].rows}
+
+
+def test_tts_send_with_retryable_faults_accepts_everyone_once(sim: AlphaSmsSim, tmp_path: Path) -> None:
+    sim.inject("429", retry_after=1)
+    sim.inject("503")
+    recipients = numbers(60)
+    with Journal(tmp_path / "j.db") as journal:
+        rows = _send(AlphaSms(base_url=sim.base_url, credentials={"key": KEY}), tts(), recipients, journal)
+    assert {r.status for r in rows.values()} == {"accepted"}
+    assert sim.accepted_counts() == Counter({r.digits: 1 for r in recipients})
+    # The provider holds our journal ids and its msg_id is our reference.
+    assert {d.client_ref: d.ref for d in sim.accepted} == {str(r.client_id): r.ref for r in rows.values()}
+    assert Counter(r.status for r in sim.requests) == Counter({200: 2, 429: 1, 503: 1})
+
+
+@pytest.mark.parametrize("fault", ["accept_then_500", "accept_then_drop"])
+def test_tts_ambiguous_fault_is_unknown_then_resent_safely(sim: AlphaSmsSim, tmp_path: Path, fault: str) -> None:
+    sim.inject(fault)
+    p = AlphaSms(base_url=sim.base_url, credentials={"key": KEY})
+    with Journal(tmp_path / "j.db") as journal:
+        assert {r.status for r in _send(p, tts(), [A, B], journal).values()} == {"unknown"}
+        assert {r.status for r in _send(p, tts(), [A, B], journal).values()} == {"unknown"}
+        assert sim.requests_count == 1  # not resent without asking
+        rows = _send(p, tts(), [A, B], journal, SendSettings(retry=FAST.retry, timeout_s=5, resend_unknown=True))
+    assert {(r.status, r.error) for r in rows.values()} == {("accepted", None)}  # "Duplicate id": it already had them
+    assert sim.accepted_counts() == Counter({A.digits: 1, B.digits: 1})
+    assert sim.requests_count == 2
+
+
+def test_interrupted_tts_chunk_is_resent_and_deduplicated(sim: AlphaSmsSim, tmp_path: Path) -> None:
+    p = AlphaSms(base_url=sim.base_url, credentials={"key": KEY})
+    with Journal(tmp_path / "j.db") as journal:
+        _send(p, tts(), [A, B], journal)
+        journal.mark_in_flight("camp", 1, [A.address, B.address])  # as if killed before the answer was written
+        rows = _send(p, tts(), [A, B], journal)
+    assert {r.status for r in rows.values()} == {"accepted"}
+    assert sim.requests_count == 2 and sim.accepted_counts() == Counter({A.digits: 1, B.digits: 1})
+
+
+def test_upload_send_with_faults_and_an_interrupted_upload(sim: AlphaSmsSim, wav: Payload, tmp_path: Path) -> None:
+    sim.inject("503", retry_after=0)
+    sim.inject("429", retry_after=1)
+    recipients = numbers(3)
+    p = AlphaSms(base_url=sim.base_url, credentials={"key": KEY})
+    with Journal(tmp_path / "j.db") as journal:
+        rows = _send(p, wav, recipients, journal)
+        assert {r.status for r in rows.values()} == {"accepted"}
+        assert sorted(r.ref for r in rows.values()) == sorted(d.ref for d in sim.accepted)
+        journal.mark_in_flight("camp", 1, [recipients[0].address])  # uploads carry no id of ours: not resent
+        rows = _send(p, wav, recipients, journal)
+    assert rows[recipients[0].address].status == "unknown"
+    assert sim.accepted_counts() == Counter({r.digits: 1 for r in recipients})
+    assert sim.requests_count == 5
+
+
+@pytest.mark.parametrize("fault", ["accept_then_500", "accept_then_drop"])
+def test_upload_ambiguous_fault_is_unknown_and_not_resent(sim: AlphaSmsSim, wav: Payload, tmp_path: Path, fault: str) -> None:
+    sim.inject(fault)
+    p = AlphaSms(base_url=sim.base_url, credentials={"key": KEY})
+    with Journal(tmp_path / "j.db") as journal:
+        assert _send(p, wav, [A], journal)[A.address].status == "unknown"
+        assert _send(p, wav, [A], journal)[A.address].status == "unknown"
+    assert sim.accepted_counts() == Counter({A.digits: 1})
+    assert sim.requests_count == 1
