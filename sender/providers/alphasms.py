@@ -87,7 +87,7 @@ class AlphaSms(Provider):
         super().__init__(*args, **kw)
         name = self.settings.get("voice_name") or f"{self.language}-Standard-A"
         if not re.fullmatch(re.escape(self.language) + r"-[A-Za-z0-9-]+", name):
-            raise ConfigError(f"{self.name}: --voice-name {name!r} is not a {self.language} voice (like {self.language}-Standard-A)")
+            raise ConfigError(f"{self.name}: --voice-name {name!r} is not a voice for {self.language} (like {self.language}-Standard-A)")
         self.voice = {"gender": self.settings.get("gender", "female"), "language": self.language, "name": name}
         self._texts: dict[Any, str] = {}
         self._audio: dict[Path, bytes] = {}
@@ -191,7 +191,7 @@ class AlphaSms(Provider):
     def _item_outcome(self, item: dict[str, Any], data: dict[str, Any]) -> Outcome:
         if _ok(item.get("success")):
             return Outcome("accepted", ref=None if data.get("msg_id") is None else str(data["msg_id"]))
-        if item.get("error") == DUPLICATE_ID:
+        if str(item.get("error")).strip().lower() == DUPLICATE_ID.lower():
             return Outcome("accepted")  # our id was taken by an earlier run: the call exists once
         if "success" not in item:
             return Outcome("unknown", error=f"{self.name}: unreadable result {item!r}; it may have been accepted")

@@ -22,7 +22,7 @@ from ..errors import ConfigError
 from ..recipients import Recipient
 from .base import REDACTED, Chunk, Credential, Mode, Option, Outcome, Payload, Provider
 
-__all__ = ["OPUS_MIME", "Wawp"]
+__all__ = ["OPUS_MIME", "Wawp", "is_opus"]
 
 OPUS_MIME = "audio/ogg; codecs=opus"
 _REPLY_TO = re.compile(r"(true|false)_\d+(-\d+)?@(c\.us|g\.us|newsletter)_[A-Za-z0-9]+(_\S+)?")

@@ -150,8 +150,8 @@ OPTION_ERRORS = [
     ({"language": "ukrainian"}, "alphasms: --language 'ukrainian': a language tag like uk-UA or en-US"),
     ({"gender": "robot"}, "alphasms: --gender 'robot': choose male or female"),
     ({"dtmf": "maybe"}, "alphasms: --dtmf 'maybe': true or false"),
-    ({"voice_name": "en-US-Standard-A", "language": "uk-UA"}, "alphasms: --voice-name 'en-US-Standard-A' is not a uk-UA voice (like uk-UA-Standard-A)"),
-    ({"voice_name": "Alice"}, "alphasms: --voice-name 'Alice' is not a en-US voice (like en-US-Standard-A)"),
+    ({"voice_name": "en-US-Standard-A", "language": "uk-UA"}, "alphasms: --voice-name 'en-US-Standard-A' is not a voice for uk-UA (like uk-UA-Standard-A)"),
+    ({"voice_name": "Alice"}, "alphasms: --voice-name 'Alice' is not a voice for en-US (like en-US-Standard-A)"),
     ({"voice": "male"}, "alphasms: option(s) --voice not supported (options for alphasms: --language, --gender, --voice-name, --dtmf)"),
 ]
 
@@ -225,6 +225,7 @@ RESPONSES = [
     (200, {"success": 0}, Outcome("rejected", error="alphasms: request refused"), Outcome("rejected", error="alphasms: request refused")),
     (200, {"success": True, "data": [_item(1, False, error="Duplicate id"), _item(2, False, error="Invalid phone")]},
      Outcome("accepted"), Outcome("rejected", error="alphasms: Invalid phone")),
+    (200, {"success": True, "data": [_item(1, False, error="duplicate ID "), _item(2)]}, Outcome("accepted"), Outcome("accepted", ref="902")),
     (200, {"success": True, "data": [_item(1, False)]}, Outcome("rejected", error="alphasms: refused"), UNKNOWN_MISSING),
     (200, {"success": True, "data": [{"data": {"id": 1}}, {"success": True}]},
      Outcome("unknown", error="alphasms: unreadable result {'data': {'id': 1}}; it may have been accepted"), Outcome("accepted")),
