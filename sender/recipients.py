@@ -60,7 +60,9 @@ def parse_recipient(raw: str, default_region: str | None = None, *, chats: bool 
             raise RecipientError(f"{text}: not a valid chat id (digits@c.us, digits@g.us or digits@newsletter)")
         return Recipient(text)
     region = default_region.upper() if default_region else None
-    if not text.startswith(("+", "00")) and region is None:
+    if text.startswith("00") and region is None:
+        text = "+" + text[2:]  # the common international prefix, where no region says otherwise
+    if not text.startswith("+") and region is None:
         # Digits with no + are read as international (country code first), as these APIs write them.
         text = "+" + text.lstrip("0") if re.fullmatch(r"[\d\s().-]{8,20}", text) else text
     try:
@@ -70,7 +72,9 @@ def parse_recipient(raw: str, default_region: str | None = None, *, chats: bool 
     if not phonenumbers.is_valid_number(number):
         why = "too short" if phonenumbers.is_possible_number_with_reason(number) == phonenumbers.ValidationResult.TOO_SHORT else "not a valid number"
         raise RecipientError(f"{raw.strip()}: {why} for {phonenumbers.region_code_for_number(number) or 'any region'}")
-    return Recipient(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    # For WhatsApp a number is its personal chat, so "+20..." and "20...@c.us" are one recipient.
+    return Recipient(f"{e164[1:]}@c.us" if chats else e164)
 
 
 def _reason(exc: phonenumbers.NumberParseException) -> str:

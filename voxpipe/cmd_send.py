@@ -33,17 +33,19 @@ _S = SendSettings()
 
 
 def _provider_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    seen: dict[str, str] = {}
+    helps: dict[str, list[str]] = {}
     for cls in REGISTRY.values():
         for name, option in cls.options.items():
-            seen.setdefault(name, f"{option.help} [{cls.name}]")
-            if f"[{cls.name}]" not in seen[name]:
-                seen[name] = seen[name][:-1] + f", {cls.name}]"
-    for name in sorted(seen, reverse=True):
-        fn = click.option(f"--{name.replace('_', '-')}", f"opt_{name}", help=seen[name])(fn)
-    creds = {c.flag: c for cls in REGISTRY.values() for c in cls.credentials}
+            helps.setdefault(name, []).append(f"{cls.name}: {option.help}")
+    for name in sorted(helps, reverse=True):
+        fn = click.option(f"--{name.replace('_', '-')}", f"opt_{name}", help="; ".join(helps[name]))(fn)
+    creds: dict[str, list[Any]] = {}
+    for cls in REGISTRY.values():
+        for c in cls.credentials:
+            creds.setdefault(c.flag, []).append(c)
     for flag in sorted(creds, reverse=True):
-        fn = click.option(flag, f"cred_{creds[flag].name}", help=f"Credential (prefer the environment: {creds[flag].env}).")(fn)
+        envs = " or ".join(c.env for c in creds[flag])
+        fn = click.option(flag, f"cred_{creds[flag][0].name}", help=f"Credential (prefer the environment: {envs}).")(fn)
     return fn
 
 
@@ -256,6 +258,6 @@ def providers(as_json: bool) -> None:
         click.echo(f"  needs: {', '.join(d['credentials']) or 'nothing'}; base URL {d['default_base_url']}")
         if d["options"]:
             click.echo(f"  options: {', '.join('--' + o.replace('_', '-') for o in d['options'])}")
-        extras = [w for w, on in (("idempotent resend", d["idempotent"]), ("cancel", d["can_cancel"])) if on]
+        extras = [w for w, on in (("idempotent resend of TTS", d["idempotent"]), ("cancel", d["can_cancel"])) if on]
         if extras:
             click.echo(f"  supports: {', '.join(extras)}")
