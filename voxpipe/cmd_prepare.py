@@ -16,18 +16,11 @@ from pipeline.manifest import Row, expand_sources
 from pipeline.preparation import Item, ItemResult, PrepareSettings, prepare_many
 from pipeline.profiles import DEFAULT_PROFILES, available_profiles, load_profile
 
+from .inputs import read_ssml
 from .progress import progress_bar
 from .store_options import store_options, store_settings
 
 _DEFAULTS = PrepareSettings()
-
-
-def _read_ssml(value: str) -> str:
-    """--ssml takes markup text or a path to a file holding it."""
-    path = Path(value)
-    if "<" not in value and len(value) < 4096 and path.is_file():
-        return path.read_text(encoding="utf-8")
-    return value
 
 
 @click.command()
@@ -107,7 +100,7 @@ def prepare(
     if text is not None:
         rows.append(Row(Item(item_id, text=text), {"id": item_id}))
     elif ssml is not None:
-        rows.append(Row(Item(item_id, text=_read_ssml(ssml)), {"id": item_id}))
+        rows.append(Row(Item(item_id, text=read_ssml(ssml)), {"id": item_id}))
     elif audio is not None:
         rows.append(Row(Item(item_id, audio=audio), {"id": item_id}))
     started = time.perf_counter()

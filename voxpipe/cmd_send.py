@@ -25,6 +25,7 @@ from sender.message import Message, build_payload, resolve_mode
 from sender.providers import REGISTRY, Provider, provider_class
 from sender.recipients import normalize_recipients, read_recipients
 
+from .inputs import read_ssml
 from .progress import progress_bar
 from .store_options import store_options, store_settings
 
@@ -137,13 +138,6 @@ def send(manifest: Path | None, provider_name: str, api_url: str | None, to: tup
         sys.exit(1)
 
 
-def _read_ssml(value: str) -> str:
-    path = Path(value)
-    if "<" not in value and len(value) < 4096 and path.is_file():
-        return path.read_text(encoding="utf-8")
-    return value
-
-
 def _jobs(manifest: Path | None, to: tuple[str, ...], recipients_file: Path | None, text: str | None, ssml: str | None,
           audio: str | None, media_url: str | None, language: str | None, campaign: str | None) -> list[tuple[str, Message, list[str], str | None]]:
     if manifest is not None:
@@ -153,7 +147,7 @@ def _jobs(manifest: Path | None, to: tuple[str, ...], recipients_file: Path | No
     raws = list(to) + (read_recipients(recipients_file) if recipients_file else [])
     if not raws:
         raise click.UsageError("no recipients: give --to or --recipients")
-    message = Message(text=_read_ssml(ssml) if ssml else text, audio=audio, media_url=media_url, language=language)
+    message = Message(text=read_ssml(ssml) if ssml else text, audio=audio, media_url=media_url, language=language)
     return [("message", message, raws, campaign)]
 
 
@@ -178,7 +172,7 @@ def _manifest_jobs(path: Path, language: str | None, campaign: str | None) -> li
         raws = to if isinstance(to, list) else [t for t in re.split(r"[\s;,]+", str(to)) if t]
         try:
             message = Message(
-                text=_read_ssml(row["ssml"]) if row.get("ssml") else row.get("text") or None,
+                text=read_ssml(row["ssml"]) if row.get("ssml") else row.get("text") or None,
                 audio=row.get("audio") or None,
                 media_url=row.get("media_url") or None,
                 language=row.get("language") or language,

@@ -1,0 +1,13 @@
+"""Small helpers for reading command-line inputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def read_ssml(value: str) -> str:
+    """--ssml takes markup text or the path of a file holding it."""
+    path = Path(value)
+    if "<" not in value and len(value) < 4096 and path.is_file():
+        return path.read_text(encoding="utf-8")
+    return value
