@@ -182,3 +182,43 @@ def test_killed_mid_run_resumes_without_duplicates(tmp_path: Path, mp3_url: str)
     # Only the one chunk that was on the wire at the kill is unknown; the provider took it meanwhile.
     assert set(status.values()) <= {"accepted", "unknown"} and len(unknown) <= 1000
     assert len(counts) == 6000 - sum(1 for n in unknown if n not in counts)
+
+
+def test_manifest_sends_one_message_per_row_and_goes_on_past_a_bad_row(tmp_path: Path) -> None:
+    from tests.simulators import MessageBirdSim
+
+    manifest = tmp_path / "campaign.csv"
+    manifest.write_text(
+        "id,text,to\n"
+        'otp,"Your code is <say-as interpret-as=""digits"">4839</say-as>.",+447911123456 +447911123457\n'
+        "reminder,Your appointment is tomorrow at 10.,+447911123458\n"
+        "broken,,+447911123459\n"
+    )
+    with MessageBirdSim(access_key="mb-key") as sim:
+        proc = voxpipe("send", str(manifest), "-P", "messagebird", "--api-url", sim.base_url, "--campaign", "spring",
+                       "--journal", str(tmp_path / "j.db"), "--json", env={"VOXPIPE_MESSAGEBIRD_KEY": "mb-key"})
+        bodies = [json.loads(r.body)["body"] for r in sim.requests]
+        assert sorted(sim.accepted_counts()) == ["447911123456", "447911123457", "447911123458"]
+    reports = {r["id"]: r for r in json.loads(proc.stdout)}
+    assert proc.returncode == 1
+    assert reports["otp"]["campaign"] == "spring-otp" and reports["otp"]["counts"] == {"accepted": 2}
+    assert reports["reminder"]["counts"] == {"accepted": 1}
+    assert reports["broken"]["error"] == "give exactly one of --text/--ssml, --audio or --media-url"
+    assert "Your code is 4, 8, 3, 9." in bodies
+
+
+def test_whatsapp_voice_note_from_text(tmp_path: Path, hosted) -> None:
+    from tests.simulators import WawpSim
+
+    root, base = hosted
+    env = {"VOXPIPE_WAWP_INSTANCE_ID": "inst-1", "VOXPIPE_WAWP_ACCESS_TOKEN": "wa-secret-token"}
+    with WawpSim(instance_id="inst-1", access_token="wa-secret-token") as sim:
+        proc = voxpipe("send", "-P", "wawp", "--api-url", sim.base_url, "--text", "Your table is ready.",
+                       "--to", "+201012345678", "--to", "201012345678@c.us", "--store", str(root), "--base-url", base,
+                       "--out", str(tmp_path / "out"), "--journal", str(tmp_path / "j.db"), "--json", env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert sim.accepted_counts() == Counter({"201012345678@c.us": 1})
+        query = sim.requests[0].query
+    assert query["file[mimetype]"] == ["audio/ogg; codecs=opus"] and query["convert"] == ["false"]
+    assert query["file[url]"][0].startswith(base + "/whatsapp-")
+    assert "wa-secret-token" not in proc.stdout + proc.stderr
