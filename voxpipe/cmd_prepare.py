@@ -145,6 +145,7 @@ def emit_report(results: list[ItemResult], as_json: bool, report: Path | None, e
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
+    width = max((len(r.id) for r in results if r.ok), default=0)
     for r in results:
         if not r.ok:
             click.echo(f"error  {r.id}: {r.error}", err=True)
@@ -153,7 +154,7 @@ def emit_report(results: list[ItemResult], as_json: bool, report: Path | None, e
             state = "reused" if a.reused else "ok"
             url = f"  {a.media_url}" if a.media_url else ""
             click.echo(
-                f"{state:<6} {r.id}  {a.profile:<9} {a.path}  {a.duration_s:.1f} s  "
+                f"{state:<6} {r.id:<{width}}  {a.profile:<9} {a.path}  {a.duration_s:.1f} s  "
                 f"{a.lufs:.1f} LUFS  {a.true_peak_dbtp:.1f} dBTP  {a.bytes // 1024} KB{url}"
             )
         for w in r.warnings:
