@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 # Bump when the mastering or encoding code changes the bytes it produces.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 
 
 @dataclass(frozen=True)

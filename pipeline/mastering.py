@@ -70,7 +70,8 @@ def master(audio: Audio, profile: Profile, settings: MasterSettings = MasterSett
     for _ in range(4):
         curve = dsp.limiter_gain(env * db_to_gain(gain), ceiling, x.rate)
         out = x.with_samples(x.samples * (db_to_gain(gain) * curve).astype(np.float32))
-        lufs = dsp.integrated_loudness(out)
+        # Gain alone moves loudness exactly; only limiting needs a new measurement.
+        lufs = measured + gain if curve.min() >= 1.0 else dsp.integrated_loudness(out)
         short = profile.lufs + settings.gain_offset_db - lufs
         if abs(short) < 0.05 or gain >= profile.max_gain_db or short < 0:
             break
