@@ -7,6 +7,7 @@ decodes into :class:`Audio`, ``encode`` writes it out.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -53,6 +54,21 @@ class Audio:
         if db == 0:
             return self
         return self.with_samples(self.samples * db_to_gain(db))
+
+    @classmethod
+    def from_segment(cls, segment: Any) -> Audio:
+        """From a pydub ``AudioSegment`` (any width or channel count; mixed down to mono)."""
+        mono = segment.set_channels(1)
+        samples = np.array(mono.get_array_of_samples(), dtype=np.float32)
+        return cls(samples / float(1 << (8 * mono.sample_width - 1)), mono.frame_rate)
+
+    def to_segment(self) -> Any:
+        """As a 16-bit mono pydub ``AudioSegment`` (pydub is pointed at the bundled ffmpeg)."""
+        from .ffmpeg import configure_pydub
+
+        AudioSegment = configure_pydub()
+        pcm = np.clip(np.round(self.samples * 32768.0), -32768, 32767).astype("<i2")
+        return AudioSegment(pcm.tobytes(), frame_rate=self.rate, sample_width=2, channels=1)
 
     @staticmethod
     def concat(parts: list[Audio]) -> Audio:

@@ -13,13 +13,14 @@ import shlex
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .audio import Audio
 from .errors import EncodeError, VoxpipeError
 
-__all__ = ["StreamInfo", "decode", "ffmpeg_exe", "run"]
+__all__ = ["StreamInfo", "configure_pydub", "decode", "ffmpeg_exe", "run"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -29,6 +30,24 @@ def ffmpeg_exe() -> str:
     import imageio_ffmpeg
 
     return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+@functools.cache
+def configure_pydub() -> Any:
+    """Point pydub at the bundled ffmpeg and return its ``AudioSegment`` class.
+
+    The bundled build has no ffprobe, so pydub's ``from_file`` works for WAV
+    (and raw data) but not for other formats: use :func:`decode` for those.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydub warns at import when no ffmpeg is on PATH
+        from pydub import AudioSegment
+
+    AudioSegment.converter = ffmpeg_exe()
+    AudioSegment.ffmpeg = ffmpeg_exe()
+    return AudioSegment
 
 
 def run(
