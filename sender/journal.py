@@ -132,6 +132,7 @@ class Journal:
         except sqlite3.Error as exc:
             raise JournalError(f"journal {self.path}: cannot open: {exc}") from exc
         self._lock = threading.RLock()
+        self._depth = 0  # nesting of transaction() on the thread holding the lock
 
     def close(self) -> None:
         self._db.close()
@@ -145,6 +146,14 @@ class Journal:
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
+            if self._depth:  # inside transaction(): part of the outer one
+                self._depth += 1
+                try:
+                    yield self._db
+                finally:
+                    self._depth -= 1
+                return
+            self._depth = 1
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 yield self._db
@@ -152,6 +161,13 @@ class Journal:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+            finally:
+                self._depth = 0
+
+    def transaction(self) -> Any:
+        """One write transaction around several calls (read, compare, write), atomic
+        across threads and processes; the methods called inside join it."""
+        return self._tx()
 
     # --- campaigns -------------------------------------------------------------
 

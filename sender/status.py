@@ -11,18 +11,32 @@ changes nothing, and a status never moves back to an earlier rank, so a late
 or out-of-order callback is kept as an event but does not undo progress.
 Success outranks failure, because providers retry: 9bits reports every
 attempt, and an answered second attempt beats an unanswered first one.
-Within one rank the newer event (by its own timestamp) wins.
+Within one rank the newer event (by its own timestamp) wins; an event without
+a timestamp never replaces one of the same rank. An update that repeats the
+current status may still fill details the recipient does not have yet (a
+poll's reason or price after a callback that had none); it never overwrites
+them. Every update is recorded in the journal's events, matched or not, and
+the read-compare-write runs in one journal transaction, so concurrent
+callbacks (threads of the receiver, or a receiver and a poll in another
+process) cannot move a recipient back either.
+
+A recipient is found by ``client_id`` (our id, AlphaSMS), by ``ref`` (the
+provider's message id; with ``address`` when one id covers several
+recipients), by ``address`` within ``campaign``, or, where the provider
+sends no reference at all (9bits), by the latest send to ``address`` within
+a time window (``sent_before``, ``sent_within_s``).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
-from typing import Any
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping
 
 from .journal import Journal, RecipientRow
 
-__all__ = ["FINAL", "RANK", "STATUSES", "StatusUpdate", "apply_update", "is_final"]
+__all__ = ["FINAL", "RANK", "STATUSES", "Applied", "StatusUpdate", "apply_update", "is_final", "normalise"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -47,19 +61,25 @@ RANK: dict[str, int] = {
 STATUSES = ("queued", "accepted", "ringing", "answered", "delivered", "played", "failed", "busy", "no_answer", "machine", "expired", "cancelled", "unknown")
 FINAL = frozenset({"failed", "busy", "no_answer", "machine", "expired", "answered", "delivered", "played", "cancelled", "rejected"})
 """States after which nothing more is expected (a later attempt may still upgrade a failure)."""
+_DETAILS = ("reason", "duration_s", "dtmf", "cost")
 
 
 def is_final(status: str) -> bool:
     return status in FINAL
 
 
+def normalise(provider: str, raw: str, table: Mapping[str, str]) -> str:
+    """The normalised status of a provider's ``raw`` status; ``unknown`` (logged) when the table lacks it."""
+    status = table.get(raw)
+    if status is None:
+        _LOG.warning("%s: status %r is not one voxpipe knows; kept as raw status, counted as unknown", provider, raw)
+        return "unknown"
+    return status
+
+
 @dataclass(frozen=True)
 class StatusUpdate:
-    """What one callback or poll says about one recipient.
-
-    The recipient is found by ``ref`` (the provider's message id), by
-    ``client_id`` (our id, AlphaSMS), or by ``address`` within ``campaign``.
-    """
+    """What one callback or poll says about one recipient (see the module docstring for matching)."""
 
     provider: str
     status: str
@@ -74,10 +94,24 @@ class StatusUpdate:
     duration_s: float | None = None
     dtmf: str | None = None
     cost: str | None = None
+    sent_before: float | None = None
+    """With ``address`` and no reference: the send happened at or before this time..."""
+    sent_within_s: float | None = None
+    """...and at most this many seconds before it."""
+    raw: Any = field(default=None, compare=False)
+    """The provider's own payload, kept in the event (not on the recipient)."""
 
     def __post_init__(self) -> None:
         if self.status not in RANK:
             raise ValueError(f"unknown normalised status {self.status!r}")
+
+
+@dataclass(frozen=True)
+class Applied:
+    matched: list[RecipientRow]
+    """The recipients the update is about (as they were before it)."""
+    changed: list[RecipientRow]
+    """Those whose status or details it changed."""
 
 
 def _match(journal: Journal, update: StatusUpdate) -> list[RecipientRow]:
@@ -89,6 +123,9 @@ def _match(journal: Journal, update: StatusUpdate) -> list[RecipientRow]:
         rows = journal.find(ref=update.ref)
     elif update.address is not None and update.campaign is not None:
         rows = journal.find(campaign=update.campaign, address=update.address)
+    elif update.address is not None and update.sent_before is not None:
+        found = journal.sent_to(update.provider, update.address, update.sent_before, update.sent_within_s or 0.0)
+        rows = [found] if found else []
     else:
         rows = []
     return [r for r in rows if journal.campaign_provider(r.campaign) == update.provider]
@@ -98,26 +135,36 @@ def _same_number(a: str, b: str) -> bool:
     return a.lstrip("+").split("@")[0] == b.lstrip("+").split("@")[0]
 
 
-def apply_update(journal: Journal, update: StatusUpdate, *, source: str) -> list[RecipientRow]:
-    """Record the event and move matching recipients forward; returns the rows it matched."""
-    rows = _match(journal, update)
+def apply_update(journal: Journal, update: StatusUpdate, *, source: str) -> Applied:
+    """Record the event and move matching recipients forward."""
     payload = {k: v for k, v in asdict(update).items() if v is not None}
-    if not rows:
-        _LOG.warning("%s: %s update for a recipient this journal does not know (ref=%s)", source, update.provider, update.ref)
-        journal.add_event(None, update.address, source, {"unmatched": True, **payload})
-        return []
-    for row in rows:
-        journal.add_event(row.campaign, row.address, source, payload)
-        if _moves_forward(row, update):
-            fields: dict[str, Any] = {"status": update.status, "raw_status": update.raw_status, "status_at": update.at}
-            for key in ("reason", "duration_s", "dtmf", "cost"):
-                value = getattr(update, key)
-                if value is not None:
-                    fields[key] = value
-            if update.ref and not row.ref:
-                fields["ref"] = update.ref
-            journal.update_delivery(row.campaign, row.address, **fields)
-    return rows
+    changed: list[RecipientRow] = []
+    with journal.transaction():
+        rows = _match(journal, update)
+        if not rows:
+            _LOG.warning("%s: %s update for a recipient this journal does not know (ref=%s)", source, update.provider, update.ref)
+            journal.add_event(None, update.address, source, {"unmatched": True, **payload})
+            return Applied([], [])
+        for row in rows:
+            journal.add_event(row.campaign, row.address, source, payload)
+            fields = _changes(row, update)
+            if fields:
+                journal.update_delivery(row.campaign, row.address, **fields)
+                changed.append(row)
+    return Applied(rows, changed)
+
+
+def _changes(row: RecipientRow, update: StatusUpdate) -> dict[str, Any]:
+    if _moves_forward(row, update):
+        fields: dict[str, Any] = {"status": update.status, "raw_status": update.raw_status, "status_at": update.at or time.time()}
+        fields.update({k: getattr(update, k) for k in _DETAILS if getattr(update, k) is not None})
+        if update.ref and not row.ref:
+            fields["ref"] = update.ref
+        return fields
+    if (row.status, row.raw_status) == (update.status, update.raw_status):
+        # The same status again: only details the recipient does not have yet.
+        return {k: getattr(update, k) for k in _DETAILS if getattr(row, k) is None and getattr(update, k) is not None}
+    return {}
 
 
 def _moves_forward(row: RecipientRow, update: StatusUpdate) -> bool:
@@ -126,8 +173,6 @@ def _moves_forward(row: RecipientRow, update: StatusUpdate) -> bool:
         return False
     if new != current:
         return new > current
-    if (row.status, row.raw_status) == (update.status, update.raw_status):
-        return False  # a duplicate
     if update.at is None or row.status_at is None:
         return False
-    return update.at > row.status_at
+    return update.at > row.status_at  # a duplicate (same time) or an older event changes nothing
