@@ -12,7 +12,9 @@ never called twice, so TTS mode is idempotent.
 Media: multipart POST {base}/api/voice.php with ``key``, ``phone``, ``dtmf``
 and the file field ``voice`` (the ``wav`` profile, at most 5 MB), one number
 per request. Answer ``{"id": .., "price": ..}`` or ``{"errors": [...]}``.
-There is no client id here, so uploads are not idempotent.
+There is no client id here, so uploads are not idempotent. ``--report-url``
+fills the upload's ``hook`` field (the JSON ``voice`` type has none).
+Tracking (hook, status look-up) is in :mod:`.alphasms_status`.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from ..dialects import plain_text
 from ..errors import ConfigError
 from ..journal import client_id
 from ..recipients import Recipient
-from .base import REDACTED, Chunk, Credential, Mode, Option, Outcome, Payload, Provider
+from .alphasms_status import AlphaSmsTracking
+from .base import REDACTED, Chunk, Credential, Mode, Option, Outcome, Payload, Provider, redact_hook_urls
 
 __all__ = ["AlphaSms", "DUPLICATE_ID"]
 
@@ -59,11 +62,17 @@ def _bool(value: str) -> bool:
     return word in ("1", "true", "yes", "on")
 
 
+def _url(value: str) -> str:
+    if not re.fullmatch(r"https?://[^\s/]+\S*", value.strip()):
+        raise ValueError("an http(s) URL")
+    return value.strip()
+
+
 def _ok(value: Any) -> bool:
     return value is True or value == 1  # the docs type the top-level success as an integer
 
 
-class AlphaSms(Provider):
+class AlphaSms(AlphaSmsTracking, Provider):
     name: ClassVar[str] = "alphasms"
     title: ClassVar[str] = "AlphaSMS voice calls (speaks a text, or plays an uploaded WAV)"
     modes = frozenset({Mode.TTS, Mode.MEDIA})
@@ -79,6 +88,7 @@ class AlphaSms(Provider):
         "gender": Option("Voice gender: male or female [default: female]", _gender),
         "voice_name": Option("Voice name [default: <language>-Standard-A]", str.strip),
         "dtmf": Option("Collect a key press from the callee (true/false) [default: false]", _bool),
+        "report_url": Option("URL that receives the call's result (audio uploads only: the voice.php hook)", _url),
     }
     idempotent: ClassVar[bool] = True
     """In TTS mode (our ids are deduplicated); uploads are not, see :meth:`is_idempotent`."""
@@ -121,6 +131,11 @@ class AlphaSms(Provider):
                 raise ConfigError(
                     f"{self.name}: the message is {len(text)} characters as plain text; at most {self.max_body_chars} are allowed"
                 )
+            if "report_url" in self.settings:
+                raise ConfigError(
+                    f"{self.name}: --report-url works with audio uploads only (TTS calls have no hook); "
+                    "follow TTS calls with `voxpipe status --refresh`"
+                )
             return
         if payload.media_path is None:
             raise ConfigError(f"{self.name}: takes audio as an upload; give --audio or --text instead of --media-url")
@@ -152,6 +167,8 @@ class AlphaSms(Provider):
         if path not in self._audio:  # read once, not once per recipient
             self._audio[path] = path.read_bytes()
         fields = {"key": self.secrets["key"], "phone": recipient.digits, "dtmf": "1" if self.settings.get("dtmf") else "0"}
+        if "report_url" in self.settings:
+            fields["hook"] = self.settings["report_url"]
         request = httpx.Request(
             "POST", f"{self.base_url}/api/voice.php", data=fields, files={"voice": (path.name, self._audio[path], "audio/wav")}
         )
@@ -226,5 +243,5 @@ def _multipart_summary(request: httpx.Request, secrets: Any) -> dict[str, str]:
         value = data.decode("utf-8", "replace")
         if filename:
             value = f"<file {filename.group(1).decode()}, {len(data)} bytes>"
-        shown[name.group(1).decode() if name else "?"] = REDACTED if value in secrets else value
+        shown[name.group(1).decode() if name else "?"] = REDACTED if value in secrets else redact_hook_urls(value)
     return shown

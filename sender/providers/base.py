@@ -6,17 +6,25 @@ recipient; :mod:`sender.dispatch` sends, retries and journals. HTTP statuses
 that say the provider cannot have accepted the message (429, 502, 503, 504)
 and ambiguous failures (500, timeouts, dropped connections) are classified
 by the dispatcher, so providers only parse answers that mean something.
+
+Delivery tracking follows the same split: ``parse_callback`` reads a
+callback the receiver got (:mod:`sender.hooks`), ``build_poll`` /
+``parse_poll`` look statuses up and ``build_cancel`` / ``parse_cancel``
+withdraw a message (:mod:`sender.tracking` sends them). Each says what it
+found as :class:`sender.status.StatusUpdate` values; ``can_poll``,
+``can_cancel`` and ``callback_setup`` declare what the provider offers.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Mapping
-from urllib.parse import quote, quote_plus
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
+from urllib.parse import parse_qsl, quote, quote_plus
 
 import httpx
 
@@ -25,7 +33,14 @@ from pipeline.markup import Script
 from ..errors import ConfigError
 from ..recipients import Recipient
 
+if TYPE_CHECKING:
+    from pipeline.store import Request
+
+    from ..journal import RecipientRow
+    from ..status import StatusUpdate
+
 __all__ = [
+    "CancelOutcome",
     "Chunk",
     "Credential",
     "Mode",
@@ -34,9 +49,12 @@ __all__ = [
     "Payload",
     "Provider",
     "REDACTED",
+    "callback_data",
+    "redact_hook_urls",
 ]
 
 REDACTED = "***"
+_HOOK_SECRET = re.compile(r"(/hooks/[A-Za-z0-9_.-]+/)[^/?#&\s\"']+")
 
 
 class Mode(str, Enum):
@@ -104,6 +122,14 @@ class Outcome:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class CancelOutcome:
+    """What the provider said to a cancel request."""
+
+    status: str  # "cancelled", "too_late", "not_found" or "failed"
+    detail: str
+
+
 class Provider:
     """Base of every provider; subclasses declare their capabilities as class attributes."""
 
@@ -129,6 +155,12 @@ class Provider:
     idempotent: ClassVar[bool] = False
     """True when resending a chunk cannot duplicate a call (the provider dedupes our ids)."""
     can_cancel: ClassVar[bool] = False
+    """Whether a sent message can be withdrawn before it is called (build_cancel/parse_cancel)."""
+    can_poll: ClassVar[bool] = False
+    """Whether statuses can be looked up (build_poll/parse_poll)."""
+    callback_method: ClassVar[str] = "POST"
+    callback_setup: ClassVar[str] = ""
+    """Where the callback URL is configured (shown by ``voxpipe hooks``)."""
 
     def __init__(
         self,
@@ -178,6 +210,8 @@ class Provider:
             "options": sorted(cls.options),
             "idempotent": cls.idempotent,
             "can_cancel": cls.can_cancel,
+            "can_poll": cls.can_poll,
+            "callback_method": cls.callback_method,
             "default_base_url": cls.default_base_url,
         }
 
@@ -197,6 +231,30 @@ class Provider:
         raise NotImplementedError
 
     def parse(self, chunk: Chunk, response: httpx.Response) -> dict[Recipient, Outcome]:
+        raise NotImplementedError
+
+    # --- delivery tracking (pure: sender.hooks and sender.tracking do the I/O) ---
+
+    @classmethod
+    def parse_callback(cls, request: Request) -> list[StatusUpdate]:
+        """The updates one callback carries; ValueError (with the reason) for a malformed one."""
+        raise ValueError(f"{cls.name} sends no callbacks")
+
+    @classmethod
+    def polls(cls, mode: str) -> bool:
+        """Whether recipients of a campaign sent in ``mode`` can be looked up."""
+        return cls.can_poll
+
+    def build_poll(self, rows: list[RecipientRow]) -> list[httpx.Request]:
+        raise ConfigError(f"{self.name} has no status look-up; its statuses come by callback (see `voxpipe hooks`)")
+
+    def parse_poll(self, response: httpx.Response) -> list[StatusUpdate]:
+        raise NotImplementedError
+
+    def build_cancel(self, ref: str) -> httpx.Request:
+        raise ConfigError(f"{self.name} cannot cancel a message once it is sent")
+
+    def parse_cancel(self, response: httpx.Response) -> CancelOutcome:
         raise NotImplementedError
 
     # --- helpers ---------------------------------------------------------------
@@ -223,7 +281,31 @@ class Provider:
             for form in {secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1]}:
                 url = url.replace(form, REDACTED)
                 body = body.replace(form, REDACTED)
+        # A callback URL of ours (report URL, hook) carries the journal's secret.
+        url, body = redact_hook_urls(url), redact_hook_urls(body)
         return {"method": request.method, "url": url, "headers": headers, "body": _maybe_json(body)}
+
+
+def redact_hook_urls(text: str) -> str:
+    """``.../hooks/<provider>/<secret>`` with the secret replaced by ***."""
+    return _HOOK_SECRET.sub(rf"\g<1>{REDACTED}", text)
+
+
+def callback_data(request: Request) -> Any:
+    """A callback's data: its JSON or form body, or its query when it has no body."""
+    body = request.body.strip()
+    if not body:
+        return dict(request.query)
+    ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if ctype == "application/x-www-form-urlencoded":
+        try:
+            return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        except UnicodeDecodeError:
+            raise ValueError("the form body is not UTF-8") from None
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"the body is not JSON ({exc})") from None
 
 
 def _maybe_json(body: str) -> Any:

@@ -8,6 +8,7 @@ the voice message object (its ``id`` is the reference of every recipient);
 errors are ``{"errors": [{"code", "description", "parameter"}]}`` (401, 404,
 422). Status reports are only sent for messages with a ``reference``, so one
 always goes: the chunk reference, after the user's own as a prefix.
+Tracking (reports, look-ups, cancel) is in :mod:`.messagebird_status`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..dialects import messagebird_body
 from ..errors import ConfigError
 from ..recipients import Recipient
 from .base import Chunk, Credential, Mode, Option, Outcome, Payload, Provider
+from .messagebird_status import MessageBirdTracking
 
 __all__ = ["LANGUAGES", "MessageBird"]
 
@@ -82,7 +84,7 @@ def _matching(pattern: str, what: str, drop: str = "") -> Callable[[str], str]:
     return parse
 
 
-class MessageBird(Provider):
+class MessageBird(MessageBirdTracking, Provider):
     name: ClassVar[str] = "messagebird"
     title: ClassVar[str] = "MessageBird Voice Messaging (speaks a text body on a phone call)"
     modes = frozenset({Mode.TTS})

@@ -4,16 +4,30 @@ POST {base}/v1/sendvoice, Authorization: Bearer <key>, JSON
 ``{"to": ["2348020000000", ...], "media_url": "https://..."}``; success is
 ``{"status_code": 200, "message": ..., "ref_id": ...}``, errors are
 ``{"status_code": N, "message": ...}``. Numbers are country code + number, no +.
+
+Tracking: 9bits POSTs a Call Object to one account-wide webhook for every
+call attempt (``start_at``, ``answer_at``, ``end_at``, ``call_duration``,
+``to_number``, ``total_amount``, ...). It has no ``ref_id`` and no status:
+an attempt with ``answer_at`` is ``answered`` (duration ``call_duration``),
+one without is ``no_answer``, and the recipient is the latest send to
+``to_number`` before the attempt. Times carry no zone; they are read as UTC
+with 14 hours of slack (the furthest zone ahead) and a 48-hour window.
+There is no status look-up and no cancel.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
 from ..recipients import Recipient
-from .base import Chunk, Credential, Mode, Outcome, Payload, Provider
+from ..status import StatusUpdate
+from .base import Chunk, Credential, Mode, Outcome, Payload, Provider, callback_data
+
+if TYPE_CHECKING:
+    from pipeline.store import Request
 
 __all__ = ["NineBits"]
 
@@ -49,3 +63,61 @@ class NineBits(Provider):
         if response.is_success and isinstance(body, dict) and body.get("ref_id"):
             return {r: Outcome("accepted", ref=str(body["ref_id"])) for r in chunk.recipients}
         return self.all_rejected(chunk, self.http_error(response, message))
+
+    # --- tracking ------------------------------------------------------------------
+
+    callback_setup: ClassVar[str] = "9bits Dashboard → Settings → Webhook (one URL for the whole account)"
+    ZONE_SLACK_S: ClassVar[float] = 14 * 3600
+    """Call Object times have no zone: a local time can be up to UTC+14 ahead of UTC."""
+    WINDOW_S: ClassVar[float] = 48 * 3600
+    """How long before an attempt its send may have been accepted."""
+
+    @classmethod
+    def parse_callback(cls, request: Request) -> list[StatusUpdate]:
+        data = callback_data(request)
+        return [cls._attempt(obj) for obj in (data if isinstance(data, list) else [data])]
+
+    @classmethod
+    def _attempt(cls, call: Any) -> StatusUpdate:
+        if not isinstance(call, dict):
+            raise ValueError("9bits: a Call Object must be a JSON object")
+        to = str(call.get("to_number") or "").strip().lstrip("+")
+        if not to.isdecimal():
+            raise ValueError(f"9bits: to_number {call.get('to_number')!r} is missing or not a number")
+        start = _utc(call.get("start_at"), "start_at")
+        end = _utc(call["end_at"], "end_at") if call.get("end_at") else None
+        answered = bool(call.get("answer_at"))
+        if answered:
+            _utc(call["answer_at"], "answer_at")
+        duration = _seconds(call.get("call_duration")) if answered else 0.0
+        amount = call.get("total_amount")
+        return StatusUpdate(
+            cls.name,
+            "answered" if answered else "no_answer",
+            raw_status="answered" if answered else "not answered",  # 9bits sends no status: derived from answer_at
+            address="+" + to,
+            at=end or start,
+            duration_s=duration,
+            cost=None if amount in (None, "") else str(amount),
+            sent_before=start + cls.ZONE_SLACK_S,
+            sent_within_s=cls.WINDOW_S,
+            raw=call,
+        )
+
+
+def _utc(value: Any, name: str) -> float:
+    """``YYYY-MM-DD HH:MM:SS`` without a zone, read as UTC."""
+    try:
+        when = datetime.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValueError(f"9bits: {name} {value!r} is missing or not a date and time") from None
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def _seconds(value: Any) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"9bits: call_duration {value!r} is not a number") from None

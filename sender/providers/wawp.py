@@ -9,23 +9,38 @@ Ogg/Opus) and an optional ``reply_to``. Success answers a whatsapp-web.js
 message object whose ``id._serialized`` is the message id; errors answer
 ``{"status": "error", "message": ...}``. Credentials travel in the URL, so
 redaction rewrites those query values.
+
+Tracking: ``message.ack`` session webhooks (configured with ``POST
+/v2/session/webhook``, paid plans) say how far a message got, matched by
+its id: ack -1 failed, 0 queued (pending), 1 accepted (on the server),
+2 delivered (on the device), 3 delivered (read), 4 played. Other events
+are ignored. There is no status look-up and no cancel.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
 from ..errors import ConfigError
 from ..recipients import Recipient
-from .base import REDACTED, Chunk, Credential, Mode, Option, Outcome, Payload, Provider
+from ..status import StatusUpdate
+from .base import REDACTED, Chunk, Credential, Mode, Option, Outcome, Payload, Provider, callback_data
 
-__all__ = ["OPUS_MIME", "Wawp", "is_opus"]
+if TYPE_CHECKING:
+    from pipeline.store import Request
+
+__all__ = ["ACKS", "OPUS_MIME", "Wawp", "is_opus"]
 
 OPUS_MIME = "audio/ogg; codecs=opus"
+ACKS = {-1: ("failed", "ERROR"), 0: ("queued", "PENDING"), 1: ("accepted", "SERVER"),
+        2: ("delivered", "DEVICE"), 3: ("delivered", "READ"), 4: ("played", "PLAYED")}  # fmt: skip
+"""whatsapp-web.js ack -> (normalised status, raw status)."""
 _REPLY_TO = re.compile(r"(true|false)_\d+(-\d+)?@(c\.us|g\.us|newsletter)_[A-Za-z0-9]+(_\S+)?")
+_LOG = logging.getLogger(__name__)
 _SECRET_PARAMS = re.compile(r"([?&](?:instance_id|access_token)=)[^&]*")
 
 
@@ -111,8 +126,44 @@ class Wawp(Provider):
         shown["url"] = _SECRET_PARAMS.sub(rf"\g<1>{REDACTED}", shown["url"])
         return shown
 
+    # --- tracking ------------------------------------------------------------------
+
+    callback_setup: ClassVar[str] = (
+        'POST /v2/session/webhook with [{"url": <this URL>, "events": ["message.ack"], "is_active": true}] (paid plans)'
+    )
+
+    @classmethod
+    def parse_callback(cls, request: Request) -> list[StatusUpdate]:
+        data = callback_data(request)
+        if not isinstance(data, dict):
+            raise ValueError("wawp: a webhook must be a JSON object")
+        if data.get("event") != "message.ack":
+            return []  # other session events (incoming messages, edits) say nothing about delivery
+        body = data.get("payload")
+        if not isinstance(body, dict):
+            raise ValueError("wawp: message.ack without a payload object")
+        ref = _serialized(body.get("id")) or (body["id"] if isinstance(body.get("id"), str) and body["id"] else None)
+        if ref is None:
+            raise ValueError("wawp: message.ack without a message id")
+        ack = body.get("ack")
+        if isinstance(ack, str) and re.fullmatch(r"-?\d+", ack.strip()):
+            ack = int(ack)
+        if isinstance(ack, bool) or not isinstance(ack, int):
+            raise ValueError(f"wawp: message.ack with ack {ack!r}, not a number")
+        status, raw = ACKS.get(ack, ("unknown", f"ack {ack}"))
+        if ack not in ACKS:
+            _LOG.warning("wawp: ack %s is not one voxpipe knows; counted as unknown", ack)
+        return [StatusUpdate(cls.name, status, raw_status=raw, ref=ref, at=_epoch(body.get("timestamp")), raw=body)]
+
 
 def _serialized(ident: Any) -> str | None:
     if isinstance(ident, dict) and isinstance(ident.get("_serialized"), str) and ident["_serialized"]:
         return ident["_serialized"]
     return None
+
+
+def _epoch(stamp: Any) -> float | None:
+    """A webhook timestamp in seconds (milliseconds are recognised by their size)."""
+    if isinstance(stamp, bool) or not isinstance(stamp, (int, float)):
+        return None
+    return stamp / 1000 if stamp > 1e11 else float(stamp)

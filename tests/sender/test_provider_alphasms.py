@@ -152,7 +152,7 @@ OPTION_ERRORS = [
     ({"dtmf": "maybe"}, "alphasms: --dtmf 'maybe': true or false"),
     ({"voice_name": "en-US-Standard-A", "language": "uk-UA"}, "alphasms: --voice-name 'en-US-Standard-A' is not a voice for uk-UA (like uk-UA-Standard-A)"),
     ({"voice_name": "Alice"}, "alphasms: --voice-name 'Alice' is not a voice for en-US (like en-US-Standard-A)"),
-    ({"voice": "male"}, "alphasms: option(s) --voice not supported (options for alphasms: --language, --gender, --voice-name, --dtmf)"),
+    ({"voice": "male"}, "alphasms: option(s) --voice not supported (options for alphasms: --language, --gender, --voice-name, --dtmf, --report-url)"),
 ]
 
 

@@ -1,0 +1,137 @@
+"""AlphaSMS delivery tracking: the voice.php hook and the JSON ``status`` look-up.
+
+- Hook: an audio upload given a ``hook`` URL (``--report-url``) gets a POST
+  ``{"id": <upload id>, "phone": "380...", "status": "ANSWERED",
+  "duration": 123, "dtmf": "7"}`` when the call ends; the id is the
+  reference voice.php answered.
+- Look-up: POST /api/json.php with ``{"type": "status", "id": <our id>}``
+  items (50 per request) answers ``{"id", "type", "status"}`` per item. It
+  finds the TTS calls (sent with our id); uploads carry no id of ours, so
+  they are tracked by their hook only.
+
+Statuses: ANSWERED → answered, NO ANSWER → no_answer, BUSY → busy,
+UNDELIVERABLE / REJECTED → failed, EXPIRED → expired, ACCEPTED → accepted,
+QUEUED → queued, DELIVERED → delivered; the other documented message
+statuses are mapped too (ROUTING accepted, READ / REPLIED / PARTIALLY
+DELIVERED delivered, DELETED cancelled, FILTERED / NO ROUTE / SIM FULL /
+INVALID ... ADDRESS failed, UNKNOWN unknown). Anything else is kept as the
+raw status, counted as ``unknown`` and logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, ClassVar
+
+import httpx
+
+from ..errors import ProviderError
+from ..status import StatusUpdate, normalise
+from .base import callback_data
+
+if TYPE_CHECKING:
+    from pipeline.store import Request
+
+    from ..journal import RecipientRow
+
+__all__ = ["STATUSES", "AlphaSmsTracking"]
+
+_LOG = logging.getLogger(__name__)
+POLL_ITEMS = 50
+
+STATUSES = {
+    "QUEUED": "queued",
+    "ACCEPTED": "accepted",
+    "ROUTING": "accepted",
+    "ANSWERED": "answered",
+    "DELIVERED": "delivered",
+    "PARTIALLY DELIVERED": "delivered",
+    "READ": "delivered",
+    "REPLIED": "delivered",
+    "NO ANSWER": "no_answer",
+    "BUSY": "busy",
+    "UNDELIVERABLE": "failed",
+    "REJECTED": "failed",
+    "FILTERED": "failed",
+    "NO ROUTE": "failed",
+    "SIM FULL": "failed",
+    "INVALID DESTINATION ADDRESS": "failed",
+    "INVALID SOURCE ADDRESS": "failed",
+    "EXPIRED": "expired",
+    "DELETED": "cancelled",
+    "UNKNOWN": "unknown",
+}
+
+
+def _status(raw: str) -> str:
+    return normalise("alphasms", " ".join(raw.upper().replace("_", " ").split()), STATUSES)
+
+
+class AlphaSmsTracking:
+    """Mixed into :class:`~sender.providers.alphasms.AlphaSms`."""
+
+    name: ClassVar[str]
+    base_url: str
+    secrets: dict[str, str]
+    can_poll: ClassVar[bool] = True
+    callback_setup: ClassVar[str] = (
+        "pass it to `voxpipe send -P alphasms` as --report-url for audio uploads (the voice.php hook field); "
+        "TTS calls have no hook: use `voxpipe status --refresh`"
+    )
+
+    @classmethod
+    def parse_callback(cls, request: Request) -> list[StatusUpdate]:
+        data = callback_data(request)
+        if not isinstance(data, dict):
+            raise ValueError("alphasms: a hook must be a JSON object")
+        ident, raw = str(data.get("id") or "").strip(), str(data.get("status") or "").strip()
+        if not ident.isdecimal() or not raw:
+            raise ValueError("alphasms: a hook needs a numeric id and a status")
+        phone = str(data.get("phone") or "").strip().lstrip("+")
+        if phone and not phone.isdecimal():
+            raise ValueError(f"alphasms: phone {data['phone']!r} is not a number")
+        try:
+            duration = None if data.get("duration") in (None, "") else float(data["duration"])
+        except (TypeError, ValueError):
+            raise ValueError(f"alphasms: duration {data['duration']!r} is not a number") from None
+        dtmf = str(data.get("dtmf") or "").strip() or None
+        return [
+            StatusUpdate(
+                cls.name, _status(raw), raw_status=raw, ref=ident, address=f"+{phone}" if phone else None,
+                duration_s=duration, dtmf=dtmf, raw=data,
+            )  # fmt: skip
+        ]
+
+    @classmethod
+    def polls(cls, mode: str) -> bool:
+        return mode == "tts"  # uploads have no id of ours to look up
+
+    def build_poll(self, rows: list[RecipientRow]) -> list[httpx.Request]:
+        ids = [r.client_id for r in rows]
+        return [
+            httpx.Request(
+                "POST", f"{self.base_url}/api/json.php",
+                json={"auth": self.secrets["key"], "data": [{"type": "status", "id": i} for i in ids[n : n + POLL_ITEMS]]},
+            )  # fmt: skip
+            for n in range(0, len(ids), POLL_ITEMS)
+        ]
+
+    def parse_poll(self, response: httpx.Response) -> list[StatusUpdate]:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not response.is_success or not isinstance(body, dict):
+            raise ProviderError(f"{self.name}: HTTP {response.status_code}: unreadable status answer", response=response)
+        if body.get("success") not in (True, 1):
+            raise ProviderError(f"{self.name}: status look-up refused: {body.get('error') or 'no reason given'}", response=response)
+        updates = []
+        for item in body.get("data") if isinstance(body.get("data"), list) else []:
+            item = item if isinstance(item, dict) else {}
+            data = item.get("data") if isinstance(item.get("data"), dict) else {}
+            if item.get("success") not in (True, 1) or not data.get("status") or not isinstance(data.get("id"), int):
+                _LOG.warning("%s: no status for id %s: %s", self.name, data.get("id"), item.get("error") or "unreadable item")
+                continue
+            raw = str(data["status"])
+            updates.append(StatusUpdate(self.name, _status(raw), raw_status=raw, client_id=data["id"], raw=data))
+        return updates
