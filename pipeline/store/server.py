@@ -17,9 +17,11 @@ Handlers can be mounted on path prefixes (callback receivers, for instance)::
     MediaServer(root, routes={"/callbacks/9bits": receive}).serve_forever()
 
 A mounted handler gets every method on its prefix, with the body read up to
-``max_body_bytes`` (larger bodies get ``413``). One line is logged per
+``max_body_bytes`` (larger bodies get ``413``); a handler with its own
+``max_body_bytes`` attribute gets that cap instead. One line is logged per
 request, without the query string: it can carry presigned signatures or
-tokens.
+tokens. A handler with a ``redact_path(path) -> str`` method decides how its
+paths appear in that line (a secret in the path, for instance).
 """
 
 from __future__ import annotations
@@ -241,15 +243,21 @@ class _RequestHandler(BaseHTTPRequestHandler):
         # Request lines that fail to parse: log the target without its query.
         words = (getattr(self, "requestline", "") or "").split()
         target = words[1] if len(words) >= 2 else ""
-        self._log_path = _printable(target.split("?", 1)[0]) or "-"
+        path = target.split("?", 1)[0]
+        self._log_path = _printable(self._redact(self.server.media.route_for(path), path)) or "-"
         super().send_error(code, message, explain)
+
+    @staticmethod
+    def _redact(handler: Handler | None, path: str) -> str:
+        redact = getattr(handler, "redact_path", None)
+        return redact(path) if redact is not None else path
 
     # -- dispatch ----------------------------------------------------------
     def _dispatch(self) -> None:
         raw_path, _, query_string = self.path.partition("?")
         raw_path = raw_path.split("#", 1)[0]
-        self._log_path = _printable(raw_path) or "-"
         handler = self.server.media.route_for(raw_path)
+        self._log_path = _printable(self._redact(handler, raw_path)) or "-"
         if handler is not None:
             self._run_handler(handler, raw_path, query_string)
             return
@@ -265,7 +273,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         return "Transfer-Encoding" in self.headers or self.headers.get("Content-Length", "0").strip() not in ("", "0")
 
     def _run_handler(self, handler: Handler, raw_path: str, query_string: str) -> None:
-        limit = self.server.media.max_body_bytes
+        limit = getattr(handler, "max_body_bytes", None) or self.server.media.max_body_bytes
         if "Transfer-Encoding" in self.headers:
             self.close_connection = True
             self._send_plain(411, "a Content-Length is required")
