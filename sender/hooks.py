@@ -1,0 +1,92 @@
+"""The callback receiver: provider callbacks update the send journal.
+
+Mounted on the media server (``voxpipe serve``) under ``/hooks/``; each
+provider calls ``/hooks/<provider>/<secret>``, where the secret is the
+journal's (``Journal.hook_secret()``, shown by ``voxpipe hooks``)::
+
+    receiver = HookReceiver(Journal("voxpipe-journal.db"))
+    MediaServer(root, routes=[receiver.route]).serve_forever()
+
+Answers:
+
+- 404 for a wrong or missing secret, an unknown provider or any other path
+  (one answer for all, so nothing leaks); 405 for methods other than GET and
+  POST once the secret is right.
+- 413 for a body over ``max_body_bytes`` (64 KiB; the server enforces it).
+- 400 for a payload the provider's ``parse_callback`` cannot read (logged,
+  and recorded as an event).
+- 200 otherwise, also for a recipient the journal does not know (logged and
+  recorded as an unmatched event): the provider should stop redelivering it.
+  MessageBird redelivers until it gets exactly 200.
+
+Updates are applied with :func:`sender.status.apply_update`, so duplicates
+change nothing and a late callback never moves a recipient back. The journal
+is the only state: a restarted receiver carries on where the last one was.
+The secret never reaches a log: the server logs ``/hooks/<provider>/***``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+from typing import Mapping
+from urllib.parse import unquote
+
+from pipeline.store import Request, Response
+
+from .journal import Journal
+from .providers import REGISTRY, Provider
+from .status import apply_update
+
+__all__ = ["PREFIX", "HookReceiver", "hook_url"]
+
+_LOG = logging.getLogger(__name__)
+PREFIX = "/hooks/"
+_PATH = re.compile(r"/hooks/([^/]+)/([^/]+)/?")
+_NOT_FOUND = Response.text("not found\n", 404)
+
+
+def hook_url(public_url: str, provider: str, secret: str) -> str:
+    """The callback URL of ``provider`` behind ``public_url`` (the server's public address)."""
+    return f"{public_url.rstrip('/')}{PREFIX}{provider}/{secret}"
+
+
+class HookReceiver:
+    """A :class:`~pipeline.store.MediaServer` handler for every provider's callbacks."""
+
+    max_body_bytes = 64 * 1024
+    """Callbacks are small; the server answers 413 above this."""
+
+    def __init__(self, journal: Journal, providers: Mapping[str, type[Provider]] = REGISTRY) -> None:
+        self.journal = journal
+        self.providers = dict(providers)
+        self._secret = journal.hook_secret().encode()
+
+    @property
+    def route(self) -> tuple[str, HookReceiver]:
+        return PREFIX, self
+
+    @staticmethod
+    def redact_path(path: str) -> str:
+        return re.sub(r"^(/hooks/[^/]*)/[^/]+", r"\1/***", path)
+
+    def __call__(self, request: Request) -> Response:
+        match = _PATH.fullmatch(request.path)
+        name, secret = (unquote(match.group(1)), unquote(match.group(2))) if match else ("", "")
+        secret_ok = hmac.compare_digest(secret.encode(), self._secret)
+        provider = self.providers.get(name)
+        if provider is None or not secret_ok:
+            return _NOT_FOUND
+        if request.method not in ("GET", "POST"):
+            return Response(405, {"Allow": "GET, POST", "Content-Type": "text/plain; charset=utf-8"}, b"method not allowed\n")
+        source = f"hook:{name}"
+        try:
+            updates = provider.parse_callback(request)
+        except ValueError as exc:
+            _LOG.warning("%s: unreadable callback from %s: %s", source, request.client or "?", exc)
+            self.journal.add_event(None, None, source, {"malformed": str(exc)})
+            return Response.text(f"{exc}\n", 400)
+        for update in updates:
+            apply_update(self.journal, update, source=source)
+        return Response.text("OK\n")

@@ -1,0 +1,225 @@
+"""Looking statuses up and cancelling: the network half of delivery tracking.
+
+``refresh`` asks the providers that can answer (MessageBird, AlphaSMS TTS)
+about every recipient that was sent and is not final yet, paced to a rate
+and retrying 429 (after its ``Retry-After``), 5xx and lost connections:
+a look-up changes nothing at the provider, so repeating it is safe.
+``cancel`` withdraws a campaign's messages where the provider allows it
+(MessageBird, while still scheduled) and marks their recipients
+``cancelled``; it retries only what cannot have reached the provider.
+Both write what they learn to the journal through
+:func:`sender.status.apply_update`; ``wait_final`` repeats ``refresh`` until
+every recipient is final or a timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping
+
+import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+
+from pipeline.retry import RetryPolicy, retry_after_seconds
+
+from .dispatch import NOT_SENT, RETRYABLE_STATUS, _Pacer
+from .errors import ConfigError, ProviderError
+from .journal import Journal, RecipientRow
+from .providers import REGISTRY
+from .providers.base import Provider
+from .status import StatusUpdate, apply_update, is_final
+
+__all__ = ["CancelResult", "RefreshResult", "all_final", "cancel", "open_rows", "pollable", "refresh", "wait_final"]
+
+_LOG = logging.getLogger(__name__)
+NOT_SENT_YET = frozenset({"pending", "in_flight"})
+DEFAULT_RETRY = RetryPolicy(attempts=4, base_s=0.5, max_s=30.0)
+
+
+@dataclass
+class RefreshResult:
+    campaign: str
+    provider: str
+    looked_up: int = 0
+    """Recipients asked about."""
+    requests: int = 0
+    changed: int = 0
+    errors: list[str] = field(default_factory=list)
+    skipped: str | None = None
+    """Why the campaign was not looked up (its provider has no look-up, ...)."""
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    ref: str
+    status: str
+    """"cancelled", "too_late", "not_found" or "failed"."""
+    detail: str
+    recipients: tuple[str, ...]
+
+
+def open_rows(journal: Journal, campaign: str) -> list[RecipientRow]:
+    """Recipients that were sent (or may have been) and have no final status yet."""
+    return [r for r in journal.rows(campaign) if not is_final(r.status) and r.status not in NOT_SENT_YET]
+
+
+def all_final(journal: Journal, campaigns: Iterable[str]) -> bool:
+    return not any(open_rows(journal, c) for c in campaigns)
+
+
+class _Again(Exception):
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+def _exchange(client: httpx.Client, request: httpx.Request, pacer: _Pacer, retry: RetryPolicy, *, safe: bool) -> httpx.Response:
+    """Send with pacing and retries; ``safe`` requests (look-ups) are also repeated after 500s and lost answers."""
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        return retry.wait(state.attempt_number, exc.retry_after if isinstance(exc, _Again) else None)
+
+    def once() -> httpx.Response:
+        pacer.wait()
+        try:
+            response = client.send(request)
+        except NOT_SENT as exc:
+            raise _Again(f"cannot connect to {request.url.host} ({type(exc).__name__})") from exc
+        except httpx.HTTPError as exc:
+            if safe:
+                raise _Again(f"{type(exc).__name__}") from exc
+            raise ProviderError(f"{type(exc).__name__} after the request was sent; its outcome is unknown", request=request) from exc
+        if response.status_code in RETRYABLE_STATUS or (safe and response.status_code >= 500):
+            after = retry_after_seconds(response.headers)
+            if response.status_code == 429 and after:
+                pacer.hold(after)
+            raise _Again(f"HTTP {response.status_code}", after)
+        return response
+
+    try:
+        for attempt in Retrying(stop=stop_after_attempt(retry.attempts), wait=wait, retry=retry_if_exception_type(_Again), reraise=True):
+            with attempt:
+                return once()
+    except _Again as exc:
+        raise ProviderError(f"{exc} after {retry.attempts} attempts", request=request) from exc
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def refresh(
+    journal: Journal,
+    providers: Mapping[str, Provider],
+    client: httpx.Client,
+    campaigns: Iterable[str] | None = None,
+    *,
+    rate_per_s: float | None = None,
+    retry: RetryPolicy = DEFAULT_RETRY,
+) -> list[RefreshResult]:
+    """Look up every open recipient of ``campaigns`` (default: all) whose provider can answer.
+
+    ``providers`` maps provider names to configured providers (with
+    credentials); a campaign whose provider is missing there, or cannot be
+    asked, is reported as skipped. All requests share one pace.
+    """
+    pacer = _Pacer(rate_per_s)
+    results = []
+    for campaign in journal.campaigns() if campaigns is None else [journal.campaign(c) for c in campaigns]:
+        if campaign is None:
+            continue
+        result = RefreshResult(campaign.id, campaign.provider)
+        results.append(result)
+        rows = open_rows(journal, campaign.id)
+        provider = providers.get(campaign.provider)
+        if not rows:
+            continue
+        if not pollable(campaign.provider, campaign.mode):
+            result.skipped = f"{campaign.provider} statuses come by callback only (see `voxpipe hooks`)"
+            continue
+        if provider is None:
+            result.skipped = f"{campaign.provider} was not configured for look-ups"
+            continue
+        result.looked_up = len(rows)
+        for request in provider.build_poll(rows):
+            result.requests += 1
+            try:
+                updates = provider.parse_poll(_exchange(client, request, pacer, retry, safe=True))
+            except ProviderError as exc:
+                result.errors.append(str(exc))
+                continue
+            for update in updates:
+                result.changed += len(apply_update(journal, update, source=f"poll:{provider.name}").changed)
+    return results
+
+
+def pollable(provider: str, mode: str) -> bool:
+    """Whether a campaign of ``provider`` sent in ``mode`` can be looked up."""
+    cls = REGISTRY.get(provider)
+    return cls is not None and cls.polls(mode)
+
+
+def wait_final(
+    journal: Journal,
+    campaigns: list[str],
+    step: Callable[[], object],
+    *,
+    timeout_s: float,
+    interval_s: float,
+) -> bool:
+    """Run ``step`` (a refresh, or nothing when callbacks do the work) until every
+    recipient of ``campaigns`` is final; False when ``timeout_s`` passes first."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        step()
+        if all_final(journal, campaigns):
+            return True
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(interval_s, left))
+
+
+def cancel(
+    journal: Journal,
+    campaign: str,
+    provider: Provider | type[Provider],
+    client: httpx.Client | None = None,
+    *,
+    retry: RetryPolicy = DEFAULT_RETRY,
+) -> list[CancelResult]:
+    """Withdraw every message of ``campaign`` that has open recipients.
+
+    Raises :class:`ConfigError` before any request when the campaign is not
+    in the journal, belongs to another provider, or the provider cannot
+    cancel (a provider class is enough to learn that).
+    """
+    found = journal.campaign(campaign)
+    if found is None:
+        raise ConfigError(f"no campaign {campaign!r} in {journal.path}")
+    if found.provider != provider.name:
+        raise ConfigError(f"campaign {campaign!r} was sent with {found.provider}, not {provider.name}")
+    if not provider.can_cancel:
+        raise ConfigError(f"{provider.name} cannot cancel a message once it is sent")
+    if isinstance(provider, type) or client is None:
+        raise ConfigError(f"{provider.name}: cancelling needs a configured provider and an HTTP client")
+    by_ref: dict[str, list[str]] = {}
+    for row in open_rows(journal, campaign):
+        if row.ref:
+            by_ref.setdefault(row.ref, []).append(row.address)
+    pacer = _Pacer(None)
+    results = []
+    for ref, addresses in by_ref.items():
+        try:
+            outcome = provider.parse_cancel(_exchange(client, provider.build_cancel(ref), pacer, retry, safe=False))
+        except ProviderError as exc:
+            results.append(CancelResult(ref, "failed", str(exc), tuple(addresses)))
+            continue
+        if outcome.status == "cancelled":
+            apply_update(
+                journal,
+                StatusUpdate(provider.name, "cancelled", raw_status="deleted", ref=ref, at=time.time(), reason="cancelled with voxpipe cancel"),
+                source=f"cancel:{provider.name}",
+            )
+        results.append(CancelResult(ref, outcome.status, outcome.detail, tuple(addresses)))
+    return results

@@ -1,0 +1,111 @@
+"""Shared pieces of the delivery-tracking tests: sends through each provider's
+simulator into a journal, and the real media server with the hook receiver."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from pipeline.markup import parse
+from pipeline.retry import RetryPolicy
+from pipeline.store import MediaServer
+from sender.dispatch import SendSettings, http_client, send
+from sender.hooks import HookReceiver, hook_url
+from sender.journal import Journal, RecipientRow
+from sender.message import Message
+from sender.providers import Mode, Payload, Provider
+from sender.providers.alphasms import AlphaSms
+from sender.providers.messagebird import MessageBird
+from sender.providers.ninebits import NineBits
+from sender.providers.wawp import Wawp
+from sender.recipients import Recipient
+
+FAST = SendSettings(retry=RetryPolicy(attempts=3, base_s=0.01, max_s=0.1), timeout_s=5)
+KEYS = {"9bits": {"token": "tok-9b"}, "messagebird": {"key": "mb-Secret+Key"},
+        "wawp": {"instance_id": "INST1", "access_token": "wawp-token"}, "alphasms": {"key": "alpha-Secret/Key"}}  # fmt: skip
+MEDIA_URL = "http://127.0.0.1:9/voice.mp3"  # the simulators are told not to fetch it
+
+
+def provider(cls: type[Provider], base_url: str, **options: str) -> Provider:
+    return cls(base_url=base_url, credentials=KEYS[cls.name], options=options)
+
+
+def nine(base_url: str) -> NineBits:
+    return provider(NineBits, base_url)  # type: ignore[return-value]
+
+
+def bird(base_url: str, **options: str) -> MessageBird:
+    return provider(MessageBird, base_url, **options)  # type: ignore[return-value]
+
+
+def wawp(base_url: str) -> Wawp:
+    return provider(Wawp, base_url)  # type: ignore[return-value]
+
+
+def alpha(base_url: str, **options: str) -> AlphaSms:
+    return provider(AlphaSms, base_url, **options)  # type: ignore[return-value]
+
+
+def send_to(p: Provider, recipients: list[str], journal: Journal, campaign: str = "camp", *, wav: Path | None = None) -> dict[str, RecipientRow]:
+    """Send a short message through ``p`` (TTS, media URL or upload as it takes) and return the rows by address."""
+    people = [Recipient(r) for r in recipients]
+    if wav is not None:
+        message, payload = Message(audio=str(wav)), Payload(Mode.MEDIA, media_path=wav, mime="audio/wav")
+    elif Mode.TTS in p.modes:
+        message, payload = Message(text="Hello there."), Payload(Mode.TTS, script=parse("Hello there."))
+    else:
+        message, payload = Message(media_url=MEDIA_URL), Payload(Mode.MEDIA, media_url=MEDIA_URL)
+    with http_client(FAST) as client:
+        events = list(send(p, message, payload, people, [], journal, client, FAST, campaign))
+    rows = {row.address: row for row in events[-1].rows}
+    assert {r.status for r in rows.values()} == {"accepted"}, rows
+    return rows
+
+
+def rows(journal: Journal, campaign: str = "camp") -> dict[str, RecipientRow]:
+    return {r.address: r for r in journal.rows(campaign)}
+
+
+def statuses(journal: Journal, campaign: str = "camp") -> dict[str, str]:
+    return {a: r.status for a, r in rows(journal, campaign).items()}
+
+
+def events(journal: Journal) -> list[tuple[str | None, str | None, str, str]]:
+    return journal._db.execute("SELECT campaign, address, source, payload FROM events ORDER BY id").fetchall()
+
+
+@dataclass
+class Hooks:
+    """The real media server with the hook receiver, on a free port."""
+
+    server: MediaServer
+    journal: Journal
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}"
+
+    def url(self, provider: str) -> str:
+        return hook_url(self.base, provider, self.journal.hook_secret())
+
+    def close(self) -> None:
+        self.server.close()
+        self.journal.close()
+
+
+def start_hooks(root: Path, journal_file: Path) -> Hooks:
+    root.mkdir(parents=True, exist_ok=True)
+    journal = Journal(journal_file)
+    server = MediaServer(root, "127.0.0.1", 0, routes=[HookReceiver(journal).route])
+    server.start_in_thread()
+    return Hooks(server, journal)
+
+
+def get(url: str, **kw: object) -> httpx.Response:
+    return httpx.get(url, timeout=5, **kw)  # type: ignore[arg-type]
+
+
+def post(url: str, **kw: object) -> httpx.Response:
+    return httpx.post(url, timeout=5, **kw)  # type: ignore[arg-type]
