@@ -22,6 +22,9 @@ Answers:
 Updates are applied with :func:`sender.status.apply_update`, so duplicates
 change nothing and a late callback never moves a recipient back. The journal
 is the only state: a restarted receiver carries on where the last one was.
+Given a path instead of a journal, the receiver opens it on the first
+callback once the file exists (until then no secret exists, so every
+callback is 404): serving media alone creates no journal.
 The secret never reaches a log: the server logs ``/hooks/<provider>/***``.
 """
 
@@ -30,6 +33,8 @@ from __future__ import annotations
 import hmac
 import logging
 import re
+import threading
+from pathlib import Path
 from typing import Mapping
 from urllib.parse import unquote
 
@@ -58,10 +63,37 @@ class HookReceiver:
     max_body_bytes = 64 * 1024
     """Callbacks are small; the server answers 413 above this."""
 
-    def __init__(self, journal: Journal, providers: Mapping[str, type[Provider]] = REGISTRY) -> None:
-        self.journal = journal
+    def __init__(self, journal: Journal | Path, providers: Mapping[str, type[Provider]] = REGISTRY) -> None:
         self.providers = dict(providers)
+        self._path = journal.path if isinstance(journal, Journal) else Path(journal)
+        self._journal: Journal | None = None
+        self._secret = b""
+        self._opening = threading.Lock()
+        if isinstance(journal, Journal):
+            self._use(journal)
+
+    def _use(self, journal: Journal) -> None:
         self._secret = journal.hook_secret().encode()
+        self._journal = journal
+
+    @property
+    def journal(self) -> Journal | None:
+        """The journal, once there is one (opened on first use when given a path)."""
+        if self._journal is None and self._path.is_file():
+            with self._opening:
+                if self._journal is None:
+                    self._use(Journal(self._path))
+        return self._journal
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def close(self) -> None:
+        """Close the journal (when the server stops)."""
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
 
     @property
     def route(self) -> tuple[str, HookReceiver]:
@@ -72,11 +104,12 @@ class HookReceiver:
         return re.sub(r"^(/hooks/[^/]*)/[^/]+", r"\1/***", path)
 
     def __call__(self, request: Request) -> Response:
+        journal = self.journal
         match = _PATH.fullmatch(request.path)
         name, secret = (unquote(match.group(1)), unquote(match.group(2))) if match else ("", "")
         secret_ok = hmac.compare_digest(secret.encode(), self._secret)
         provider = self.providers.get(name)
-        if provider is None or not secret_ok:
+        if journal is None or provider is None or not secret_ok or not secret:
             return _NOT_FOUND
         if request.method not in ("GET", "POST"):
             return Response(405, {"Allow": "GET, POST", "Content-Type": "text/plain; charset=utf-8"}, b"method not allowed\n")
@@ -85,8 +118,8 @@ class HookReceiver:
             updates = provider.parse_callback(request)
         except ValueError as exc:
             _LOG.warning("%s: unreadable callback from %s: %s", source, request.client or "?", exc)
-            self.journal.add_event(None, None, source, {"malformed": str(exc)})
+            journal.add_event(None, None, source, {"malformed": str(exc)})
             return Response.text(f"{exc}\n", 400)
         for update in updates:
-            apply_update(self.journal, update, source=source)
+            apply_update(journal, update, source=source)
         return Response.text("OK\n")

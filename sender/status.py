@@ -15,7 +15,8 @@ Within one rank the newer event (by its own timestamp) wins; an event without
 a timestamp never replaces one of the same rank. An update that repeats the
 current status may still fill details the recipient does not have yet (a
 poll's reason or price after a callback that had none); it never overwrites
-them. Every update is recorded in the journal's events, matched or not, and
+them. Every update is recorded in the journal's events, matched or not
+(a poll repeating what is known can skip that: ``keep_unchanged=False``), and
 the read-compare-write runs in one journal transaction, so concurrent
 callbacks (threads of the receiver, or a receiver and a poll in another
 process) cannot move a recipient back either.
@@ -135,7 +136,7 @@ def _same_number(a: str, b: str) -> bool:
     return a.lstrip("+").split("@")[0] == b.lstrip("+").split("@")[0]
 
 
-def apply_update(journal: Journal, update: StatusUpdate, *, source: str) -> Applied:
+def apply_update(journal: Journal, update: StatusUpdate, *, source: str, keep_unchanged: bool = True) -> Applied:
     """Record the event and move matching recipients forward."""
     payload = {k: v for k, v in asdict(update).items() if v is not None}
     changed: list[RecipientRow] = []
@@ -146,8 +147,9 @@ def apply_update(journal: Journal, update: StatusUpdate, *, source: str) -> Appl
             journal.add_event(None, update.address, source, {"unmatched": True, **payload})
             return Applied([], [])
         for row in rows:
-            journal.add_event(row.campaign, row.address, source, payload)
             fields = _changes(row, update)
+            if fields or keep_unchanged:
+                journal.add_event(row.campaign, row.address, source, payload)
             if fields:
                 journal.update_delivery(row.campaign, row.address, **fields)
                 changed.append(row)

@@ -31,7 +31,7 @@ from .providers import REGISTRY
 from .providers.base import Provider
 from .status import StatusUpdate, apply_update, is_final
 
-__all__ = ["CancelResult", "RefreshResult", "all_final", "cancel", "open_rows", "pollable", "refresh", "wait_final"]
+__all__ = ["CancelResult", "RefreshResult", "all_final", "cancel", "check_cancel", "open_rows", "pollable", "refresh", "wait_final"]
 
 _LOG = logging.getLogger(__name__)
 NOT_SENT_YET = frozenset({"pending", "in_flight"})
@@ -141,6 +141,7 @@ def refresh(
             result.skipped = f"{campaign.provider} was not configured for look-ups"
             continue
         result.looked_up = len(rows)
+        open_addresses = {r.address for r in rows}
         for request in provider.build_poll(rows):
             result.requests += 1
             try:
@@ -148,8 +149,10 @@ def refresh(
             except ProviderError as exc:
                 result.errors.append(str(exc))
                 continue
-            for update in updates:
-                result.changed += len(apply_update(journal, update, source=f"poll:{provider.name}").changed)
+            for update in updates:  # a message's answer covers all its recipients: only the open ones matter
+                if update.address is None or update.address in open_addresses:
+                    applied = apply_update(journal, update, source=f"poll:{provider.name}", keep_unchanged=False)
+                    result.changed += len(applied.changed)
     return results
 
 
@@ -180,20 +183,9 @@ def wait_final(
         time.sleep(min(interval_s, left))
 
 
-def cancel(
-    journal: Journal,
-    campaign: str,
-    provider: Provider | type[Provider],
-    client: httpx.Client | None = None,
-    *,
-    retry: RetryPolicy = DEFAULT_RETRY,
-) -> list[CancelResult]:
-    """Withdraw every message of ``campaign`` that has open recipients.
-
-    Raises :class:`ConfigError` before any request when the campaign is not
-    in the journal, belongs to another provider, or the provider cannot
-    cancel (a provider class is enough to learn that).
-    """
+def check_cancel(journal: Journal, campaign: str, provider: Provider | type[Provider]) -> None:
+    """Raise :class:`ConfigError` when ``campaign`` is not in the journal, was sent
+    with another provider, or its provider cannot cancel (a class is enough)."""
     found = journal.campaign(campaign)
     if found is None:
         raise ConfigError(f"no campaign {campaign!r} in {journal.path}")
@@ -201,8 +193,11 @@ def cancel(
         raise ConfigError(f"campaign {campaign!r} was sent with {found.provider}, not {provider.name}")
     if not provider.can_cancel:
         raise ConfigError(f"{provider.name} cannot cancel a message once it is sent")
-    if isinstance(provider, type) or client is None:
-        raise ConfigError(f"{provider.name}: cancelling needs a configured provider and an HTTP client")
+
+
+def cancel(journal: Journal, campaign: str, provider: Provider, client: httpx.Client, *, retry: RetryPolicy = DEFAULT_RETRY) -> list[CancelResult]:
+    """Withdraw every message of ``campaign`` that has open recipients (checked first, see :func:`check_cancel`)."""
+    check_cancel(journal, campaign, provider)
     by_ref: dict[str, list[str]] = {}
     for row in open_rows(journal, campaign):
         if row.ref:

@@ -35,13 +35,16 @@ def cli(verbose: int) -> None:
 
 
 def _register() -> None:
-    from . import cmd_prepare, cmd_send, cmd_store
+    from . import cmd_prepare, cmd_send, cmd_status, cmd_store
 
     cli.add_command(cmd_prepare.prepare)
     cli.add_command(cmd_store.serve)
     cli.add_command(cmd_store.storage)
     cli.add_command(cmd_send.send)
     cli.add_command(cmd_send.providers)
+    cli.add_command(cmd_status.status)
+    cli.add_command(cmd_status.hooks)
+    cli.add_command(cmd_status.cancel)
     cli.add_command(cmd_prepare.engines)
     cli.add_command(cmd_prepare.profiles)
 

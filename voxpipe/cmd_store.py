@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -15,21 +17,38 @@ from pipeline.store import DEFAULT_HOST, DEFAULT_PORT, MediaServer, StoreSetting
 @click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on (0.0.0.0 for every interface).")
 @click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True)
 @click.option("--base-url", help="Public address of this server (behind a proxy or tunnel), for printed URLs.")
-def serve(directory: Path, host: str, port: int, base_url: str | None) -> None:
-    """Serve a directory of prepared files over HTTP (GET, HEAD, ranges)."""
+@click.option("--journal", "journal_file", help="Send journal that receives delivery callbacks under /hooks/ (created if missing) [default: $VOXPIPE_JOURNAL or ./voxpipe-journal.db].")
+def serve(directory: Path, host: str, port: int, base_url: str | None, journal_file: str | None) -> None:
+    """Serve a directory of prepared files over HTTP (GET, HEAD, ranges), and
+    receive the providers' delivery callbacks into the send journal
+    (`voxpipe hooks --public-url URL` prints their URLs)."""
     if not directory.is_dir():
         raise click.UsageError(f"{directory}: no such directory")
-    server = MediaServer(directory, host, port, routes=extra_routes())
-    server.bind()
-    logging.getLogger("pipeline.store.server").setLevel(logging.INFO)
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    click.echo(f"serving {directory} at {server.url}" + (f" (public: {base_url})" if base_url else ""), err=True)
-    server.serve_forever()
+    receiver = hook_receiver(journal_file)
+    try:
+        server = MediaServer(directory, host, port, routes=[receiver.route])
+        server.bind()
+        logging.getLogger("pipeline.store.server").setLevel(logging.INFO)
+        if not logging.getLogger().handlers:
+            logging.basicConfig(level=logging.WARNING, format="%(message)s")
+        click.echo(f"serving {directory} at {server.url}" + (f" (public: {base_url})" if base_url else ""), err=True)
+        click.echo(f"receiving delivery callbacks into {receiver.path} under /hooks/ (see `voxpipe hooks`)", err=True)
+        server.serve_forever()
+    finally:
+        receiver.close()
 
 
-def extra_routes() -> list:  # replaced when the callback receiver is mounted
-    return []
+def hook_receiver(journal_file: str | None) -> Any:
+    """The callback receiver mounted next to the media. A journal named with
+    --journal or $VOXPIPE_JOURNAL is created now; the default one is opened
+    once it exists (so serving media alone leaves no journal behind)."""
+    from sender.hooks import HookReceiver
+    from sender.journal import Journal
+
+    from .cmd_send import journal_path
+
+    path = journal_path(journal_file)
+    return HookReceiver(Journal(path) if journal_file or os.environ.get("VOXPIPE_JOURNAL") else path)
 
 
 @click.group()

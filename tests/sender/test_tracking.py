@@ -19,10 +19,10 @@ from sender.journal import Journal
 from sender.providers.ninebits import NineBits
 from sender.recipients import Recipient
 from sender.status import StatusUpdate, apply_update
-from sender.tracking import cancel, refresh
+from sender.tracking import cancel, check_cancel, refresh
 from tests.simulators import AlphaSmsSim, MessageBirdSim, NineBitsSim, make_audio
 
-from .tracking_support import FAST, KEYS, alpha, bird, nine, rows, send_to, statuses
+from .tracking_support import FAST, KEYS, alpha, bird, events, nine, rows, send_to, statuses
 
 NL = ["+31612345671", "+31612345672", "+31612345673"]
 UA = ["+380971234561", "+380971234562", "+380971234563", "+380971234564"]
@@ -112,6 +112,9 @@ def test_messagebird_refresh_reads_status_reason_and_price(journal: Journal) -> 
         (first,) = refresh(journal, {"messagebird": p}, client, retry=QUICK)
         assert (first.looked_up, first.requests, first.changed, first.errors) == (3, 1, 3, [])  # one look-up per message id
         assert statuses(journal) == dict.fromkeys(NL, "ringing")  # "calling"
+        kept = len(events(journal))
+        (again,) = refresh(journal, {"messagebird": p}, client, retry=QUICK)
+        assert (again.requests, again.changed, len(events(journal))) == (1, 0, kept)  # asked again; nothing new, nothing logged
         sim.outcomes = {digits(NL[0]): "answered", digits(NL[1]): "no_answer", digits(NL[2]): "unknown_subscriber"}
         sim.advance()
         refresh(journal, {"messagebird": p}, client, retry=QUICK)
@@ -202,9 +205,12 @@ def test_cancel_on_a_provider_that_cannot_is_a_clear_error_before_any_request(jo
     with NineBitsSim(token=KEYS["9bits"]["token"], fetch_media=False) as sim:
         send_to(nine(sim.base_url), ["+2348020000001"], journal)
         with pytest.raises(ConfigError, match=r"^9bits cannot cancel a message once it is sent$"):
-            cancel(journal, "camp", NineBits)
-        with pytest.raises(ConfigError, match=r"^no campaign 'nope' in "):
-            cancel(journal, "nope", NineBits)
-        with pytest.raises(ConfigError, match=r"^campaign 'camp' was sent with 9bits, not messagebird$"):
-            cancel(journal, "camp", bird(sim.base_url))
+            check_cancel(journal, "camp", NineBits)  # the class is enough: no credentials needed to learn it
+        with http_client(FAST) as client:
+            with pytest.raises(ConfigError, match=r"^9bits cannot cancel a message once it is sent$"):
+                cancel(journal, "camp", nine(sim.base_url), client)
+            with pytest.raises(ConfigError, match=r"^no campaign 'nope' in "):
+                cancel(journal, "nope", nine(sim.base_url), client)
+            with pytest.raises(ConfigError, match=r"^campaign 'camp' was sent with 9bits, not messagebird$"):
+                cancel(journal, "camp", bird(sim.base_url), client)
         assert sim.requests_count == 1  # the send only

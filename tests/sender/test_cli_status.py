@@ -1,0 +1,163 @@
+"""``voxpipe status``, ``hooks``, ``cancel`` and ``serve`` as a user runs them:
+real subprocesses against the simulators over real HTTP, with journals
+filled by real sends."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sender.journal import Journal
+from tests.cli import REPO, voxpipe
+from tests.simulators import AlphaSmsSim, MessageBirdSim, NineBitsSim
+
+from .tracking_support import KEYS, alpha, bird, nine, post, rows, send_to, statuses
+
+NL = ["+31612345671", "+31612345672"]
+UA = ["+380971234561", "+380971234562"]
+MB_ENV = {"VOXPIPE_MESSAGEBIRD_KEY": KEYS["messagebird"]["key"]}
+
+
+@pytest.fixture
+def journal_file(tmp_path: Path) -> Path:
+    return tmp_path / "j.db"
+
+
+def test_hooks_prints_every_providers_url_and_where_to_configure_it(journal_file: Path) -> None:
+    proc = voxpipe("hooks", "--public-url", "https://voice.example.com/", "--journal", str(journal_file), "--json")
+    assert proc.returncode == 0, proc.stderr
+    with Journal(journal_file) as journal:
+        secret = journal.hook_secret()  # made by the command, kept in the journal
+    listed = {h["provider"]: h for h in json.loads(proc.stdout)}
+    assert {p: h["url"] for p, h in listed.items()} == {p: f"https://voice.example.com/hooks/{p}/{secret}" for p in ("9bits", "messagebird", "wawp", "alphasms")}
+    assert listed["messagebird"]["method"] == "GET" and "--report-url" in listed["messagebird"]["configure"]
+    assert "Dashboard → Settings → Webhook" in listed["9bits"]["configure"]
+    assert "/v2/session/webhook" in listed["wawp"]["configure"] and "message.ack" in listed["wawp"]["configure"]
+    assert "voice.php hook" in listed["alphasms"]["configure"]
+    text = voxpipe("hooks", "--public-url", "https://voice.example.com", "--journal", str(journal_file))
+    assert f"messagebird: https://voice.example.com/hooks/messagebird/{secret}\n  GET; configure: pass it" in text.stdout
+    bad = voxpipe("hooks", "--public-url", "ftp://x", "--journal", str(journal_file))
+    assert bad.returncode == 2 and "an http(s) URL without a query" in bad.stderr
+
+
+def test_status_refresh_looks_up_messagebird_and_alphasms(journal_file: Path) -> None:
+    env = {**MB_ENV, "VOXPIPE_ALPHASMS_KEY": KEYS["alphasms"]["key"]}
+    with MessageBirdSim(access_key=KEYS["messagebird"]["key"]) as msim, AlphaSmsSim(key=KEYS["alphasms"]["key"]) as asim, Journal(journal_file) as journal:
+        send_to(bird(msim.base_url), NL, journal, "bird")
+        send_to(alpha(asim.base_url), UA, journal, "alpha")
+        msim.outcomes = {NL[1].lstrip("+"): "busy"}
+        asim.outcomes = {UA[1].lstrip("+"): "no_answer"}
+        msim.advance(), asim.advance()
+        missing = voxpipe("status", "--refresh", "--campaign", "bird", "--journal", str(journal_file), "--api-url", msim.base_url)
+        assert missing.returncode == 1 and "messagebird: missing credential: set VOXPIPE_MESSAGEBIRD_KEY or pass --key" in missing.stderr
+        proc = voxpipe("status", "--refresh", "--json", "--campaign", "bird", "--journal", str(journal_file), "--api-url", msim.base_url, env=env)
+        assert proc.returncode == 0, proc.stderr
+        (report,) = json.loads(proc.stdout)
+        assert (report["campaign"], report["counts"], report["final"], report["refresh"]["requests"]) == ("bird", {"answered": 1, "busy": 1}, True, 1)
+        assert {r["address"]: (r["status"], r["reason"], r["cost"]) for r in report["recipients"]} == {
+            NL[0]: ("answered", "successfully delivered", "0.055 EUR"), NL[1]: ("busy", "generic delivery failure", None),
+        }
+        # AlphaSMS found through its own URL variable; the table shows both campaigns.
+        table = voxpipe("status", "--refresh", "--journal", str(journal_file), env={**env, "VOXPIPE_ALPHASMS_URL": asim.base_url})
+        assert table.returncode == 0, table.stderr
+        assert statuses(journal, "alpha") == {UA[0]: "answered", UA[1]: "no_answer"}
+    assert "campaign bird via messagebird (tts): 1 answered, 1 busy (all final)" in table.stdout
+    assert "campaign alpha via alphasms (tts): 1 answered, 1 no_answer (all final)" in table.stdout
+    assert re.search(r"\+31612345671\s+answered\s+answered\s+successfully delivered\s+0\.055 EUR\s+\w+", table.stdout)
+    assert all(k not in proc.stdout + proc.stderr + table.stdout + table.stderr for k in (KEYS["messagebird"]["key"], KEYS["alphasms"]["key"]))
+
+
+def test_watch_ends_when_every_recipient_is_final_and_fails_on_timeout(journal_file: Path) -> None:
+    with MessageBirdSim(access_key=KEYS["messagebird"]["key"]) as sim, Journal(journal_file) as journal:
+        send_to(bird(sim.base_url), NL[:1], journal)
+        late = voxpipe("status", "--watch", "--timeout", "1", "--interval", "0.2", "--journal", str(journal_file), "--api-url", sim.base_url, env=MB_ENV)
+        assert late.returncode == 1
+        assert "timed out after 1 s: 1 recipient(s) still without a final status" in late.stderr
+        assert "1 ringing (1 not final)" in late.stdout
+        watch = subprocess.Popen(
+            [sys.executable, "-m", "voxpipe", "status", "--watch", "--timeout", "30", "--interval", "0.2", "--json",
+             "--journal", str(journal_file), "--api-url", sim.base_url],
+            cwd=REPO, env={**os.environ, **MB_ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        time.sleep(1.5)
+        assert watch.poll() is None  # still waiting
+        sim.advance()
+        out, err = watch.communicate(timeout=20)
+    assert watch.returncode == 0, err
+    assert json.loads(out)[0]["counts"] == {"answered": 1}
+
+
+def test_cancel_withdraws_scheduled_messages_and_says_when_it_cannot(journal_file: Path) -> None:
+    with MessageBirdSim(access_key=KEYS["messagebird"]["key"]) as msim, NineBitsSim(token=KEYS["9bits"]["token"], fetch_media=False) as nsim, Journal(journal_file) as journal:
+        ref = send_to(bird(msim.base_url, schedule="2099-01-01T09:00:00Z"), NL, journal, "later")[NL[0]].ref
+        send_to(bird(msim.base_url), NL[:1], journal, "now")
+        send_to(nine(nsim.base_url), ["+2348020000001"], journal, "nine")
+        done = voxpipe("cancel", "--campaign", "later", "--journal", str(journal_file), "--api-url", msim.base_url, env=MB_ENV)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == f"cancelled  {ref}  2 recipient(s): deleted before it was called\n"
+        assert msim.deleted == {ref} and statuses(journal, "later") == dict.fromkeys(NL, "cancelled")
+        late = voxpipe("cancel", "--campaign", "now", "--journal", str(journal_file), "--api-url", msim.base_url, env=MB_ENV)
+        assert late.returncode == 1 and late.stdout.startswith("too_late") and "too late: already calling or done" in late.stdout
+        assert statuses(journal, "now") == {NL[0]: "accepted"}
+        nine_run = voxpipe("cancel", "--campaign", "nine", "--journal", str(journal_file), "--api-url", nsim.base_url)  # no token needed to learn this
+        assert (nine_run.returncode, nine_run.stderr) == (1, "Error: 9bits cannot cancel a message once it is sent\n")
+        assert nsim.requests_count == 1  # the send only
+        gone = voxpipe("cancel", "--campaign", "nope", "--journal", str(journal_file))
+        assert gone.returncode == 1 and f"no campaign 'nope' in {journal_file}" in gone.stderr
+
+
+def _serve(media: Path, *args: str, cwd: Path = REPO) -> tuple[subprocess.Popen[str], str]:
+    env = {k: v for k, v in os.environ.items() if k != "VOXPIPE_JOURNAL"}
+    proc = subprocess.Popen([sys.executable, "-m", "voxpipe", "serve", str(media), "--port", "0", *args],
+                            cwd=cwd, env=env, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    found = re.search(r" at (http://127\.0\.0\.1:\d+)", line)
+    assert found, line
+    return proc, found.group(1)
+
+
+def _stop(proc: subprocess.Popen[str]) -> str:
+    proc.send_signal(signal.SIGINT)
+    proc.wait(10)
+    assert proc.stderr is not None
+    return proc.stderr.read()
+
+
+def test_serve_receives_callbacks_into_the_journal_and_never_logs_the_secret(tmp_path: Path, journal_file: Path) -> None:
+    media = tmp_path / "media"
+    media.mkdir()
+    server, url = _serve(media, "--journal", str(journal_file))  # creates the journal
+    try:
+        with Journal(journal_file) as journal:
+            secret = journal.hook_secret()
+            with NineBitsSim(token=KEYS["9bits"]["token"], fetch_media=False) as sim:
+                send_to(nine(sim.base_url), ["+2348020000001"], journal)
+                sim.callback_url = f"{url}/hooks/9bits/{secret}"
+                assert sim.fire_callbacks() == 1
+            row = rows(journal)["+2348020000001"]
+            assert (row.status, row.cost) == ("answered", "10")
+        assert post(f"{url}/hooks/9bits/{secret[:-2]}", json={}).status_code == 404
+    finally:
+        log = _stop(server)
+    assert '"POST /hooks/9bits/***" 200' in log and '"POST /hooks/9bits/***" 404' in log and secret not in log
+
+
+def test_serve_without_a_journal_creates_none_and_refuses_every_callback(tmp_path: Path) -> None:
+    media = tmp_path / "media"
+    media.mkdir()
+    server, url = _serve(media, cwd=tmp_path)
+    try:
+        assert post(f"{url}/hooks/9bits/anything", json={}).status_code == 404
+    finally:
+        log = _stop(server)
+    assert "receiving delivery callbacks into voxpipe-journal.db under /hooks/" in log
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["media"]

@@ -1,0 +1,241 @@
+"""``voxpipe status``, ``voxpipe hooks`` and ``voxpipe cancel``: where every message stands.
+
+Statuses come from callbacks (``voxpipe serve`` receives them into the
+journal) and from look-ups (``--refresh``, for the providers that answer
+them). Credentials come from the same variables and flags as ``voxpipe
+send`` and are never printed; the hook secret is shown only by ``voxpipe
+hooks``, whose job it is.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from sender.dispatch import SendSettings, http_client
+from sender.errors import ConfigError
+from sender.hooks import hook_url
+from sender.journal import Campaign, Journal, RecipientRow
+from sender.providers import REGISTRY, Provider, provider_class
+from sender.status import STATUSES, is_final
+from sender import tracking
+
+from .cmd_send import journal_path
+
+_CLIENT = SendSettings(timeout_s=30)
+
+
+def _credential_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The credential flags of `voxpipe send`, for the providers that answer look-ups or cancel."""
+    creds: dict[str, list[Any]] = {}
+    for cls in REGISTRY.values():
+        for c in cls.credentials if cls.can_poll or cls.can_cancel else ():
+            creds.setdefault(c.flag, []).append(c)
+    for flag in sorted(creds, reverse=True):
+        envs = " or ".join(c.env for c in creds[flag])
+        fn = click.option(flag, f"cred_{creds[flag][0].name}", help=f"Credential (prefer the environment: {envs}).")(fn)
+    return fn
+
+
+def _credentials(rest: dict[str, Any]) -> dict[str, str]:
+    return {k[5:]: v for k, v in rest.items() if k.startswith("cred_") and v}
+
+
+def _existing_journal(journal_file: str | None) -> Path:
+    path = journal_path(journal_file)
+    if not path.is_file():
+        raise ConfigError(f"no journal at {path} (send something first, or pass --journal)")
+    return path
+
+
+def _campaigns(journal: Journal, ids: tuple[str, ...]) -> list[Campaign]:
+    found = []
+    for cid in ids:
+        campaign = journal.campaign(cid)
+        if campaign is None:
+            raise ConfigError(f"no campaign {cid!r} in {journal.path}")
+        found.append(campaign)
+    return found if ids else journal.campaigns()
+
+
+# --------------------------------------------------------------------------- status
+
+@click.command()
+@click.option("--campaign", "campaign_ids", multiple=True, help="Only this campaign; repeatable [default: every campaign].")
+@click.option("--journal", "journal_file", help="Send journal [default: $VOXPIPE_JOURNAL or ./voxpipe-journal.db].")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
+@click.option("--refresh", is_flag=True, help="First look up recipients that are not final (MessageBird; AlphaSMS text calls).")
+@click.option("--watch", is_flag=True, help="Refresh until every recipient is final; exit 1 at --timeout.")
+@click.option("--timeout", type=click.FloatRange(min=0), default=600, show_default=True, help="Seconds --watch waits.")
+@click.option("--interval", type=click.FloatRange(min=0.05), default=10, show_default=True, help="Seconds between --watch rounds.")
+@click.option("--api-url", help="Provider base URL for look-ups (white-label host, simulator) [default: the provider's].")
+@click.option("--rate", type=click.FloatRange(min=0.01), help="Look-up requests per second at most.")
+@_credential_options
+def status(campaign_ids: tuple[str, ...], journal_file: str | None, as_json: bool, refresh: bool, watch: bool,
+           timeout: float, interval: float, api_url: str | None, rate: float | None, **rest: Any) -> None:
+    """Show every campaign's recipients with their delivery status.
+
+    One table per campaign: counts per status, then each recipient with its
+    status, the provider's raw status, reason, duration, DTMF, cost and
+    reference. Statuses arrive by callback (see `voxpipe hooks`) or, with
+    --refresh, are looked up where the provider allows it.
+    """
+    path = _existing_journal(journal_file)
+    with Journal(path) as journal:
+        campaigns = _campaigns(journal, campaign_ids)
+        ids = [c.id for c in campaigns]
+        refreshed: dict[str, tracking.RefreshResult] = {}
+        failed = False
+        if refresh or watch:
+            providers = _look_up_providers(journal, campaigns, api_url, _credentials(rest))
+            with http_client(_CLIENT) as client:
+                said: set[str] = set()
+
+                def step() -> None:
+                    nonlocal failed
+                    results = tracking.refresh(journal, providers, client, ids, rate_per_s=rate)
+                    failed = False
+                    for result in results:
+                        refreshed[result.campaign] = result
+                        notes = result.errors + ([result.skipped] if result.skipped else [])
+                        failed = failed or bool(result.errors)
+                        for note in notes:
+                            if note not in said:
+                                said.add(note)
+                                click.echo(f"refresh {result.campaign}: {note}", err=True)
+
+                if watch:
+                    done = tracking.wait_final(journal, ids, step, timeout_s=timeout, interval_s=interval)
+                else:
+                    step()
+        reports = [_report(c, journal.rows(c.id), refreshed.get(c.id)) for c in campaigns]
+    if as_json:
+        click.echo(json.dumps(reports, indent=2, default=str))
+    else:
+        _print_tables(reports, path)
+    if watch and not done:
+        waiting = sum(r["open"] for r in reports)
+        click.echo(f"timed out after {timeout:g} s: {waiting} recipient(s) still without a final status", err=True)
+        sys.exit(1)
+    if failed and not watch:
+        sys.exit(1)
+
+
+def _look_up_providers(journal: Journal, campaigns: list[Campaign], api_url: str | None, credentials: dict[str, str]) -> dict[str, Provider]:
+    """A configured provider for every provider with recipients to look up (ConfigError when one lacks credentials)."""
+    providers: dict[str, Provider] = {}
+    for campaign in campaigns:
+        if campaign.provider in providers or not tracking.pollable(campaign.provider, campaign.mode):
+            continue
+        if tracking.open_rows(journal, campaign.id):
+            cls = provider_class(campaign.provider)
+            providers[cls.name] = cls(base_url=api_url, credentials={c.name: credentials[c.name] for c in cls.credentials if c.name in credentials})
+    return providers
+
+
+def _report(campaign: Campaign, rows: list[RecipientRow], refreshed: tracking.RefreshResult | None) -> dict[str, Any]:
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.status] = counts.get(row.status, 0) + 1
+    order = {s: i for i, s in enumerate(STATUSES)}
+    report = {
+        "campaign": campaign.id,
+        "provider": campaign.provider,
+        "mode": campaign.mode,
+        "created_at": datetime.fromtimestamp(campaign.created_at, timezone.utc).isoformat(timespec="seconds"),
+        "counts": dict(sorted(counts.items(), key=lambda kv: order.get(kv[0], len(order)))),
+        "final": all(is_final(r.status) for r in rows),
+        "open": sum(not is_final(r.status) for r in rows),
+        "recipients": [r.to_dict() for r in rows],
+    }
+    if refreshed is not None:
+        report["refresh"] = {k: v for k, v in refreshed.__dict__.items() if k not in ("campaign", "provider")}
+    return report
+
+
+def _print_tables(reports: list[dict[str, Any]], path: Path) -> None:
+    if not reports:
+        click.echo(f"no campaigns in {path}", err=True)
+    for n, report in enumerate(reports):
+        counts = ", ".join(f"{v} {k}" for k, v in report["counts"].items())
+        state = "all final" if report["final"] else f"{report['open']} not final"
+        if n:
+            click.echo("")
+        click.echo(f"campaign {report['campaign']} via {report['provider']} ({report['mode']}): {counts} ({state})")
+        table = [("ADDRESS", "STATUS", "RAW", "REASON", "DURATION", "DTMF", "COST", "REF")]
+        for r in report["recipients"]:
+            duration = "" if r["duration_s"] is None else f"{r['duration_s']:g}s"
+            table.append((r["address"], r["status"], r["raw_status"] or "", r["reason"] or r["error"] or "", duration,
+                          r["dtmf"] or "", r["cost"] or "", r["ref"] or ""))  # fmt: skip
+        widths = [max(len(str(line[i])) for line in table) for i in range(len(table[0]))]
+        for line in table:
+            click.echo("  " + "  ".join(str(cell).ljust(w) for cell, w in zip(line, widths)).rstrip())
+
+
+# --------------------------------------------------------------------------- hooks
+
+@click.command()
+@click.option("--public-url", required=True, help="Where providers reach `voxpipe serve` (e.g. https://voice.example.com).")
+@click.option("--journal", "journal_file", help="Send journal whose secret the URLs carry (created if missing).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
+def hooks(public_url: str, journal_file: str | None, as_json: bool) -> None:
+    """Print each provider's callback URL and where to configure it.
+
+    `voxpipe serve --journal FILE` receives them. The last part of each URL
+    is the journal's secret: give the URLs to the providers only.
+    """
+    base = public_url.strip().rstrip("/")
+    if not base.startswith(("http://", "https://")) or "?" in base or "#" in base or not base.split("://", 1)[1]:
+        raise click.BadParameter("an http(s) URL without a query, like https://voice.example.com", param_hint="--public-url")
+    path = journal_path(journal_file)
+    with Journal(path) as journal:
+        secret = journal.hook_secret()
+    listed = [{"provider": cls.name, "method": cls.callback_method, "url": hook_url(base, cls.name, secret), "configure": cls.callback_setup}
+              for cls in REGISTRY.values()]  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(listed, indent=2))
+        return
+    for item in listed:
+        click.echo(f"{item['provider']}: {item['url']}")
+        click.echo(f"  {item['method']}; configure: {item['configure']}")
+    click.echo(f"(run `voxpipe serve DIR --journal {path}` behind {base}; the URLs carry this journal's secret)", err=True)
+
+
+# --------------------------------------------------------------------------- cancel
+
+@click.command("cancel")
+@click.option("--campaign", "campaign_id", required=True, help="The campaign to withdraw.")
+@click.option("--journal", "journal_file", help="Send journal [default: $VOXPIPE_JOURNAL or ./voxpipe-journal.db].")
+@click.option("--api-url", help="Provider base URL (white-label host, simulator) [default: the provider's].")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
+@_credential_options
+def cancel(campaign_id: str, journal_file: str | None, api_url: str | None, as_json: bool, **rest: Any) -> None:
+    """Withdraw a campaign's messages that have not been called yet.
+
+    MessageBird deletes messages that are still scheduled; their recipients
+    become `cancelled`. A message already calling is too late. Providers
+    that cannot withdraw a message say so before anything is sent. Exit
+    status 1 when anything could not be cancelled.
+    """
+    with Journal(_existing_journal(journal_file)) as journal:
+        campaign = journal.campaign(campaign_id)
+        if campaign is None:
+            raise ConfigError(f"no campaign {campaign_id!r} in {journal.path}")
+        cls = provider_class(campaign.provider)
+        tracking.check_cancel(journal, campaign_id, cls)  # before asking for credentials
+        provider = cls(base_url=api_url, credentials=_credentials(rest))
+        with http_client(_CLIENT) as client:
+            results = tracking.cancel(journal, campaign_id, provider, client)
+    if as_json:
+        click.echo(json.dumps([r.__dict__ for r in results], indent=2))
+    elif not results:
+        click.echo(f"nothing to cancel: every recipient of {campaign_id} is final or was never sent", err=True)
+    for r in [] if as_json else results:
+        click.echo(f"{r.status:<10} {r.ref}  {len(r.recipients)} recipient(s): {r.detail}")
+    if any(r.status != "cancelled" for r in results):
+        sys.exit(1)
