@@ -104,7 +104,7 @@ def _exchange(client: httpx.Client, request: httpx.Request, pacer: _Pacer, retry
             with attempt:
                 return once()
     except _Again as exc:
-        raise ProviderError(f"{exc} after {retry.attempts} attempts", request=request) from exc
+        raise ProviderError(f"{request.method} {request.url.path}: {exc} after {retry.attempts} attempts", request=request) from exc
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -112,6 +112,10 @@ def test_cancel_withdraws_scheduled_messages_and_says_when_it_cannot(journal_fil
         assert nsim.requests_count == 1  # the send only
         gone = voxpipe("cancel", "--campaign", "nope", "--journal", str(journal_file))
         assert gone.returncode == 1 and f"no campaign 'nope' in {journal_file}" in gone.stderr
+    nothing = journal_file.with_name("none.db")
+    missing = voxpipe("status", "--journal", str(nothing))
+    assert (missing.returncode, missing.stderr) == (1, f"Error: no journal at {nothing} (send something first, or pass --journal)\n")
+    assert not nothing.exists()
 
 
 def _serve(media: Path, *args: str, cwd: Path = REPO) -> tuple[subprocess.Popen[str], str]:

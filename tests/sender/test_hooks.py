@@ -9,14 +9,23 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from datetime import datetime, timezone
 from pathlib import Path
 
+import httpx
 import pytest
 
 from pipeline.markup import parse
+from pipeline.store import Request
+from sender.errors import ConfigError
 from sender.journal import Journal
-from sender.providers import Chunk, Mode, Payload
+from sender.providers import Chunk, Mode, Payload, Provider
+from sender.providers.alphasms import AlphaSms
+from sender.providers.messagebird import MessageBird
+from sender.providers.ninebits import NineBits
+from sender.providers.wawp import Wawp
 from sender.recipients import Recipient
+from sender.status import apply_update
 from tests.simulators import AlphaSmsSim, MessageBirdSim, NineBitsSim, WawpSim, make_audio
 
 from .tracking_support import KEYS, alpha, bird, events, get, nine, post, rows, send_to, start_hooks, statuses, wawp
@@ -138,6 +147,7 @@ def test_wrong_or_missing_secret_and_unknown_provider_get_the_same_404(hooks, jo
     answers = {(r.status_code, r.content) for p in paths for r in (post(hooks.base + p, json=call), get(hooks.base + p))}
     assert answers == {(404, b"not found\n")}
     assert rows(journal) == before and events(journal) == []
+    assert httpx.put(hooks.url("9bits"), json=call).status_code == 405  # the right secret, a wrong method
     assert post(hooks.url("9bits"), json=call).status_code == 200  # the right secret works
     assert rows(journal)[NG[0]].status == "answered"
 
@@ -229,3 +239,63 @@ def test_the_server_log_and_dry_runs_never_show_the_secret(hooks, caplog: pytest
     shown = up.redact(up.build(chunk, Payload(Mode.MEDIA, media_path=wav, mime="audio/wav")))
     assert shown["body"]["hook"].endswith("/hooks/alphasms/***")
     assert secret not in json.dumps(shown)
+
+
+# --------------------------------------------------------------------------- vocabularies (pure parsing)
+
+def _request(method: str = "POST", body: object = None, query: dict | None = None) -> Request:
+    return Request(method, "/hooks/x/y", query=query or {}, headers={"content-type": "application/json"},
+                   body=b"" if body is None else json.dumps(body).encode())  # fmt: skip
+
+
+VOCABULARY = [
+    # (provider class, request, (status, raw status))
+    *[(MessageBird, _request("GET", query={"id": "m", "recipient": "316", "status": raw}), (status, raw)) for raw, status in [
+        ("calling", "ringing"), ("answered", "answered"), ("delivered", "delivered"), ("failed", "failed"),
+        ("delivery_failed", "failed"), ("busy", "busy"), ("machine", "machine"), ("expired", "expired"),
+        ("scheduled", "queued"), ("buffered", "queued"), ("sent", "accepted"), ("teleported", "unknown")]],
+    *[(Wawp, _request(body={"event": "message.ack", "payload": {"id": "true_1@c.us_A", "ack": ack}}), expected) for ack, expected in [
+        (-1, ("failed", "ERROR")), (0, ("queued", "PENDING")), (1, ("accepted", "SERVER")), (2, ("delivered", "DEVICE")),
+        (3, ("delivered", "READ")), (4, ("played", "PLAYED")), ("4", ("played", "PLAYED")), (7, ("unknown", "ack 7"))]],
+    *[(AlphaSms, _request(body={"id": 1, "phone": "380971234561", "status": raw}), (status, raw)) for raw, status in [
+        ("ANSWERED", "answered"), ("NO ANSWER", "no_answer"), ("BUSY", "busy"), ("UNDELIVERABLE", "failed"), ("REJECTED", "failed"),
+        ("EXPIRED", "expired"), ("ACCEPTED", "accepted"), ("QUEUED", "queued"), ("DELIVERED", "delivered"), ("no_answer", "no_answer"),
+        ("VOICEMAIL", "unknown")]],
+    (NineBits, _request(body={"start_at": "2030-01-01 10:00:00", "answer_at": "2030-01-01 10:00:09", "call_duration": "41",
+                              "to_number": "2348020000001", "total_amount": 30}), ("answered", "answered")),  # fmt: skip
+    (NineBits, _request(body={"start_at": "2030-01-01 10:00:00", "answer_at": "", "to_number": "2348020000001"}), ("no_answer", "not answered")),
+]
+
+
+@pytest.mark.parametrize(("cls", "request_", "expected"), VOCABULARY)
+def test_status_vocabulary(cls: type[Provider], request_: Request, expected: tuple[str, str]) -> None:
+    (update,) = cls.parse_callback(request_)
+    assert (update.status, update.raw_status) == expected
+
+
+def test_wawp_ignores_other_session_events_and_9bits_reads_every_field() -> None:
+    assert Wawp.parse_callback(_request(body={"event": "message", "payload": {"id": "x"}})) == []
+    (call,) = NineBits.parse_callback(_request(body=[{"start_at": "2030-01-01 10:00:00", "answer_at": "2030-01-01 10:00:09",
+                                                     "end_at": "2030-01-01 10:00:50", "call_duration": "41",
+                                                     "to_number": "+2348020000001", "total_amount": 30}]))  # fmt: skip
+    start = datetime(2030, 1, 1, 10, tzinfo=timezone.utc).timestamp()
+    assert (call.address, call.duration_s, call.cost, call.at) == ("+2348020000001", 41, "30", start + 50)
+    assert (call.sent_before, call.sent_within_s) == (start + 14 * 3600, 48 * 3600)
+
+
+@pytest.mark.parametrize(("zone_hours", "matched"), [(-12, True), (0, True), (14, True), (72, False)])
+def test_9bits_times_without_a_zone_still_find_the_send(journal: Journal, zone_hours: int, matched: bool) -> None:
+    """A call a minute after the send, written in the provider's local time (72: three days later)."""
+    journal.open_campaign("camp", "9bits", "media", "f", {})
+    journal.add_recipients("camp", [Recipient(NG[0])])
+    journal.record("camp", [(NG[0], "accepted", "ref", None)])
+    local = datetime.fromtimestamp(rows(journal)[NG[0]].sent_at + 60 + zone_hours * 3600, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    (update,) = NineBits.parse_callback(_request(body={"start_at": local, "answer_at": local, "call_duration": 5, "to_number": digits(NG[0])}))
+    assert bool(apply_update(journal, update, source="hook:9bits").matched) is matched
+    assert statuses(journal)[NG[0]] == ("answered" if matched else "accepted")
+
+
+def test_alphasms_report_url_is_for_uploads_only() -> None:
+    p = alpha("https://alpha.example", report_url="https://voice.example.com/hooks/alphasms/s")
+    with pytest.raises(ConfigError, match=r"^alphasms: --report-url works with audio uploads only \(TTS calls have no hook\)"):
+        p.check(Payload(Mode.TTS, script=parse("Hello")))

@@ -175,11 +175,19 @@ def test_refresh_says_why_it_skips_a_campaign(journal: Journal) -> None:
         send_to(bird(msim.base_url), NL[:1], journal, "bird")
         with http_client(FAST) as client:
             results = refresh(journal, {}, client)
-        assert msim.requests_count == 1  # the send only
+            assert msim.requests_count == 1  # the send only
+            wrong = bird(msim.base_url)
+            wrong.secrets["key"] = "not-the-key"
+            msim.inject("503", times=3, path="/voicemessages/")
+            (_, down), (_, denied) = (refresh(journal, {"messagebird": wrong}, client, retry=QUICK) for _ in range(2))
     assert [(r.campaign, r.skipped) for r in results] == [
         ("nine", "9bits statuses come by callback only (see `voxpipe hooks`)"),
         ("bird", "messagebird was not configured for look-ups"),
     ]
+    ref = rows(journal, "bird")[NL[0]].ref
+    assert down.errors == [f"GET /voicemessages/{ref}: HTTP 503 after 3 attempts"]
+    assert denied.errors == ["messagebird: HTTP 401: Request not allowed (incorrect access_key) (parameter access_key)"]
+    assert statuses(journal, "bird") == {NL[0]: "accepted"}
 
 
 # --------------------------------------------------------------------------- cancelling
