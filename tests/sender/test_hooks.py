@@ -16,8 +16,9 @@ import httpx
 import pytest
 
 from pipeline.markup import parse
-from pipeline.store import Request
+from pipeline.store import MediaServer, Request
 from sender.errors import ConfigError
+from sender.hooks import HookReceiver, hook_url
 from sender.journal import Journal
 from sender.providers import Chunk, Mode, Payload, Provider
 from sender.providers.alphasms import AlphaSms
@@ -299,3 +300,18 @@ def test_alphasms_report_url_is_for_uploads_only() -> None:
     p = alpha("https://alpha.example", report_url="https://voice.example.com/hooks/alphasms/s")
     with pytest.raises(ConfigError, match=r"^alphasms: --report-url works with audio uploads only \(TTS calls have no hook\)"):
         p.check(Payload(Mode.TTS, script=parse("Hello")))
+
+
+def test_a_receiver_given_a_path_opens_the_journal_once_it_exists(tmp_path: Path) -> None:
+    path = tmp_path / "later.db"
+    receiver = HookReceiver(path)
+    (tmp_path / "media").mkdir()
+    with MediaServer(tmp_path / "media", "127.0.0.1", 0, routes=[receiver.route]) as server:
+        base = f"http://127.0.0.1:{server.port}"
+        assert post(f"{base}/hooks/wawp/anything", json={}).status_code == 404 and not path.exists()
+        with Journal(path) as journal:  # `voxpipe hooks` or a send creates it
+            url = hook_url(base, "wawp", journal.hook_secret())
+        assert post(url, json={"event": "message.ack", "payload": {"id": "true_1@c.us_A", "ack": 2}}).status_code == 200
+    receiver.close()
+    with Journal(path) as journal:
+        assert [e[2] for e in events(journal)] == ["hook:wawp"]
