@@ -36,11 +36,23 @@ _MIN_MEASURE_S = 0.5  # pyloudnorm needs one 400 ms gating block
 
 def resample(audio: Audio, rate: int) -> Audio:
     from scipy import signal
+
     if audio.rate == rate or len(audio.samples) == 0:
         return Audio(audio.samples, rate)
     g = math.gcd(audio.rate, rate)
-    out = signal.resample_poly(audio.samples.astype(np.float64), rate // g, audio.rate // g)
+    up, down = rate // g, audio.rate // g
+    out = signal.resample_poly(audio.samples.astype(np.float64), up, down, window=_resampling_filter(up, down))
     return Audio(out.astype(np.float32), rate)
+
+
+@lru_cache(maxsize=8)
+def _resampling_filter(up: int, down: int) -> np.ndarray:
+    """scipy's default resample_poly filter, designed once: 22.05->16 kHz needs 8,821 taps."""
+    from scipy import signal
+
+    max_rate = max(up, down)
+    half_len = 10 * max_rate
+    return signal.firwin(2 * half_len + 1, 1.0 / max_rate, window=("kaiser", 5.0))
 
 
 def highpass(audio: Audio, hz: float, order: int = 2) -> Audio:

@@ -66,7 +66,7 @@ def master(audio: Audio, profile: Profile, settings: MasterSettings = MasterSett
             f"(target {profile.lufs:g} LUFS would need +{wanted:.1f} dB and would amplify noise)"
         )
     # The true-peak envelope scales with gain, so it is computed once, at unity.
-    env = dsp.true_peak_envelope(x.samples, floor=db_to_gain(ceiling - gain - 3.0))
+    env = dsp.true_peak_envelope(x.samples, floor=db_to_gain(ceiling - gain - 1.0))
     for _ in range(4):
         curve = dsp.limiter_gain(env * db_to_gain(gain), ceiling, x.rate)
         out = x.with_samples(x.samples * (db_to_gain(gain) * curve).astype(np.float32))
