@@ -22,7 +22,7 @@ from .audio import Audio
 from .encoding import Verified, encode, verify
 from .engines import DEFAULT_ENGINE, Engine, VoiceSettings, get_engine
 from .errors import EncodeError, VoxpipeError
-from .load import FetchSettings, decode_source, is_url, read_source
+from .load import FetchSettings, decode_source, read_source
 from .markup import Script, parse
 from .mastering import MasterSettings, master
 from .profiles import DEFAULT_PROFILES, Profile, load_profile

@@ -23,7 +23,6 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 
 from pipeline.retry import RetryPolicy, retry_after_seconds
 
-from .errors import ConfigError
 from .journal import Journal, RecipientRow
 from .message import Message, fingerprint
 from .providers.base import Chunk, Mode, Outcome, Payload, Provider

@@ -32,7 +32,7 @@ from ..errors import ConfigError
 from ..journal import client_id
 from ..recipients import Recipient
 from .alphasms_status import AlphaSmsTracking
-from .base import REDACTED, Chunk, Credential, Mode, Option, Outcome, Payload, Provider, redact_hook_urls
+from .base import Chunk, Credential, Mode, Option, Outcome, Payload, Provider, REDACTED, json_object, redact_hook_urls
 
 __all__ = ["AlphaSms", "DUPLICATE_ID"]
 
@@ -178,11 +178,7 @@ class AlphaSms(AlphaSmsTracking, Provider):
     # --- answers -----------------------------------------------------------------
 
     def parse(self, chunk: Chunk, response: httpx.Response) -> dict[Recipient, Outcome]:
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        body = body if isinstance(body, dict) else {}
+        body = json_object(response)
         if not response.is_success:
             error = body.get("error")
             return self.all_rejected(chunk, self.http_error(response, error if isinstance(error, str) else None))

@@ -24,7 +24,7 @@ from pipeline.errors import MarkupError
 from ..dialects import messagebird_body
 from ..errors import ConfigError
 from ..recipients import Recipient
-from .base import Chunk, Credential, Mode, Option, Outcome, Payload, Provider
+from .base import Chunk, Credential, Mode, Option, Outcome, Payload, Provider, json_object
 from .messagebird_status import MessageBirdTracking
 
 __all__ = ["LANGUAGES", "MessageBird"]
@@ -167,7 +167,7 @@ class MessageBird(MessageBirdTracking, Provider):
         )
 
     def parse(self, chunk: Chunk, response: httpx.Response) -> dict[Recipient, Outcome]:
-        body = _json(response)
+        body = json_object(response)
         if not response.is_success:
             return self.all_rejected(chunk, self._error(response, body))
         msg_id = body.get("id")
@@ -186,12 +186,3 @@ class MessageBird(MessageBirdTracking, Provider):
         if details:
             return f"{self.name}: HTTP {response.status_code}: {'; '.join(details)}"
         return self.http_error(response)
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-

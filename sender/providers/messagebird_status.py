@@ -27,7 +27,7 @@ import httpx
 
 from ..errors import ProviderError
 from ..status import StatusUpdate, normalise
-from .base import CancelOutcome, callback_data
+from .base import CancelOutcome, callback_data, json_object
 
 if TYPE_CHECKING:
     from pipeline.store import Request
@@ -91,7 +91,7 @@ class MessageBirdTracking:
         return [httpx.Request("GET", f"{self.base_url}/voicemessages/{ref}", headers=self._headers()) for ref in refs]
 
     def parse_poll(self, response: httpx.Response) -> list[StatusUpdate]:
-        body = _json(response)
+        body = json_object(response)
         if not response.is_success:
             raise ProviderError(self._error(response, body), response=response)  # type: ignore[attr-defined]
         recipients = body.get("recipients")
@@ -118,7 +118,7 @@ class MessageBirdTracking:
     def parse_cancel(self, response: httpx.Response) -> CancelOutcome:
         if response.status_code in (200, 204):
             return CancelOutcome("cancelled", "deleted before it was called")
-        body = _json(response)
+        body = json_object(response)
         if response.status_code == 422:
             said = "; ".join(str(e.get("description")) for e in body.get("errors") or [] if isinstance(e, dict))
             return CancelOutcome("too_late", "too late: already calling or done, no longer scheduled" + (f" ({said})" if said else ""))
@@ -143,11 +143,3 @@ def _price(price: Any) -> str | None:
     if not isinstance(price, dict) or price.get("amount") is None:
         return None
     return f"{price['amount']} {price.get('currency') or ''}".strip()
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}

@@ -24,7 +24,7 @@ import httpx
 
 from ..recipients import Recipient
 from ..status import StatusUpdate
-from .base import Chunk, Credential, Mode, Outcome, Payload, Provider, callback_data
+from .base import Chunk, Credential, Mode, Outcome, Payload, Provider, callback_data, json_object
 
 if TYPE_CHECKING:
     from pipeline.store import Request
@@ -55,12 +55,9 @@ class NineBits(Provider):
         )
 
     def parse(self, chunk: Chunk, response: httpx.Response) -> dict[Recipient, Outcome]:
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        message = body.get("message") if isinstance(body, dict) else None
-        if response.is_success and isinstance(body, dict) and body.get("ref_id"):
+        body = json_object(response)
+        message = body.get("message")
+        if response.is_success and body.get("ref_id"):
             return {r: Outcome("accepted", ref=str(body["ref_id"])) for r in chunk.recipients}
         return self.all_rejected(chunk, self.http_error(response, message))
 

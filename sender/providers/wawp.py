@@ -28,7 +28,7 @@ import httpx
 from ..errors import ConfigError
 from ..recipients import Recipient
 from ..status import StatusUpdate
-from .base import REDACTED, Chunk, Credential, Mode, Option, Outcome, Payload, Provider, callback_data
+from .base import Chunk, Credential, Mode, Option, Outcome, Payload, Provider, REDACTED, callback_data, json_object
 
 if TYPE_CHECKING:
     from pipeline.store import Request
@@ -106,11 +106,7 @@ class Wawp(Provider):
         return httpx.Request("POST", f"{self.base_url}/v2/send/voice", params=params, headers={"Accept": "application/json"})
 
     def parse(self, chunk: Chunk, response: httpx.Response) -> dict[Recipient, Outcome]:
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        body = body if isinstance(body, dict) else {}
+        body = json_object(response)
         data = body.get("_data")
         ref = _serialized(body.get("id")) or (_serialized(data.get("id")) if isinstance(data, dict) else None)
         if response.is_success and ref:
