@@ -200,6 +200,7 @@ def produce(audio: Audio, profile: Profile, path: Path) -> Artifact:
                 kbps = max(profile.min_bitrate_kbps or kbps, kbps - max(1, kbps // 12))
                 continue
             got = verify(tmp, profile)
+            _check_duration(path, got, mastered.audio.duration)
             short = profile.lufs - got.lufs
             over = got.true_peak_dbtp - (profile.true_peak_dbtp - PEAK_SAFETY_DB)
             capped = mastered.gain_db >= profile.max_gain_db - 1e-6
@@ -236,6 +237,12 @@ def produce(audio: Audio, profile: Profile, path: Path) -> Artifact:
     )
     write_sidecar(artifact)
     return artifact
+
+
+def _check_duration(path: Path, got: Verified, expected_s: float) -> None:
+    # Codecs pad a frame or two; more than that means a truncated or broken file.
+    if abs(got.duration_s - expected_s) > 0.1 + 0.01 * expected_s:
+        raise EncodeError(f"verifying {path.name}: decodes to {got.duration_s:.2f} s, expected {expected_s:.2f} s")
 
 
 def _check_size(profile: Profile, size: int, got: Verified, kbps: int | None, warnings: list[str]) -> None:
