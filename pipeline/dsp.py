@@ -23,7 +23,6 @@ __all__ = [
     "fade_edges",
     "highpass",
     "integrated_loudness",
-    "limit_true_peak",
     "resample",
     "limiter_gain",
     "time_stretch",
@@ -195,19 +194,6 @@ def limiter_gain(env: np.ndarray, ceiling_db: float, rate: int, lookahead_ms: fl
     widened = ndimage.minimum_filter1d(need, size=look + hold + 1, origin=(hold - look) // 2, mode="nearest")
     smooth = ndimage.uniform_filter1d(widened, size=look, mode="nearest")
     return np.minimum(smooth, widened)
-
-
-def limit_true_peak(audio: Audio, ceiling_db: float) -> Audio:
-    """Lookahead true-peak limiter to ``ceiling_db``."""
-    if len(audio.samples) == 0:
-        return audio
-    env = true_peak_envelope(audio.samples, floor=db_to_gain(ceiling_db))
-    gain = limiter_gain(env, ceiling_db, audio.rate)
-    limited = audio.with_samples((audio.samples * gain).astype(np.float32))
-    peak = true_peak_db(limited)
-    if peak > ceiling_db:  # residue: the gain curve itself slightly reshapes peaks
-        limited = limited.gain(ceiling_db - peak)
-    return limited
 
 
 def time_stretch(audio: Audio, rate: float = 1.0, pitch_semitones: float = 0.0) -> Audio:

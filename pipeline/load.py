@@ -92,6 +92,8 @@ def read_source(source: str, settings: FetchSettings = FetchSettings(), client: 
         data = _fetch(source, settings, client)
     else:
         path = Path(source).expanduser()
+        if path.is_dir():
+            raise AudioInputError(f"{source}: a folder, not an audio file")
         if not path.is_file():
             raise AudioInputError(f"{source}: no such file")
         if path.stat().st_size > settings.max_bytes:

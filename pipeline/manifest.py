@@ -19,7 +19,7 @@ from typing import Any, Iterator
 from .errors import ManifestError
 from .preparation import Item, ItemResult
 
-__all__ = ["AUDIO_SUFFIXES", "MANIFEST_SUFFIXES", "TEXT_SUFFIXES", "Row", "read_manifest", "expand_sources"]
+__all__ = ["AUDIO_SUFFIXES", "MANIFEST_SUFFIXES", "TEXT_SUFFIXES", "Row", "expand_sources", "read_manifest", "read_records"]
 
 MANIFEST_SUFFIXES = (".csv", ".jsonl")
 TEXT_SUFFIXES = (".ssml", ".xml", ".txt")
@@ -84,13 +84,17 @@ def _row(fields: dict[str, Any], where: str) -> Row | ItemResult:
     return Row(item, dict(fields))
 
 
-def read_manifest(path: Path) -> list[Row | ItemResult]:
-    """Rows of a CSV or JSONL manifest; unreadable files raise ManifestError."""
+def read_records(path: Path) -> list[tuple[str, dict[str, Any]] | ItemResult]:
+    """The rows of a CSV or JSONL file as (where, fields); an unreadable row is an error result.
+
+    Shared by ``prepare`` and ``send`` manifests; a file that cannot be read at
+    all raises ManifestError.
+    """
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ManifestError(f"{path}: cannot read: {exc}") from exc
-    rows: list[Row | ItemResult] = []
+    records: list[tuple[str, dict[str, Any]] | ItemResult] = []
     if path.suffix.lower() == ".jsonl":
         for n, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
@@ -99,12 +103,12 @@ def read_manifest(path: Path) -> list[Row | ItemResult]:
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                rows.append(ItemResult(where, "error", error=f"{where}: invalid JSON: {exc.msg}"))
+                records.append(ItemResult(where, "error", error=f"{where}: invalid JSON: {exc.msg}"))
                 continue
             if not isinstance(obj, dict):
-                rows.append(ItemResult(where, "error", error=f"{where}: expected a JSON object"))
+                records.append(ItemResult(where, "error", error=f"{where}: expected a JSON object"))
                 continue
-            rows.append(_row(obj, where))
+            records.append((where, obj))
     elif path.suffix.lower() == ".csv":
         reader = csv.DictReader(text.splitlines(keepends=True))
         if not reader.fieldnames or "id" not in reader.fieldnames:
@@ -112,12 +116,17 @@ def read_manifest(path: Path) -> list[Row | ItemResult]:
         for n, record in enumerate(reader, start=2):
             where = f"{path.name} line {n}"
             if None in record:
-                rows.append(ItemResult(record.get("id") or where, "error", error=f"{where}: more fields than the header"))
+                records.append(ItemResult(record.get("id") or where, "error", error=f"{where}: more fields than the header"))
                 continue
-            rows.append(_row({k: (v.strip() if k != "text" else v) for k, v in record.items() if v is not None}, where))
+            records.append((where, {k: (v.strip() if k != "text" else v) for k, v in record.items() if v is not None}))
     else:
         raise ManifestError(f"{path}: a manifest is .csv or .jsonl")
-    return rows
+    return records
+
+
+def read_manifest(path: Path) -> list[Row | ItemResult]:
+    """Rows of a CSV or JSONL manifest; unreadable files raise ManifestError."""
+    return [r if isinstance(r, ItemResult) else _row(r[1], r[0]) for r in read_records(path)]
 
 
 def _file_rows(path: Path) -> list[Row | ItemResult]:

@@ -162,6 +162,9 @@ def prepare(item: Item, settings: PrepareSettings = PrepareSettings()) -> ItemRe
         return _result(item.id, artifacts)
     except VoxpipeError as exc:
         return ItemResult(item.id, "error", error=str(exc))
+    except OSError as exc:  # the output folder: missing rights, a file in the way, a full disk
+        where = exc.filename or settings.out_dir
+        return ItemResult(item.id, "error", error=f"cannot write {where}: {exc.strerror or exc}")
 
 
 def _result(item_id: str, artifacts: list[Artifact]) -> ItemResult:
@@ -177,12 +180,22 @@ def _source_audio(plan: _Plan) -> Audio:
     return decode_source(plan.source, plan.item.audio)
 
 
-def _fit_bitrate(profile: Profile, duration_s: float) -> int | None:
-    """Opus bitrate that should keep a note under the play-icon budget."""
-    if not profile.bitrate_kbps or not profile.size_budget_bytes:
-        return profile.bitrate_kbps
-    fits = int(profile.size_budget_bytes * 8 / 1000 / max(duration_s, 0.1) / 1.04)
-    return max(profile.min_bitrate_kbps or profile.bitrate_kbps, min(profile.bitrate_kbps, fits))
+def _encode_within_budget(audio: Audio, profile: Profile, dest: Path) -> int | None:
+    """Encode at the profile's bitrate, or lower (down to its minimum) to fit the size budget.
+
+    VBR sizes are only roughly predictable, so the bitrate is predicted from
+    the duration, then scaled by how far the actual file overshoots.
+    """
+    kbps = profile.bitrate_kbps
+    floor = profile.min_bitrate_kbps or kbps
+    budget = profile.size_budget_bytes
+    if kbps and budget and floor:
+        kbps = max(floor, min(kbps, int(budget * 8 / 1000 / max(audio.duration, 0.1) / 1.04)))
+    encode(audio, profile, dest, bitrate_kbps=kbps)
+    while kbps and budget and floor and kbps > floor and dest.stat().st_size > budget:
+        kbps = max(floor, min(kbps - 1, int(kbps * budget / dest.stat().st_size * 0.98)))
+        encode(audio, profile, dest, bitrate_kbps=kbps)
+    return kbps
 
 
 def produce(audio: Audio, profile: Profile, path: Path) -> Artifact:
@@ -192,13 +205,8 @@ def produce(audio: Audio, profile: Profile, path: Path) -> Artifact:
     warnings: list[str] = []
     with atomic_path(path) as tmp:
         mastered = master(audio, profile, settings)
-        kbps = _fit_bitrate(profile, mastered.audio.duration)
-        for _ in range(MAX_TRIES):
-            encode(mastered.audio, profile, tmp, bitrate_kbps=kbps)
-            size = tmp.stat().st_size
-            if profile.size_budget_bytes and size > profile.size_budget_bytes and kbps and kbps > (profile.min_bitrate_kbps or kbps):
-                kbps = max(profile.min_bitrate_kbps or kbps, kbps - max(1, kbps // 12))
-                continue
+        kbps = _encode_within_budget(mastered.audio, profile, tmp)
+        for tries in range(1, MAX_TRIES + 1):
             got = verify(tmp, profile)
             _check_duration(path, got, mastered.audio.duration)
             short = profile.lufs - got.lufs
@@ -206,17 +214,20 @@ def produce(audio: Audio, profile: Profile, path: Path) -> Artifact:
             capped = mastered.gain_db >= profile.max_gain_db - 1e-6
             if over <= 0 and (abs(short) <= LUFS_TOLERANCE or capped):
                 break
+            if tries == MAX_TRIES:
+                warnings.append(
+                    f"{profile.name}: encoded file measures {got.lufs:.1f} LUFS / {got.true_peak_dbtp:.1f} dBTP "
+                    f"after {MAX_TRIES} tries (target {profile.lufs:g} LUFS, ceiling {profile.true_peak_dbtp:g} dBTP)"
+                )
+                break
             settings = replace(
                 settings,
                 gain_offset_db=settings.gain_offset_db + (0.0 if capped else short),
                 ceiling_margin_db=settings.ceiling_margin_db + max(0.0, over + 0.1),
             )
             mastered = master(audio, profile, settings)
-        else:
-            warnings.append(
-                f"{profile.name}: encoded file measures {got.lufs:.1f} LUFS / {got.true_peak_dbtp:.1f} dBTP "
-                f"after {MAX_TRIES} tries (target {profile.lufs:g} LUFS, ceiling {profile.true_peak_dbtp:g} dBTP)"
-            )
+            encode(mastered.audio, profile, tmp, bitrate_kbps=kbps)
+        size = tmp.stat().st_size
         _check_size(profile, size, got, kbps, warnings)
         digest = sha256_file(tmp)
     artifact = Artifact(

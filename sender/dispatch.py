@@ -11,7 +11,6 @@ that on purpose. A chunk is journaled ``in_flight`` before it is sent.
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -261,7 +260,3 @@ def dry_run(provider: Provider, payload: Payload, recipients: list[Recipient], c
 def http_client(settings: SendSettings) -> httpx.Client:
     limits = httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency)
     return httpx.Client(timeout=httpx.Timeout(settings.timeout_s, connect=min(10.0, settings.timeout_s)), limits=limits)
-
-
-def json_dumps(data: Any) -> str:
-    return json.dumps(data, indent=2, sort_keys=False, default=str)

@@ -109,10 +109,6 @@ class RecipientRow:
     status_at: float | None
     updated_at: float
 
-    @property
-    def recipient(self) -> Recipient:
-        return Recipient(self.address)
-
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "campaign"}
 

@@ -16,7 +16,7 @@ from pipeline.manifest import Row, expand_sources
 from pipeline.preparation import Item, ItemResult, PrepareSettings, prepare_many
 from pipeline.profiles import DEFAULT_PROFILES, available_profiles, load_profile
 
-from .inputs import read_ssml
+from .inputs import error_line, read_ssml
 from .progress import progress_bar
 from .store_options import store_options, store_settings
 
@@ -148,7 +148,7 @@ def emit_report(results: list[ItemResult], as_json: bool, report: Path | None, e
     width = max((len(r.id) for r in results if r.ok), default=0)
     for r in results:
         if not r.ok:
-            click.echo(f"error  {r.id}: {r.error}", err=True)
+            click.echo(error_line(r.id, r.error), err=True)
             continue
         for a in r.artifacts:
             state = "reused" if a.reused else "ok"

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -16,7 +18,8 @@ import click
 
 from pipeline.engines import DEFAULT_ENGINE
 from pipeline.errors import VoxpipeError
-from pipeline.preparation import PrepareSettings
+from pipeline.manifest import read_records
+from pipeline.preparation import ItemResult, PrepareSettings
 from pipeline.retry import RetryPolicy
 from sender.dispatch import ChunkDone, SendReport, SendSettings, campaign_id, dry_run, http_client, send as send_chunks
 from sender.errors import ConfigError
@@ -25,7 +28,7 @@ from sender.message import Message, build_payload, resolve_mode
 from sender.providers import REGISTRY, Provider, provider_class
 from sender.recipients import normalize_recipients, read_recipients
 
-from .inputs import read_ssml
+from .inputs import error_line, read_ssml
 from .progress import progress_bar
 from .store_options import store_options, store_settings
 
@@ -117,17 +120,19 @@ def send(manifest: Path | None, provider_name: str, api_url: str | None, to: tup
 
         store_obj = open_store(*hosting)
     try:
-        for job_id, message, raws, job_campaign in jobs:
+        for job in jobs:
             try:
-                report = _send_one(provider, message, raws, default_region, mode, prep, store_obj, settings,
-                                   journal_path(journal_file), job_campaign, dry_run, progress)
+                if job.message is None:
+                    raise ConfigError(job.error or "bad row")
+                report = _send_one(provider, job.message, job.recipients, default_region, mode, prep, store_obj,
+                                   settings, journal_path(journal_file), job.campaign, dry_run, progress)
             except VoxpipeError as exc:
                 if manifest is None:
                     raise
-                reports.append({"id": job_id, "error": str(exc)})
+                reports.append({"id": job.id, "error": str(exc)})
                 failed = True
                 continue
-            report["id"] = job_id
+            report["id"] = job.id
             reports.append(report)
             failed = failed or not report.get("ok", True)
     finally:
@@ -138,8 +143,19 @@ def send(manifest: Path | None, provider_name: str, api_url: str | None, to: tup
         sys.exit(1)
 
 
+@dataclass(frozen=True)
+class _Job:
+    """One message to send: from the options, or from one manifest row (which may be bad)."""
+
+    id: str
+    message: Message | None
+    recipients: list[str]
+    campaign: str | None
+    error: str | None = None
+
+
 def _jobs(manifest: Path | None, to: tuple[str, ...], recipients_file: Path | None, text: str | None, ssml: str | None,
-          audio: str | None, media_url: str | None, language: str | None, campaign: str | None) -> list[tuple[str, Message, list[str], str | None]]:
+          audio: str | None, media_url: str | None, language: str | None, campaign: str | None) -> list[_Job]:
     if manifest is not None:
         if any((to, recipients_file, text, ssml, audio, media_url)):
             raise click.UsageError("give a MANIFEST or --to/--recipients with a message, not both")
@@ -148,28 +164,20 @@ def _jobs(manifest: Path | None, to: tuple[str, ...], recipients_file: Path | No
     if not raws:
         raise click.UsageError("no recipients: give --to or --recipients")
     message = Message(text=read_ssml(ssml) if ssml else text, audio=audio, media_url=media_url, language=language)
-    return [("message", message, raws, campaign)]
+    return [_Job("message", message, raws, campaign)]
 
 
-def _manifest_jobs(path: Path, language: str | None, campaign: str | None) -> list[tuple[str, Message, list[str], str | None]]:
-    import csv
-    import re
-
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from exc
-    if path.suffix.lower() == ".jsonl":
-        rows = [json.loads(line) for line in text.splitlines() if line.strip()]
-    else:
-        rows = list(csv.DictReader(text.splitlines()))
+def _manifest_jobs(path: Path, language: str | None, campaign: str | None) -> list[_Job]:
+    """One job per row (id, text|ssml|audio|media_url, to); a bad row is a job that fails alone."""
     jobs = []
-    for n, row in enumerate(rows, start=1):
-        if not isinstance(row, dict):
-            raise ConfigError(f"{path} row {n}: expected an object")
-        job_id = str(row.get("id") or f"row{n}")
+    for record in read_records(path):
+        if isinstance(record, ItemResult):
+            jobs.append(_Job(record.id, None, [], None, record.error))
+            continue
+        where, row = record
+        job_id = str(row.get("id") or where)
         to = row.get("to") or ""
-        raws = to if isinstance(to, list) else [t for t in re.split(r"[\s;,]+", str(to)) if t]
+        raws = [str(t) for t in to] if isinstance(to, list) else [t for t in re.split(r"[\s;,]+", str(to)) if t]
         try:
             message = Message(
                 text=read_ssml(row["ssml"]) if row.get("ssml") else row.get("text") or None,
@@ -178,17 +186,15 @@ def _manifest_jobs(path: Path, language: str | None, campaign: str | None) -> li
                 language=row.get("language") or language,
             )
         except ConfigError as exc:
-            jobs.append((job_id, exc, raws, None))  # type: ignore[arg-type]
+            jobs.append(_Job(job_id, None, raws, None, str(exc)))
             continue
-        jobs.append((job_id, message, raws, f"{campaign}-{job_id}" if campaign else None))
+        jobs.append(_Job(job_id, message, raws, f"{campaign}-{job_id}" if campaign else None))
     return jobs
 
 
 def _send_one(provider: Provider, message: Message, raws: list[str], default_region: str | None, mode: str,
               prep: PrepareSettings, store: Any, settings: SendSettings, journal_file: Path, campaign: str | None,
               is_dry: bool, progress: bool | None) -> dict[str, Any]:
-    if isinstance(message, Exception):
-        raise message
     if not raws:
         raise ConfigError("no recipients")
     chosen = resolve_mode(provider, message, mode)
@@ -206,8 +212,7 @@ def _send_one(provider: Provider, message: Message, raws: list[str], default_reg
         with progress_bar(len(valid), f"sending via {provider.name}", progress) as advance:
             for event in send_chunks(provider, message, payload, valid, rejected, journal, client, settings, campaign):
                 if isinstance(event, ChunkDone):
-                    for _ in range(event.recipients):
-                        advance(str(event.chunk), True)
+                    advance(str(event.chunk), True, event.recipients)
                 else:
                     report = event
     assert report is not None
@@ -223,7 +228,7 @@ def _emit(reports: list[dict[str, Any]], as_json: bool, is_dry: bool, many: bool
         return
     for report in reports:
         if "error" in report and "campaign" not in report:
-            click.echo(f"error  {report['id']}: {report['error']}", err=True)
+            click.echo(error_line(report["id"], report["error"]), err=True)
             continue
         if is_dry:
             click.echo(json.dumps(report, indent=2))

@@ -8,11 +8,11 @@ from typing import Callable, Iterator
 
 
 @contextlib.contextmanager
-def progress_bar(total: int, label: str, enabled: bool | None) -> Iterator[Callable[[str, bool], None]]:
-    """Yield ``advance(id, ok)``; draws a rich bar on stderr when it is a terminal."""
+def progress_bar(total: int, label: str, enabled: bool | None) -> Iterator[Callable[..., None]]:
+    """Yield ``advance(id, ok, n=1)``; draws a rich bar on stderr when it is a terminal."""
     show = sys.stderr.isatty() and total > 1 if enabled is None else enabled and total > 0
     if not show:
-        yield lambda _id, _ok: None
+        yield lambda _id, _ok, _n=1: None
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -29,9 +29,9 @@ def progress_bar(total: int, label: str, enabled: bool | None) -> Iterator[Calla
     ) as bar:
         task = bar.add_task(label, total=total, failed=0)
 
-        def advance(_id: str, ok: bool) -> None:
+        def advance(_id: str, ok: bool, n: int = 1) -> None:
             nonlocal failed
-            failed += 0 if ok else 1
-            bar.update(task, advance=1, failed=failed)
+            failed += 0 if ok else n
+            bar.update(task, advance=n, failed=failed)
 
         yield advance

@@ -25,10 +25,6 @@ class Prosody:
     pitch_st: float = 0.0
     """Pitch shift in semitones."""
 
-    @property
-    def is_neutral(self) -> bool:
-        return self.rate == 1.0 and self.volume_db == 0.0 and self.pitch_st == 0.0
-
 
 @dataclass(frozen=True)
 class Speech:

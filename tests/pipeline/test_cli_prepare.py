@@ -106,3 +106,11 @@ def test_engines_and_profiles_listings() -> None:
     assert "piper  (offline" in engines.stdout and "en_US-joe-medium" in engines.stdout and "gtts  (online" in engines.stdout
     profiles = voxpipe("profiles")
     assert [ln.split()[0] for ln in profiles.stdout.splitlines() if not ln.startswith(" ")] == ["pstn", "wav", "whatsapp"]
+
+
+def test_an_output_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    proc = voxpipe("prepare", "--text", "Hi.", "-p", "wav", "--out", str(blocker / "out"))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines()[0] == f"error  message: cannot write {blocker / 'out'}: Not a directory"

@@ -222,3 +222,14 @@ def test_whatsapp_voice_note_from_text(tmp_path: Path, hosted) -> None:
     assert query["file[mimetype]"] == ["audio/ogg; codecs=opus"] and query["convert"] == ["false"]
     assert query["file[url]"][0].startswith(base + "/whatsapp-")
     assert "wa-secret-token" not in proc.stdout + proc.stderr
+
+
+def test_a_broken_jsonl_row_fails_alone(tmp_path: Path, mp3_url: str) -> None:
+    manifest = tmp_path / "rows.jsonl"
+    manifest.write_text('{"id": "bad"\n' + json.dumps({"id": "good", "media_url": mp3_url, "to": ["+2348020000001"]}) + "\n")
+    with NineBitsSim(token=TOKEN) as sim:
+        proc = voxpipe("send", str(manifest), "-P", "9bits", "--api-url", sim.base_url,
+                       "--journal", str(tmp_path / "j.db"), env=ENV)
+        assert sim.accepted_counts() == Counter({"2348020000001": 1})
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "error  rows.jsonl line 1: invalid JSON: Expecting ',' delimiter" in proc.stderr
