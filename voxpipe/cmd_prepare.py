@@ -80,11 +80,11 @@ def prepare(
     for name in profiles:
         load_profile(name)
     hosting = store_settings(store, **store_args)
+    target = None
     if hosting is not None:
         from pipeline.store import open_store
 
-        with open_store(*hosting):  # a bad store location fails here, before any work
-            pass
+        target = open_store(*hosting)  # a bad store location fails here, before any work
     settings = PrepareSettings(
         out_dir=out_dir,
         profiles=profiles or DEFAULT_PROFILES,
@@ -104,15 +104,18 @@ def prepare(
     elif audio is not None:
         rows.append(Row(Item(item_id, audio=audio), {"id": item_id}))
     started = time.perf_counter()
-    results = run_prepare(rows, settings, progress)
-    timing = {"prepare_s": round(time.perf_counter() - started, 3)}
-    if hosting is not None:
-        from pipeline.store import open_store, publish
+    try:
+        results = run_prepare(rows, settings, progress)
+        timing = {"prepare_s": round(time.perf_counter() - started, 3)}
+        if target is not None:
+            from pipeline.store import publish
 
-        started = time.perf_counter()
-        with open_store(*hosting) as st:
-            results = publish(results, st)
-        timing["upload_s"] = round(time.perf_counter() - started, 3)
+            started = time.perf_counter()
+            results = publish(results, target)
+            timing["upload_s"] = round(time.perf_counter() - started, 3)
+    finally:
+        if target is not None:
+            target.close()
     emit_report(results, as_json, report, {"timing": timing})
     if any(not r.ok for r in results):
         sys.exit(1)

@@ -13,7 +13,7 @@ from pipeline.store import DEFAULT_HOST, DEFAULT_PORT, MediaServer, StoreSetting
 
 
 @click.command()
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on (0.0.0.0 for every interface).")
 @click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True)
 @click.option("--base-url", help="Public address of this server (behind a proxy or tunnel), for printed URLs.")
@@ -22,15 +22,12 @@ def serve(directory: Path, host: str, port: int, base_url: str | None, journal_f
     """Serve a directory of prepared files over HTTP (GET, HEAD, ranges), and
     receive the providers' delivery callbacks into the send journal
     (`voxpipe hooks --public-url URL` prints their URLs)."""
-    if not directory.is_dir():
-        raise click.UsageError(f"{directory}: no such directory")
+    server = MediaServer(directory, host, port)
+    server.bind()  # before the journal: a port in use must not leave a new journal behind
     receiver = hook_receiver(journal_file)
     try:
-        server = MediaServer(directory, host, port, routes=[receiver.route])
-        server.bind()
+        server.mount(*receiver.route)
         logging.getLogger("pipeline.store.server").setLevel(logging.INFO)
-        if not logging.getLogger().handlers:
-            logging.basicConfig(level=logging.WARNING, format="%(message)s")
         click.echo(f"serving {directory} at {server.url}" + (f" (public: {base_url})" if base_url else ""), err=True)
         click.echo(f"receiving delivery callbacks into {receiver.path} under /hooks/ (see `voxpipe hooks`)", err=True)
         server.serve_forever()

@@ -52,14 +52,10 @@ def store_settings(
         verify_url=verify_url,
         workers=upload_workers,
     )
-    if store.lower().startswith("s3://"):
-        from pipeline.store import parse_s3_spec
+    if url_mode == "presigned" and store.lower().startswith("s3://"):
+        from pipeline.errors import StoreError
+        from pipeline.store import MAX_PRESIGN_S
 
-        parse_s3_spec(store)
-        if url_mode == "presigned":
-            from pipeline.store import MAX_PRESIGN_S
-            from pipeline.errors import StoreError
-
-            if not 0 < expires_s <= MAX_PRESIGN_S:
-                raise StoreError(f"{store}: --expires {expires_s} s: presigned URLs last 1 s to 7 days ({MAX_PRESIGN_S} s)")
+        if not 0 < expires_s <= MAX_PRESIGN_S:  # named by its flag here; S3Store checks it again for callers of the library
+            raise StoreError(f"{store}: --expires {expires_s} s: presigned URLs last 1 s to 7 days ({MAX_PRESIGN_S} s)")
     return store, settings

@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import abc
 import logging
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal
+from urllib.parse import urlsplit
 
 from ..errors import StoreError
+from .verify import UrlChecker
 
 if TYPE_CHECKING:
     from ..artifact import Artifact
@@ -93,8 +95,27 @@ class StoreSettings:
             problems.append(f"max_attempts must be at least 1, not {self.max_attempts}")
         if self.timeout_s <= 0:
             problems.append(f"timeout_s must be positive, not {self.timeout_s}")
+        for name in ("endpoint_url", "base_url"):
+            problem = _url_problem(getattr(self, name))
+            if problem:
+                problems.append(f"{name} {getattr(self, name)!r}: {problem}")
+        if self.base_url and self.url_mode == "presigned":
+            problems.append("base_url is for public URLs; presigned URLs are signed for the endpoint")
         if problems:
             raise StoreError("store settings: " + "; ".join(problems))
+
+
+def _url_problem(url: str | None) -> str | None:
+    if url is None:
+        return None
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number 0-65535
+    except ValueError as exc:
+        return str(exc)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be an http:// or https:// URL with a host"
+    return None
 
 
 @dataclass(frozen=True)
@@ -130,23 +151,54 @@ class Store(abc.ABC):
     prefix: str = ""
     #: How many uploads ``put_many`` runs at once unless told otherwise.
     workers: int = StoreSettings.workers
+    verify_url: bool = False
+    _checker: UrlChecker | None = None
 
     def key_for(self, artifact: Artifact) -> str:
         """The object key: the optional prefix plus the content-addressed file name."""
-        name = Path(artifact.path).name
-        return f"{self.prefix}/{name}" if self.prefix else name
+        return f"{self.prefix}/{artifact.name}" if self.prefix else artifact.name
 
-    @abc.abstractmethod
     def exists(self, artifact: Artifact) -> bool:
         """Whether an object with this artifact's key and size is already stored."""
+        return self._stored_size(self.key_for(artifact)) == self._source_size(artifact)
 
-    @abc.abstractmethod
     def put(self, artifact: Artifact) -> Hosted:
         """Store the artifact unless the same key and size is already there."""
+        key = self.key_for(artifact)
+        size = self._source_size(artifact)
+        uploaded = self._stored_size(key) != size
+        if uploaded:
+            self._write(artifact, key, size)
+        hosted = replace(self.url_for(key), uploaded=uploaded)
+        if self.verify_url:
+            self.verify(hosted, artifact, size)
+        return hosted
+
+    def verify(self, hosted: Hosted, artifact: Artifact, size: int | None = None) -> None:
+        """Raise StoreError unless the media URL answers anonymously with this file."""
+        if self._checker is None:
+            self._checker = UrlChecker(StoreSettings.timeout_s)
+        problem = self._checker.problem(hosted.media_url, mime=artifact.mime, size=size)
+        if problem:
+            raise StoreError(f"{self.name}: {hosted.key or artifact.name}: media URL check failed: {problem}")
 
     @abc.abstractmethod
     def url_for(self, key: str) -> Hosted:
         """The media URL of ``key`` (``uploaded`` is False)."""
+
+    @abc.abstractmethod
+    def _stored_size(self, key: str) -> int | None:
+        """The size of the object stored under ``key``, or None when there is none."""
+
+    @abc.abstractmethod
+    def _write(self, artifact: Artifact, key: str, size: int) -> None:
+        """Store the artifact's bytes under ``key``."""
+
+    def _source_size(self, artifact: Artifact) -> int:
+        try:
+            return Path(artifact.path).stat().st_size
+        except OSError as exc:
+            raise StoreError(f"{self.name}: cannot read the artifact {artifact.path}: {exc.strerror or exc}") from exc
 
     def prefetch(self, count: int) -> None:
         """Optionally learn what is stored up front, before putting ``count`` artifacts.
@@ -155,8 +207,13 @@ class Store(abc.ABC):
         use it to skip a request per artifact; the default does nothing.
         """
 
+    def end_batch(self) -> None:
+        """Forget what ``prefetch`` learnt: it describes the bucket at the start of a batch only."""
+
     def close(self) -> None:
         """Release the clients the store created itself (injected ones are left open)."""
+        if self._checker is not None:
+            self._checker.close()
 
     def __enter__(self) -> Store:
         return self
@@ -183,31 +240,20 @@ def put_many(
     count = store.workers if workers is None else workers
     if count < 1:
         raise StoreError(f"{store.name}: workers must be at least 1, not {count}")
-    pending: dict[Future[Hosted], Artifact] = {}
     batch = list(artifacts)
     if len(batch) > 1:
-        store.prefetch(len(batch))
-    items = iter(batch)
+        try:
+            store.prefetch(len(batch))
+        except StoreError:
+            pass  # each put then reports the store's problem for its own item
     executor = ThreadPoolExecutor(max_workers=count, thread_name_prefix="store-put")
     try:
-        # Keep a bounded number of items in flight so a long batch is not all queued at once.
-        window = count * 4
-        exhausted = False
-        while True:
-            while not exhausted and len(pending) < window:
-                artifact = next(items, None)
-                if artifact is None:
-                    exhausted = True
-                    break
-                pending[executor.submit(store.put, artifact)] = artifact
-            if not pending:
-                return
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                artifact = pending.pop(future)
-                yield artifact, _outcome(store, artifact, future)
+        futures = {executor.submit(store.put, artifact): artifact for artifact in batch}
+        for future in as_completed(futures):
+            yield futures[future], _outcome(store, futures[future], future)
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
+        store.end_batch()
 
 
 def _outcome(store: Store, artifact: Artifact, future: Future[Hosted]) -> Hosted | StoreError:
@@ -239,9 +285,4 @@ def open_store(spec: str, settings: StoreSettings | None = None) -> Store:
         raise StoreError(f"{spec}: presigned URLs need an s3:// store; a local directory is served as is")
     from .local import LocalStore
 
-    return LocalStore(
-        Path(spec).expanduser(),
-        settings.base_url or DEFAULT_BASE_URL,
-        workers=settings.workers,
-        verify_url=settings.verify_url,
-    )
+    return LocalStore(Path(spec).expanduser(), settings)

@@ -8,9 +8,9 @@ public address when the server runs behind a proxy or tunnel.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -21,86 +21,45 @@ from .base import DEFAULT_BASE_URL, Hosted, Store, StoreSettings
 from .verify import UrlChecker
 
 if TYPE_CHECKING:
-    import httpx
-
     from ..artifact import Artifact
 
 __all__ = ["LocalStore"]
 
 
 class LocalStore(Store):
-    """Artifacts copied into ``root``; URLs built from ``base_url``."""
+    """Artifacts copied into ``root``; URLs built from ``settings.base_url``."""
 
-    def __init__(
-        self,
-        root: Path | str,
-        base_url: str = DEFAULT_BASE_URL,
-        *,
-        workers: int = StoreSettings.workers,
-        verify_url: bool = StoreSettings.verify_url,
-        http: httpx.Client | None = None,
-    ) -> None:
+    def __init__(self, root: Path | str, settings: StoreSettings | None = None) -> None:
+        settings = settings or StoreSettings()
         self.root = Path(root)
-        self.base_url = base_url.rstrip("/")
         self.name = str(self.root)
-        self.workers = workers
-        self.verify_url = verify_url
-        self._checker = UrlChecker(http, StoreSettings.timeout_s)
-        if not self.base_url.lower().startswith(("http://", "https://")):
-            raise StoreError(f"{self.name}: base URL must start with http:// or https://, not {base_url!r}")
+        self.base_url = (settings.base_url or DEFAULT_BASE_URL).rstrip("/")
+        self.workers = settings.workers
+        self.verify_url = settings.verify_url
+        self._checker = UrlChecker(settings.timeout_s)
+        if settings.url_mode != "public":
+            raise StoreError(f"{self.name}: presigned URLs need an s3:// store; a local directory is served as is")
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(f"{self.name}: not a directory")
 
-    def _local_size(self, path: Path) -> int | None:
+    def _stored_size(self, key: str) -> int | None:
         try:
-            st = path.stat()
+            st = (self.root / key).stat()
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise StoreError(f"{self.name}: cannot read {path.name}: {exc.strerror or exc}") from exc
-        return st.st_size if path.is_file() else None
+            raise StoreError(f"{self.name}: cannot read {key}: {exc.strerror or exc}") from exc
+        return st.st_size if stat.S_ISREG(st.st_mode) else None
 
-    def exists(self, artifact: Artifact) -> bool:
-        size = self._source_size(artifact)
-        return self._local_size(self.root / self.key_for(artifact)) == size
-
-    def _source_size(self, artifact: Artifact) -> int:
-        try:
-            return Path(artifact.path).stat().st_size
-        except OSError as exc:
-            raise StoreError(f"{self.name}: cannot read the artifact {artifact.path}: {exc.strerror or exc}") from exc
-
-    def put(self, artifact: Artifact) -> Hosted:
-        key = self.key_for(artifact)
+    def _write(self, artifact: Artifact, key: str, size: int) -> None:
         source = Path(artifact.path)
-        dest = self.root / key
-        size = self._source_size(artifact)
-        already = False
-        with contextlib.suppress(OSError):
-            already = dest.exists() and os.path.samefile(source, dest)
-        if already or self._local_size(dest) == size:
-            hosted = self.url_for(key)
-            if self.verify_url:
-                self.verify(hosted, artifact)
-            return hosted
         try:
-            with atomic_path(dest) as tmp:
+            with atomic_path(self.root / key) as tmp:
                 shutil.copyfile(source, tmp)
                 # mkstemp makes the file 0600; a media directory is meant to be readable.
                 os.chmod(tmp, 0o644)
         except OSError as exc:
             raise StoreError(f"{self.name}: cannot copy {source.name}: {exc.strerror or exc}") from exc
-        hosted = Hosted(self.url_for(key).media_url, None, True, key)
-        if self.verify_url:
-            self.verify(hosted, artifact)
-        return hosted
 
     def url_for(self, key: str) -> Hosted:
         return Hosted(f"{self.base_url}/{quote(key, safe='/')}", None, False, key)
-
-    def close(self) -> None:
-        self._checker.close()
-
-    def verify(self, hosted: Hosted, artifact: Artifact) -> None:
-        """Raise StoreError unless the media server answers for this file as it should."""
-        problem = self._checker.problem(hosted.media_url, mime=artifact.mime, size=self._source_size(artifact))
-        if problem:
-            raise StoreError(f"{self.name}: {hosted.key or artifact.name}: media URL check failed: {problem}")

@@ -24,11 +24,12 @@ def _with_url(artifact: Artifact, hosted: Hosted) -> Artifact:
     return replace(artifact, media_url=fields["media_url"], expires_at=fields.get("expires_at"))
 
 
-def publish(results: list[ItemResult], store: Store, workers: int | None = None) -> list[ItemResult]:
+def publish(results: list[ItemResult], store: Store) -> list[ItemResult]:
     """Put the artifacts of every ok result in ``store``; return the results with URLs."""
-    artifacts = [a for r in results if r.ok for a in r.artifacts]
+    # Items with the same content share files: each file goes up once.
+    artifacts = list({str(a.path): a for r in results if r.ok for a in r.artifacts}.values())
     outcomes: dict[str, Hosted | StoreError] = {}
-    for artifact, outcome in put_many(store, artifacts, workers):
+    for artifact, outcome in put_many(store, artifacts):
         outcomes[str(artifact.path)] = outcome
     hosted: list[ItemResult] = []
     for result in results:

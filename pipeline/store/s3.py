@@ -48,8 +48,6 @@ from .base import CACHE_CONTROL, Hosted, Store, StoreSettings
 from .verify import UrlChecker
 
 if TYPE_CHECKING:
-    import httpx
-
     from ..artifact import Artifact
 
 __all__ = ["MAX_PRESIGN_S", "BucketSetup", "S3Store", "init_bucket", "make_client", "parse_s3_spec"]
@@ -114,13 +112,13 @@ class S3Store(Store):
         settings: StoreSettings | None = None,
         *,
         client: Any = None,
-        http: httpx.Client | None = None,
     ) -> None:
         self.settings = settings or StoreSettings()
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.name = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
         self.workers = self.settings.workers
+        self.verify_url = self.settings.verify_url
         if self.settings.url_mode == "presigned":
             _check_expires(self.settings.expires_s, self.name)
         own_client = client is None
@@ -129,56 +127,44 @@ class S3Store(Store):
                 client = make_client(self.settings)
             except (BotoCoreError, ValueError) as exc:
                 raise StoreError(f"{self.name}: cannot set up the S3 client: {exc}") from exc
-            endpoint = self.settings.endpoint_url or f"https://s3.{self.settings.region}.amazonaws.com"
-        else:
-            endpoint = self.settings.endpoint_url or client.meta.endpoint_url
         self.client = client
         self._own_client = own_client
-        self.endpoint = _clean_endpoint(endpoint)
+        self.endpoint = _clean_endpoint(self.settings.endpoint_url or client.meta.endpoint_url)
+        self.public_base = (
+            self.settings.base_url.rstrip("/") if self.settings.base_url else f"{self.endpoint}/{quote(self.bucket)}"
+        )
         self.transfer = TransferConfig(
             multipart_threshold=self.settings.multipart_threshold,
             multipart_chunksize=self.settings.multipart_chunksize,
             max_concurrency=_PART_CONCURRENCY,
             preferred_transfer_client="classic",
         )
-        self._checker = UrlChecker(http, self.settings.timeout_s)
+        self._checker = UrlChecker(self.settings.timeout_s)
         self._lock = threading.Lock()
         self._bucket_ok = False
         self._known: dict[str, int] | None = None  # from prefetch(): key -> size
 
     def close(self) -> None:
-        self._checker.close()
+        super().close()
         if self._own_client:
             self.client.close()
 
     @classmethod
-    def from_spec(cls, spec: str, settings: StoreSettings | None = None, *, client: Any = None, http: httpx.Client | None = None) -> S3Store:
+    def from_spec(cls, spec: str, settings: StoreSettings | None = None, *, client: Any = None) -> S3Store:
         bucket, prefix = parse_s3_spec(spec)
-        return cls(bucket, prefix, settings, client=client, http=http)
+        return cls(bucket, prefix, settings, client=client)
 
     # -- the Store interface -------------------------------------------------
-    def exists(self, artifact: Artifact) -> bool:
-        size = self._local_size(artifact)
-        return self._remote_size(self.key_for(artifact)) == size
-
-    def put(self, artifact: Artifact) -> Hosted:
-        key = self.key_for(artifact)
-        size = self._local_size(artifact)
+    def _stored_size(self, key: str) -> int | None:
         self._check_bucket()
-        uploaded = False
-        if self._remote_size(key) != size:
-            self._upload(Path(artifact.path), key, artifact.mime, size)
-            uploaded = True
-        hosted = self.url_for(key)
-        hosted = Hosted(hosted.media_url, hosted.expires_at, uploaded, key)
-        if self.settings.verify_url:
-            self.verify(hosted, artifact)
-        return hosted
+        return self._remote_size(key)
+
+    def _write(self, artifact: Artifact, key: str, size: int) -> None:
+        self._upload(Path(artifact.path), key, artifact.mime, size)
 
     def url_for(self, key: str) -> Hosted:
         if self.settings.url_mode == "public":
-            base = self.settings.base_url.rstrip("/") if self.settings.base_url else f"{self.endpoint}/{quote(self.bucket)}"
-            return Hosted(f"{base}/{quote(key, safe='/~')}", None, False, key)
+            return Hosted(f"{self.public_base}/{quote(key, safe='/~')}", None, False, key)
         # Floor to the second before signing: the URL is valid at least until expires_at.
         expires_at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=self.settings.expires_s)
         try:
@@ -190,18 +176,6 @@ class S3Store(Store):
         except _S3_ERRORS as exc:
             raise self._error(f"cannot presign {key}", exc) from exc
         return Hosted(url, expires_at, False, key)
-
-    def verify(self, hosted: Hosted, artifact: Artifact) -> None:
-        """Raise StoreError unless the media URL answers anonymously as it should."""
-        problem = self._checker.problem(hosted.media_url, mime=artifact.mime, size=self._local_size(artifact))
-        if problem:
-            raise StoreError(f"{self.name}: {hosted.key or artifact.name}: media URL check failed: {problem}")
-
-    def _local_size(self, artifact: Artifact) -> int:
-        try:
-            return Path(artifact.path).stat().st_size
-        except OSError as exc:
-            raise StoreError(f"{self.name}: cannot read the artifact {artifact.path}: {exc.strerror or exc}") from exc
 
     def _check_bucket(self) -> None:
         """Once per store: a missing bucket is reported as such, not as a failed put.
@@ -225,6 +199,9 @@ class S3Store(Store):
                 raise self._error("cannot use the bucket", exc) from exc
             self._bucket_ok = True
 
+    def end_batch(self) -> None:
+        self._known = None
+
     def prefetch(self, count: int) -> None:
         """List the prefix once so a batch needs no HEAD per artifact.
 
@@ -243,7 +220,7 @@ class S3Store(Store):
                 if n >= max_pages:
                     return
                 known.update((o["Key"], int(o["Size"])) for o in page.get("Contents", ()))
-        except (ClientError, *_S3_ERRORS) as exc:
+        except _S3_ERRORS as exc:
             _LOG.debug("%s: not listing (%s); checking each object instead", self.name, type(exc).__name__)
             return
         self._known = known
@@ -361,8 +338,6 @@ def describe_s3_error(exc: BaseException, store: S3Store, needs: str | None = No
             return "the local clock is too far off the server's; fix the system time"
         detail = f"{code}: {message}" if message and message != code else code or "error"
         return f"{detail} (HTTP {status})" if status else detail
-    if isinstance(exc, (BotoCoreError, Boto3Error)):
-        return f"{type(exc).__name__}: {exc}"
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -411,12 +386,9 @@ def init_bucket(spec: str, settings: StoreSettings | None = None, *, client: Any
             c.head_bucket(Bucket=bucket)
             exists = True
         except ClientError as exc:
-            if _status(exc) == 404:
-                exists = False
-            elif _status(exc) == 403:
-                exists = False  # not conclusive: create_bucket says whose it is
-            else:
+            if _status(exc) not in (403, 404):  # 403 is not conclusive: create_bucket says whose it is
                 raise
+            exists = False
         if not exists:
             kwargs: dict[str, Any] = {}
             if store.settings.region != "us-east-1":
@@ -456,4 +428,6 @@ def init_bucket(spec: str, settings: StoreSettings | None = None, *, client: Any
     except _S3_ERRORS as exc:
         needs = f"s3:CreateBucket, s3:GetBucketPolicy and s3:PutBucketPolicy on {bucket}"
         raise store._error("cannot set up public reads", exc, needs) from exc
+    finally:
+        store.close()
     return BucketSetup(bucket, prefix, created, changed, resource.removeprefix("arn:aws:s3:::"))

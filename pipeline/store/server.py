@@ -466,8 +466,9 @@ class MediaServer:
         server_class = _Server6 if ":" in self.host else _Server
         try:
             httpd = server_class((self.host, self.port), _RequestHandler)
-        except OSError as exc:
-            raise StoreError(f"{self.root}: cannot listen on {self.host}:{self.port}: {exc.strerror or exc}") from exc
+        except (OSError, UnicodeError, TypeError, ValueError, OverflowError) as exc:  # busy port, bad address or host name
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise StoreError(f"{self.root}: cannot listen on {self.host}:{self.port}: {reason}") from exc
         httpd.media = self
         self._httpd = httpd
         self.port = httpd.server_address[1]

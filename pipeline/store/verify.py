@@ -63,15 +63,10 @@ def media_url_problem(client: httpx.Client, url: str, *, mime: str, size: int | 
 
 
 class UrlChecker:
-    """Runs :func:`media_url_problem` with one shared anonymous client.
+    """Runs :func:`media_url_problem` with one shared anonymous client, made on first use."""
 
-    The httpx client is created on first use (thread-safe) unless one is
-    injected; ``close()`` closes only a client created here.
-    """
-
-    def __init__(self, client: httpx.Client | None = None, timeout_s: float = 10.0) -> None:
-        self._client = client
-        self._owned = client is None
+    def __init__(self, timeout_s: float = 10.0) -> None:
+        self._client: httpx.Client | None = None
         self._timeout_s = timeout_s
         self._lock = threading.Lock()
 
@@ -86,8 +81,6 @@ class UrlChecker:
 
     def close(self) -> None:
         with self._lock:
-            client, owned = self._client, self._owned
-            if owned:
-                self._client = None
-        if owned and client is not None:
+            client, self._client = self._client, None
+        if client is not None:
             client.close()

@@ -81,7 +81,7 @@ def raw_exchange(port: int, request: bytes) -> bytes:
 
 def test_put_copies_atomically_and_builds_url(media_dir, make_artifact):
     art = make_artifact("mp3")
-    store = LocalStore(media_dir, "https://media.example.org/voice/")
+    store = LocalStore(media_dir, StoreSettings(base_url="https://media.example.org/voice/"))
     assert not store.exists(art)
     hosted = store.put(art)
     assert hosted == Hosted(f"https://media.example.org/voice/{art.path.name}", None, True, art.path.name)
@@ -105,7 +105,7 @@ def test_put_of_a_file_already_in_the_root_does_not_copy(media_dir, make_artifac
 
 
 def test_url_is_quoted(media_dir):
-    assert LocalStore(media_dir, "http://h:1").url_for("a b#.mp3").media_url == "http://h:1/a%20b%23.mp3"
+    assert LocalStore(media_dir, StoreSettings(base_url="http://h:1")).url_for("a b#.mp3").media_url == "http://h:1/a%20b%23.mp3"
 
 
 def test_missing_source_is_a_store_error_naming_the_store(media_dir, make_artifact):
@@ -139,9 +139,9 @@ def test_put_many_local_reports_each_item(media_dir, make_artifact):
 
 def test_verify_url_against_the_running_server(media_dir, server, make_artifact):
     art = make_artifact("mp3")
-    with LocalStore(media_dir, server.url, verify_url=True) as store:
+    with LocalStore(media_dir, StoreSettings(base_url=server.url, verify_url=True)) as store:
         assert store.put(art).uploaded
-    with LocalStore(media_dir, server.url + "/wrong", verify_url=True) as store:
+    with LocalStore(media_dir, StoreSettings(base_url=server.url + "/wrong", verify_url=True)) as store:
         with pytest.raises(StoreError, match="media URL check failed: anonymous HEAD of .* answered HTTP 404"):
             store.put(make_artifact("mp3"))
 
@@ -151,7 +151,7 @@ def test_verify_url_against_the_running_server(media_dir, server, make_artifact)
 
 def test_get_and_head(media_dir, server, web, make_artifact):
     art = make_artifact("mp3")
-    hosted = LocalStore(media_dir, server.url).put(art)
+    hosted = LocalStore(media_dir, StoreSettings(base_url=server.url)).put(art)
     data = art.path.read_bytes()
 
     got = web.get(hosted.media_url)
