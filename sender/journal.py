@@ -121,12 +121,18 @@ class Journal:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
+            tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if tables and "campaigns" not in tables:
+                self._db.close()
+                raise JournalError(f"journal {self.path}: an SQLite file of something else, not a voxpipe journal")
             self._db.execute("PRAGMA journal_mode=WAL")
             # FULL: an outcome written before a crash must survive it (NORMAL may lose the last commits).
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(SCHEMA)
         except sqlite3.Error as exc:
             raise JournalError(f"journal {self.path}: cannot open: {exc}") from exc
+        except OSError as exc:
+            raise JournalError(f"journal {self.path}: cannot create its folder: {exc.strerror or exc}") from exc
         self._lock = threading.RLock()
         self._depth = 0  # nesting of transaction() on the thread holding the lock
 
@@ -149,9 +155,12 @@ class Journal:
                 finally:
                     self._depth -= 1
                 return
-            self._depth = 1
             try:
                 self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:  # e.g. another process held the lock past the 30 s timeout
+                raise JournalError(f"journal {self.path}: cannot write: {exc}") from exc
+            self._depth = 1
+            try:
                 yield self._db
                 self._db.execute("COMMIT")
             except BaseException:
@@ -169,20 +178,19 @@ class Journal:
 
     def open_campaign(self, campaign: str, provider: str, mode: str, fingerprint: str, message: dict[str, Any]) -> Campaign:
         """Create the campaign, or check that an existing one is the same message."""
-        existing = self.campaign(campaign)
-        if existing is not None:
-            if (existing.provider, existing.fingerprint) != (provider, fingerprint):
-                raise JournalError(
-                    f"campaign {campaign!r} in {self.path} was started with a different "
-                    f"{'provider' if existing.provider != provider else 'message or options'}; use another --campaign"
-                )
-            return existing
-        with self._tx() as db:
+        with self._tx() as db:  # one transaction: two senders of one campaign cannot both insert
             db.execute(
-                "INSERT INTO campaigns VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO campaigns VALUES (?, ?, ?, ?, ?, ?)",
                 (campaign, provider, mode, fingerprint, json.dumps(message, sort_keys=True), time.time()),
             )
-        return Campaign(campaign, provider, mode, fingerprint, message, time.time())
+            existing = self.campaign(campaign)
+        assert existing is not None
+        if (existing.provider, existing.fingerprint) != (provider, fingerprint):
+            raise JournalError(
+                f"campaign {campaign!r} in {self.path} was started with a different "
+                f"{'provider' if existing.provider != provider else 'message or options'}; use another --campaign"
+            )
+        return existing
 
     def campaign(self, campaign: str) -> Campaign | None:
         with self._lock:
@@ -316,11 +324,6 @@ class Journal:
                 "INSERT INTO events (campaign, address, source, payload, at) VALUES (?, ?, ?, ?, ?)",
                 (campaign, address, source, json.dumps(payload, sort_keys=True, default=str), time.time()),
             )
-
-    def meta(self, key: str, default: str | None = None) -> str | None:
-        with self._lock:
-            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else default
 
     def hook_secret(self) -> str:
         """The per-journal secret in callback URLs (created on first use)."""

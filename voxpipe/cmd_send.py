@@ -6,6 +6,7 @@ classes, so each is declared once, next to the provider that uses it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -17,7 +18,7 @@ from typing import Any, Callable
 import click
 
 from pipeline.engines import DEFAULT_ENGINE
-from pipeline.errors import VoxpipeError
+from pipeline.errors import MarkupError, VoxpipeError
 from pipeline.manifest import read_records
 from pipeline.preparation import ItemResult, PrepareSettings
 from pipeline.retry import RetryPolicy
@@ -28,6 +29,7 @@ from sender.message import Message, build_payload, resolve_mode
 from sender.providers import REGISTRY, Provider, provider_class
 from sender.recipients import normalize_recipients, read_recipients
 
+from .credentials import credential_options, given_credentials
 from .inputs import error_line, read_ssml
 from .progress import progress_bar
 from .store_options import store_options, store_settings
@@ -43,14 +45,15 @@ def _provider_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             helps.setdefault(name, []).append(f"{cls.name}: {option.help}")
     for name in sorted(helps, reverse=True):
         fn = click.option(f"--{name.replace('_', '-')}", f"opt_{name}", help="; ".join(helps[name]))(fn)
-    creds: dict[str, list[Any]] = {}
-    for cls in REGISTRY.values():
-        for c in cls.credentials:
-            creds.setdefault(c.flag, []).append(c)
-    for flag in sorted(creds, reverse=True):
-        envs = " or ".join(c.env for c in creds[flag])
-        fn = click.option(flag, f"cred_{creds[flag][0].name}", help=f"Credential (prefer the environment: {envs}).")(fn)
-    return fn
+    return credential_options(REGISTRY.values())(fn)
+
+
+def _region(value: str | None) -> str | None:
+    import phonenumbers
+
+    if value is not None and value.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        raise click.BadParameter(f"{value!r} is not a region phonenumbers knows (two letters, e.g. NG, GB, UA)")
+    return value.upper() if value else None
 
 
 def journal_path(value: str | None) -> Path:
@@ -63,7 +66,7 @@ def journal_path(value: str | None) -> Path:
 @click.option("--api-url", help="Provider base URL (white-label host, simulator) [default: the provider's].")
 @click.option("--to", "to", multiple=True, help="A recipient; repeatable.")
 @click.option("--recipients", "recipients_file", type=click.Path(path_type=Path), help="File of recipients: one per line, or CSV with a to/phone column.")
-@click.option("--default-region", help="Region for national numbers, e.g. NG, GB, UA.")
+@click.option("--default-region", callback=lambda _c, _p, v: _region(v), help="Region for national numbers, e.g. NG, GB, UA.")
 @click.option("--text", help="Text to say (plain).")
 @click.option("--ssml", help="Markup text, or a file holding it.")
 @click.option("--audio", help="Source audio: a file or an http(s) URL.")
@@ -102,7 +105,7 @@ def send(manifest: Path | None, provider_name: str, api_url: str | None, to: tup
 
     store_args = {k: rest.pop(k) for k in ("base_url", "url_mode", "expires_s", "endpoint_url", "region", "verify_url", "upload_workers")}
     options = {k[4:]: v for k, v in rest.items() if k.startswith("opt_") and v is not None}
-    credentials = {k[5:]: v for k, v in rest.items() if k.startswith("cred_") and v}
+    credentials = given_credentials(rest)
     cls = provider_class(provider_name)
     provider = cls(base_url=api_url, credentials=credentials, options=options)
     hosting = store_settings(store, **store_args)
@@ -114,18 +117,21 @@ def send(manifest: Path | None, provider_name: str, api_url: str | None, to: tup
     jobs = _jobs(manifest, to, recipients_file, text, ssml, audio, media_url, options.get("language"), campaign)
     reports: list[dict[str, Any]] = []
     failed = False
-    store_obj = None
-    if hosting is not None:
-        from pipeline.store import open_store
+    with contextlib.ExitStack() as stack:
+        store_obj = None
+        if hosting is not None:
+            from pipeline.store import open_store
 
-        store_obj = open_store(*hosting)
-    try:
+            store_obj = stack.enter_context(open_store(*hosting))
+        # One journal and one connection pool for every row of a manifest; a dry run needs neither.
+        journal = None if dry_run else stack.enter_context(Journal(journal_path(journal_file)))
+        client = None if dry_run else stack.enter_context(http_client(settings))
         for job in jobs:
             try:
                 if job.message is None:
                     raise ConfigError(job.error or "bad row")
                 report = _send_one(provider, job.message, job.recipients, default_region, mode, prep, store_obj,
-                                   settings, journal_path(journal_file), job.campaign, dry_run, progress)
+                                   settings, journal, client, job.campaign, progress)
             except VoxpipeError as exc:
                 if manifest is None:
                     raise
@@ -135,9 +141,6 @@ def send(manifest: Path | None, provider_name: str, api_url: str | None, to: tup
             report["id"] = job.id
             reports.append(report)
             failed = failed or not report.get("ok", True)
-    finally:
-        if store_obj is not None:
-            store_obj.close()
     _emit(reports, as_json, dry_run, manifest is not None)
     if failed:
         sys.exit(1)
@@ -176,6 +179,10 @@ def _manifest_jobs(path: Path, language: str | None, campaign: str | None) -> li
             continue
         where, row = record
         job_id = str(row.get("id") or where)
+        wrong = [k for k in ("text", "ssml", "audio", "media_url", "language") if row.get(k) and not isinstance(row[k], str)]
+        if wrong:
+            jobs.append(_Job(job_id, None, [], None, f"{where}: {', '.join(wrong)} must be a string"))
+            continue
         to = row.get("to") or ""
         raws = [str(t) for t in to] if isinstance(to, list) else [t for t in re.split(r"[\s;,]+", str(to)) if t]
         try:
@@ -185,16 +192,20 @@ def _manifest_jobs(path: Path, language: str | None, campaign: str | None) -> li
                 media_url=row.get("media_url") or None,
                 language=row.get("language") or language,
             )
-        except ConfigError as exc:
+        except (ConfigError, MarkupError) as exc:
             jobs.append(_Job(job_id, None, raws, None, str(exc)))
             continue
         jobs.append(_Job(job_id, message, raws, f"{campaign}-{job_id}" if campaign else None))
+    if not jobs:
+        raise ConfigError(f"{path}: no rows to send")
     return jobs
 
 
 def _send_one(provider: Provider, message: Message, raws: list[str], default_region: str | None, mode: str,
-              prep: PrepareSettings, store: Any, settings: SendSettings, journal_file: Path, campaign: str | None,
-              is_dry: bool, progress: bool | None) -> dict[str, Any]:
+              prep: PrepareSettings, store: Any, settings: SendSettings, journal: Journal | None,
+              client: Any, campaign: str | None, progress: bool | None) -> dict[str, Any]:
+    """Send one message; with no journal (a dry run) only show the requests."""
+    is_dry = journal is None
     if not raws:
         raise ConfigError("no recipients")
     chosen = resolve_mode(provider, message, mode)
@@ -203,22 +214,22 @@ def _send_one(provider: Provider, message: Message, raws: list[str], default_reg
     campaign = campaign or campaign_id(provider, chosen, message, valid)
     if is_dry:
         return {
-            "campaign": campaign, "provider": provider.name, "mode": chosen.value, "ok": True,
+            "campaign": campaign, "provider": provider.name, "mode": chosen.value, "ok": not rejected,
             "requests": dry_run(provider, payload, valid, campaign),
             "rejected": [{"recipient": r.raw, "error": r.reason} for r in rejected],
         }
-    with Journal(journal_file) as journal, http_client(settings) as client:
-        report: SendReport | None = None
-        with progress_bar(len(valid), f"sending via {provider.name}", progress) as advance:
-            for event in send_chunks(provider, message, payload, valid, rejected, journal, client, settings, campaign):
-                if isinstance(event, ChunkDone):
-                    advance(str(event.chunk), True, event.recipients)
-                else:
-                    report = event
+    assert journal is not None
+    report: SendReport | None = None
+    with progress_bar(len(valid), f"sending via {provider.name}", progress) as advance:
+        for event in send_chunks(provider, message, payload, valid, rejected, journal, client, settings, campaign):
+            if isinstance(event, ChunkDone):
+                advance(str(event.chunk), True, event.recipients)
+            else:
+                report = event
     assert report is not None
     data = report.to_dict()
     data["ok"] = report.ok
-    data["journal"] = str(journal_file)
+    data["journal"] = str(journal.path)
     return data
 
 

@@ -13,7 +13,7 @@ import json
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -26,24 +26,9 @@ from sender.status import STATUSES, is_final
 from sender import tracking
 
 from .cmd_send import journal_path
+from .credentials import credential_options, given_credentials
 
 _CLIENT = SendSettings(timeout_s=30)
-
-
-def _credential_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """The credential flags of `voxpipe send`, for the providers that answer look-ups or cancel."""
-    creds: dict[str, list[Any]] = {}
-    for cls in REGISTRY.values():
-        for c in cls.credentials if cls.can_poll or cls.can_cancel else ():
-            creds.setdefault(c.flag, []).append(c)
-    for flag in sorted(creds, reverse=True):
-        envs = " or ".join(c.env for c in creds[flag])
-        fn = click.option(flag, f"cred_{creds[flag][0].name}", help=f"Credential (prefer the environment: {envs}).")(fn)
-    return fn
-
-
-def _credentials(rest: dict[str, Any]) -> dict[str, str]:
-    return {k[5:]: v for k, v in rest.items() if k.startswith("cred_") and v}
 
 
 def _existing_journal(journal_file: str | None) -> Path:
@@ -75,7 +60,7 @@ def _campaigns(journal: Journal, ids: tuple[str, ...]) -> list[Campaign]:
 @click.option("--interval", type=click.FloatRange(min=0.05), default=10, show_default=True, help="Seconds between --watch rounds.")
 @click.option("--api-url", help="Provider base URL for look-ups (white-label host, simulator) [default: the provider's].")
 @click.option("--rate", type=click.FloatRange(min=0.01), help="Look-up requests per second at most.")
-@_credential_options
+@credential_options(cls for cls in REGISTRY.values() if cls.can_poll or cls.can_cancel)
 def status(campaign_ids: tuple[str, ...], journal_file: str | None, as_json: bool, refresh: bool, watch: bool,
            timeout: float, interval: float, api_url: str | None, rate: float | None, **rest: Any) -> None:
     """Show every campaign's recipients with their delivery status.
@@ -91,8 +76,9 @@ def status(campaign_ids: tuple[str, ...], journal_file: str | None, as_json: boo
         ids = [c.id for c in campaigns]
         refreshed: dict[str, tracking.RefreshResult] = {}
         failed = False
+        unconfigured = False
         if refresh or watch:
-            providers = _look_up_providers(journal, campaigns, api_url, _credentials(rest))
+            providers, unconfigured = _look_up_providers(journal, campaigns, api_url, given_credentials(rest))
             with http_client(_CLIENT) as client:
                 said: set[str] = set()
 
@@ -122,20 +108,26 @@ def status(campaign_ids: tuple[str, ...], journal_file: str | None, as_json: boo
         waiting = sum(r["open"] for r in reports)
         click.echo(f"timed out after {timeout:g} s: {waiting} recipient(s) still without a final status", err=True)
         sys.exit(1)
-    if failed and not watch:
+    if (failed or unconfigured) and not watch:
         sys.exit(1)
 
 
-def _look_up_providers(journal: Journal, campaigns: list[Campaign], api_url: str | None, credentials: dict[str, str]) -> dict[str, Provider]:
-    """A configured provider for every provider with recipients to look up (ConfigError when one lacks credentials)."""
+def _look_up_providers(journal: Journal, campaigns: list[Campaign], api_url: str | None, credentials: dict[str, str]) -> tuple[dict[str, Provider], bool]:
+    """A configured provider for every provider with recipients to look up, and whether one had to be
+    left out (no credentials): it is skipped with a warning, so the others are still looked up."""
     providers: dict[str, Provider] = {}
+    unconfigured = False
     for campaign in campaigns:
         if campaign.provider in providers or not tracking.pollable(campaign.provider, campaign.mode):
             continue
         if tracking.open_rows(journal, campaign.id):
             cls = provider_class(campaign.provider)
-            providers[cls.name] = cls(base_url=api_url, credentials={c.name: credentials[c.name] for c in cls.credentials if c.name in credentials})
-    return providers
+            try:
+                providers[cls.name] = cls(base_url=api_url, credentials={c.name: credentials[c.name] for c in cls.credentials if c.name in credentials})
+            except ConfigError as exc:  # one provider without credentials must not stop the others' look-ups
+                click.echo(f"warn   {exc}: not looking up its campaigns", err=True)
+                unconfigured = True
+    return providers, unconfigured
 
 
 def _report(campaign: Campaign, rows: list[RecipientRow], refreshed: tracking.RefreshResult | None) -> dict[str, Any]:
@@ -213,7 +205,7 @@ def hooks(public_url: str, journal_file: str | None, as_json: bool) -> None:
 @click.option("--journal", "journal_file", help="Send journal [default: $VOXPIPE_JOURNAL or ./voxpipe-journal.db].")
 @click.option("--api-url", help="Provider base URL (white-label host, simulator) [default: the provider's].")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
-@_credential_options
+@credential_options(cls for cls in REGISTRY.values() if cls.can_poll or cls.can_cancel)
 def cancel(campaign_id: str, journal_file: str | None, api_url: str | None, as_json: bool, **rest: Any) -> None:
     """Withdraw a campaign's messages that have not been called yet.
 
@@ -228,7 +220,7 @@ def cancel(campaign_id: str, journal_file: str | None, api_url: str | None, as_j
             raise ConfigError(f"no campaign {campaign_id!r} in {journal.path}")
         cls = provider_class(campaign.provider)
         tracking.check_cancel(journal, campaign_id, cls)  # before asking for credentials
-        provider = cls(base_url=api_url, credentials=_credentials(rest))
+        provider = cls(base_url=api_url, credentials=given_credentials(rest))
         with http_client(_CLIENT) as client:
             results = tracking.cancel(journal, campaign_id, provider, client)
     if as_json:

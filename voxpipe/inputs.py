@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pipeline.errors import MarkupError
+
 
 def read_ssml(value: str) -> str:
     """--ssml takes markup text or the path of a file holding it."""
     path = Path(value)
     if "<" not in value and len(value) < 4096 and path.is_file():
-        return path.read_text(encoding="utf-8")
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise MarkupError(f"{path}: cannot read it as UTF-8 text: {exc}") from exc
     return value
 
 

@@ -233,3 +233,31 @@ def test_a_broken_jsonl_row_fails_alone(tmp_path: Path, mp3_url: str) -> None:
         assert sim.accepted_counts() == Counter({"2348020000001": 1})
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "error  rows.jsonl line 1: invalid JSON: Expecting ',' delimiter" in proc.stderr
+
+
+@pytest.mark.parametrize("files, args, message", [
+    ({"n.jsonl": '{"id": "a", "to": "+447911123456", "text": 5}\n'}, ["n.jsonl"], "error  a: n.jsonl line 1: text must be a string"),
+    ({"bin.ssml": b"\xff\xfe\x00x"}, ["--to", "+447911123456", "--ssml", "bin.ssml"], "Error: markup error: bin.ssml: cannot read it as UTF-8 text"),
+    ({"e.jsonl": ""}, ["e.jsonl"], "Error: e.jsonl: no rows to send"),
+    ({"t.txt": "x"}, ["--to", "+447911123456", "--text", "hi", "--journal", "t.txt/j.db"], "Error: journal t.txt/j.db: cannot create its folder"),
+    ({}, ["--to", "07911123456", "--text", "hi", "--default-region", "ZZ"], "'ZZ' is not a region phonenumbers knows"),
+])
+def test_bad_send_inputs_are_one_line(tmp_path: Path, files: dict, args: list[str], message: str) -> None:
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content if isinstance(content, bytes) else content.encode())
+    proc = voxpipe("send", "-P", "messagebird", "--api-url", "http://127.0.0.1:9", *args, cwd=tmp_path,
+                   env={"VOXPIPE_MESSAGEBIRD_KEY": "k"})
+    assert proc.returncode in (1, 2) and "Traceback" not in proc.stderr
+    assert message in proc.stderr
+
+
+def test_a_foreign_sqlite_file_is_not_taken_for_a_journal(tmp_path: Path) -> None:
+    import sqlite3
+
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE notes (text)")
+    proc = voxpipe("status", "--journal", str(other))
+    assert proc.returncode == 1 and proc.stderr.strip() == f"Error: journal {other}: an SQLite file of something else, not a voxpipe journal"
+    with sqlite3.connect(other) as db:
+        assert [r[0] for r in db.execute("SELECT name FROM sqlite_master")] == ["notes"]
