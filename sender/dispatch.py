@@ -24,15 +24,14 @@ from pipeline.retry import RetryPolicy, retry_after_seconds
 
 from .journal import Journal, RecipientRow
 from .message import Message, fingerprint
-from .providers.base import Chunk, Mode, Outcome, Payload, Provider
+from .providers.base import Chunk, Mode, Payload, Provider
 from .recipients import Recipient, Rejected
 
-__all__ = ["ChunkDone", "SendReport", "SendSettings", "campaign_id", "dry_run", "send"]
+__all__ = ["ChunkDone", "MaybeSent", "NotSent", "Pacer", "SendReport", "SendSettings", "campaign_id", "dry_run", "exchange", "send"]
 
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
 NOT_OK = frozenset({"rejected", "failed", "unknown", "pending", "in_flight"})
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
-MAYBE_SENT = (httpx.ReadTimeout, httpx.WriteTimeout, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 
 
 @dataclass(frozen=True)
@@ -92,7 +91,7 @@ def campaign_id(provider: Provider, mode: Mode, message: Message, recipients: li
     return "c-" + digest.hexdigest()[:16]
 
 
-class _Pacer:
+class Pacer:
     """Token bucket shared by the sending threads."""
 
     def __init__(self, rate: float | None) -> None:
@@ -101,8 +100,7 @@ class _Pacer:
         self.lock = threading.Lock()
 
     def wait(self) -> None:
-        if not self.interval:
-            return
+        # Without a rate the bucket still carries a 429's hold (see hold()).
         with self.lock:
             now = time.monotonic()
             slot = max(now, self.next)
@@ -116,14 +114,60 @@ class _Pacer:
             self.next = max(self.next, time.monotonic() + seconds)
 
 
-class _Retry(Exception):
+class NotSent(Exception):
+    """Every try failed in a way the provider cannot have accepted (no connection, 429, 502-504)."""
+
+
+class MaybeSent(Exception):
+    """The request may have reached the provider, but no usable answer came back."""
+
+
+class _Again(Exception):
     def __init__(self, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
 
 
-class _Unknown(Exception):
-    pass
+def exchange(client: httpx.Client, request: httpx.Request, pacer: Pacer, retry: RetryPolicy, *, safe: bool = False) -> httpx.Response:
+    """Send ``request`` with pacing and retries; the one retry loop of the sender.
+
+    Retried: what the provider cannot have accepted (connections never made,
+    429 with its Retry-After held for every thread, 502, 503, 504), and for a
+    ``safe`` request (a look-up) also 500s and lost answers. Otherwise a
+    possibly-accepted failure raises :class:`MaybeSent` at once; exhausted
+    retries raise :class:`NotSent`.
+    """
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        return retry.wait(state.attempt_number, exc.retry_after if isinstance(exc, _Again) else None)
+
+    def once() -> httpx.Response:
+        pacer.wait()
+        try:
+            response = client.send(request)
+        except NOT_SENT as exc:
+            raise _Again(f"cannot connect to {request.url.host} ({type(exc).__name__})") from exc
+        except httpx.HTTPError as exc:
+            if safe:
+                raise _Again(type(exc).__name__) from exc
+            raise MaybeSent(f"{type(exc).__name__} after the request was sent") from exc
+        if response.status_code in RETRYABLE_STATUS or (safe and response.status_code >= 500):
+            after = retry_after_seconds(response.headers)
+            if response.status_code == 429 and after:
+                pacer.hold(after)
+            raise _Again(f"HTTP {response.status_code}", after)
+        if response.status_code >= 500:
+            raise MaybeSent(f"HTTP {response.status_code} after the request was sent")
+        return response
+
+    try:
+        for attempt in Retrying(stop=stop_after_attempt(retry.attempts), wait=wait, retry=retry_if_exception_type(_Again), reraise=True):
+            with attempt:
+                return once()
+    except _Again as exc:
+        raise NotSent(f"{exc} after {retry.attempts} attempts") from exc
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _chunks(provider: Provider, payload: Payload, campaign: str, pending: list[tuple[Recipient, int]], first: int) -> list[Chunk]:
@@ -167,7 +211,7 @@ def send(
     pending = journal.sendable(campaign)
     first = max((r.chunk or 0 for r in journal.rows(campaign)), default=0) + 1
     chunks = _chunks(provider, payload, campaign, pending, first)
-    pacer = _Pacer(settings.rate_per_s)
+    pacer = Pacer(settings.rate_per_s)
     with ThreadPoolExecutor(max_workers=max(1, settings.concurrency), thread_name_prefix="send") as pool:
         futures = [pool.submit(_send_chunk, provider, payload, chunk, journal, client, settings, pacer) for chunk in chunks]
         for future in as_completed(futures):
@@ -182,18 +226,18 @@ def _send_chunk(
     journal: Journal,
     client: httpx.Client,
     settings: SendSettings,
-    pacer: _Pacer,
+    pacer: Pacer,
 ) -> ChunkDone:
     request = provider.build(chunk, payload)
     addresses = [r.address for r in chunk.recipients]
     journal.mark_in_flight(chunk.campaign, chunk.index, addresses)
     try:
-        outcomes = _deliver(provider, chunk, request, client, settings, pacer)
-    except _Retry as exc:
-        error = f"{provider.name}: {exc} after {settings.retry.attempts} attempts; nothing was accepted, re-run to send"
+        outcomes = provider.parse(chunk, exchange(client, request, pacer, settings.retry))
+    except NotSent as exc:
+        error = f"{provider.name}: {exc}; nothing was accepted, re-run to send"
         journal.record(chunk.campaign, [(a, "failed", None, error) for a in addresses])
         return ChunkDone(chunk.index, len(addresses), 0)
-    except _Unknown as exc:
+    except MaybeSent as exc:
         error = f"{provider.name}: {exc}; it may have been accepted, so it is not resent (see --resend-unknown)"
         journal.record(chunk.campaign, [(a, "unknown", None, error) for a in addresses])
         return ChunkDone(chunk.index, len(addresses), 0)
@@ -202,50 +246,6 @@ def _send_chunk(
         [(r.address, o.status, o.ref, o.error) for r, o in outcomes.items()],
     )
     return ChunkDone(chunk.index, len(addresses), sum(o.status == "accepted" for o in outcomes.values()))
-
-
-def _deliver(
-    provider: Provider,
-    chunk: Chunk,
-    request: httpx.Request,
-    client: httpx.Client,
-    settings: SendSettings,
-    pacer: _Pacer,
-) -> dict[Recipient, Outcome]:
-    def wait(state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        after = exc.retry_after if isinstance(exc, _Retry) else None
-        return settings.retry.wait(state.attempt_number, after)
-
-    for attempt in Retrying(
-        stop=stop_after_attempt(settings.retry.attempts),
-        wait=wait,
-        retry=retry_if_exception_type(_Retry),
-        reraise=True,
-    ):
-        with attempt:
-            pacer.wait()
-            return _attempt(provider, chunk, request, client, pacer)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _attempt(provider: Provider, chunk: Chunk, request: httpx.Request, client: httpx.Client, pacer: _Pacer) -> dict[Recipient, Outcome]:
-    try:
-        response = client.send(request)
-    except NOT_SENT as exc:
-        raise _Retry(f"cannot connect to {request.url.host} ({type(exc).__name__})") from exc
-    except MAYBE_SENT as exc:
-        raise _Unknown(f"{type(exc).__name__} after the request was sent") from exc
-    except httpx.HTTPError as exc:
-        raise _Unknown(f"{type(exc).__name__}: {exc}") from exc
-    if response.status_code in RETRYABLE_STATUS:
-        after = retry_after_seconds(response.headers)
-        if response.status_code == 429 and after:
-            pacer.hold(after)
-        raise _Retry(f"HTTP {response.status_code}", after)
-    if response.status_code >= 500:
-        raise _Unknown(f"HTTP {response.status_code} after the request was sent")
-    return provider.parse(chunk, response)
 
 
 def dry_run(provider: Provider, payload: Payload, recipients: list[Recipient], campaign: str) -> list[dict[str, Any]]:

@@ -20,11 +20,10 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
-from pipeline.retry import RetryPolicy, retry_after_seconds
+from pipeline.retry import RetryPolicy
 
-from .dispatch import NOT_SENT, RETRYABLE_STATUS, _Pacer
+from .dispatch import MaybeSent, NotSent, Pacer, exchange
 from .errors import ConfigError, ProviderError
 from .journal import Journal, RecipientRow
 from .providers import REGISTRY
@@ -69,43 +68,13 @@ def all_final(journal: Journal, campaigns: Iterable[str]) -> bool:
     return not any(open_rows(journal, c) for c in campaigns)
 
 
-class _Again(Exception):
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.retry_after = retry_after
-
-
-def _exchange(client: httpx.Client, request: httpx.Request, pacer: _Pacer, retry: RetryPolicy, *, safe: bool) -> httpx.Response:
-    """Send with pacing and retries; ``safe`` requests (look-ups) are also repeated after 500s and lost answers."""
-
-    def wait(state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        return retry.wait(state.attempt_number, exc.retry_after if isinstance(exc, _Again) else None)
-
-    def once() -> httpx.Response:
-        pacer.wait()
-        try:
-            response = client.send(request)
-        except NOT_SENT as exc:
-            raise _Again(f"cannot connect to {request.url.host} ({type(exc).__name__})") from exc
-        except httpx.HTTPError as exc:
-            if safe:
-                raise _Again(f"{type(exc).__name__}") from exc
-            raise ProviderError(f"{type(exc).__name__} after the request was sent; its outcome is unknown", request=request) from exc
-        if response.status_code in RETRYABLE_STATUS or (safe and response.status_code >= 500):
-            after = retry_after_seconds(response.headers)
-            if response.status_code == 429 and after:
-                pacer.hold(after)
-            raise _Again(f"HTTP {response.status_code}", after)
-        return response
-
+def _ask(client: httpx.Client, request: httpx.Request, pacer: Pacer, retry: RetryPolicy, *, safe: bool) -> httpx.Response:
     try:
-        for attempt in Retrying(stop=stop_after_attempt(retry.attempts), wait=wait, retry=retry_if_exception_type(_Again), reraise=True):
-            with attempt:
-                return once()
-    except _Again as exc:
-        raise ProviderError(f"{request.method} {request.url.path}: {exc} after {retry.attempts} attempts", request=request) from exc
-    raise AssertionError("unreachable")  # pragma: no cover
+        return exchange(client, request, pacer, retry, safe=safe)
+    except NotSent as exc:
+        raise ProviderError(f"{request.method} {request.url.path}: {exc}", request=request) from exc
+    except MaybeSent as exc:
+        raise ProviderError(f"{exc}; its outcome is unknown", request=request) from exc
 
 
 def refresh(
@@ -123,7 +92,7 @@ def refresh(
     credentials); a campaign whose provider is missing there, or cannot be
     asked, is reported as skipped. All requests share one pace.
     """
-    pacer = _Pacer(rate_per_s)
+    pacer = Pacer(rate_per_s)
     results = []
     for campaign in journal.campaigns() if campaigns is None else [journal.campaign(c) for c in campaigns]:
         if campaign is None:
@@ -145,7 +114,7 @@ def refresh(
         for request in provider.build_poll(rows):
             result.requests += 1
             try:
-                updates = provider.parse_poll(_exchange(client, request, pacer, retry, safe=True))
+                updates = provider.parse_poll(_ask(client, request, pacer, retry, safe=True))
             except ProviderError as exc:
                 result.errors.append(str(exc))
                 continue
@@ -202,11 +171,11 @@ def cancel(journal: Journal, campaign: str, provider: Provider, client: httpx.Cl
     for row in open_rows(journal, campaign):
         if row.ref:
             by_ref.setdefault(row.ref, []).append(row.address)
-    pacer = _Pacer(None)
+    pacer = Pacer(None)
     results = []
     for ref, addresses in by_ref.items():
         try:
-            outcome = provider.parse_cancel(_exchange(client, provider.build_cancel(ref), pacer, retry, safe=False))
+            outcome = provider.parse_cancel(_ask(client, provider.build_cancel(ref), pacer, retry, safe=False))
         except ProviderError as exc:
             results.append(CancelResult(ref, "failed", str(exc), tuple(addresses)))
             continue
