@@ -35,13 +35,13 @@ import logging
 import re
 import threading
 from pathlib import Path
-from typing import Mapping
 from urllib.parse import unquote
 
 from pipeline.store import Request, Response
 
 from .journal import Journal
-from .providers import REGISTRY, Provider
+from .providers import REGISTRY
+from .providers.base import redact_hook_urls
 from .status import apply_update
 
 __all__ = ["PREFIX", "HookReceiver", "hook_url"]
@@ -63,14 +63,16 @@ class HookReceiver:
     max_body_bytes = 64 * 1024
     """Callbacks are small; the server answers 413 above this."""
 
-    def __init__(self, journal: Journal | Path, providers: Mapping[str, type[Provider]] = REGISTRY) -> None:
-        self.providers = dict(providers)
-        self._path = journal.path if isinstance(journal, Journal) else Path(journal)
+    def __init__(self, journal: Journal | Path) -> None:
+        self.providers = REGISTRY
         self._journal: Journal | None = None
         self._secret = b""
         self._opening = threading.Lock()
         if isinstance(journal, Journal):
+            self._path = journal.path
             self._use(journal)
+        else:
+            self._path = Path(journal)
 
     def _use(self, journal: Journal) -> None:
         self._secret = journal.hook_secret().encode()
@@ -101,7 +103,7 @@ class HookReceiver:
 
     @staticmethod
     def redact_path(path: str) -> str:
-        return re.sub(r"^(/hooks/[^/]*)/[^/]+", r"\1/***", path)
+        return redact_hook_urls(path)
 
     def __call__(self, request: Request) -> Response:
         journal = self.journal

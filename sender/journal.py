@@ -199,10 +199,6 @@ class Journal:
             return None
         return Campaign(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5])
 
-    def campaign_provider(self, campaign: str) -> str | None:
-        found = self.campaign(campaign)
-        return found.provider if found else None
-
     def sent_to(self, provider: str, address: str, before: float, window_s: float) -> RecipientRow | None:
         """The latest send of ``provider`` to ``address`` accepted in [before - window, before]."""
         with self._lock:
@@ -297,14 +293,20 @@ class Journal:
 
     # --- delivery updates (callbacks, polls) ----------------------------------
 
-    def find(self, **where: Any) -> list[RecipientRow]:
-        """Rows matching every given column, e.g. ``find(ref="abc")``."""
+    def find(self, provider: str | None = None, **where: Any) -> list[RecipientRow]:
+        """Rows matching every given column, e.g. ``find(ref="abc")``, of ``provider``'s campaigns if given."""
         allowed = {"campaign", "address", "client_id", "ref", "status"}
         if not where or set(where) - allowed:
             raise JournalError(f"journal: cannot search by {sorted(set(where) - allowed) or 'nothing'}")
-        clause = " AND ".join(f"{k} = ?" for k in where)
+        clause = " AND ".join(f"r.{k} = ?" for k in where)
+        values = tuple(where.values())
+        if provider is not None:
+            clause += " AND c.provider = ?"
+            values += (provider,)
         with self._lock:
-            rows = self._db.execute(f"SELECT * FROM recipients WHERE {clause}", tuple(where.values())).fetchall()
+            rows = self._db.execute(
+                f"SELECT r.* FROM recipients r JOIN campaigns c ON c.id = r.campaign WHERE {clause}", values
+            ).fetchall()
         return [RecipientRow(*r) for r in rows]
 
     def update_delivery(self, campaign: str, address: str, **fields: Any) -> None:

@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pipeline.markup import parse
+from pipeline.markup import Script, parse
 from pipeline.preparation import Item, PrepareSettings, prepare
 
 from .errors import ConfigError
@@ -41,12 +42,21 @@ class Message:
         if self.media_url and not self.media_url.startswith(("http://", "https://")):
             raise ConfigError(f"--media-url {self.media_url}: must be an http(s) URL a provider can fetch")
 
-    def describe(self) -> dict[str, Any]:
-        if self.text is not None:
-            return {"text": parse(self.text).to_dict(), "language": self.language}
+    @cached_property
+    def script(self) -> Script | None:
+        """The parsed text, once (the payload, the fingerprint and the journal all need it)."""
+        return parse(self.text) if self.text is not None else None
+
+    @cached_property
+    def description(self) -> dict[str, Any]:
+        if self.script is not None:
+            return {"text": self.script.to_dict(), "language": self.language}
         if self.audio is not None:
             return {"audio": self.audio}
         return {"media_url": self.media_url}
+
+    def describe(self) -> dict[str, Any]:
+        return self.description
 
 
 def fingerprint(provider: Provider, mode: Mode, message: Message) -> str:
@@ -95,9 +105,7 @@ def build_payload(
     ``upload=False`` (dry runs) computes the media URL without storing anything.
     """
     if mode is Mode.TTS:
-        assert message.text is not None
-        script = parse(message.text)
-        return Payload(mode, script=script)
+        return Payload(mode, script=message.script)
     if message.media_url:
         return Payload(mode, media_url=message.media_url)
     profile = provider.media_profile

@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
 from .journal import Journal, RecipientRow
+from .recipients import Recipient
 
 __all__ = ["FINAL", "RANK", "STATUSES", "Applied", "StatusUpdate", "apply_update", "is_final", "normalise"]
 
@@ -116,44 +117,43 @@ class Applied:
 
 
 def _match(journal: Journal, update: StatusUpdate) -> list[RecipientRow]:
+    provider = update.provider
     if update.client_id is not None:
-        rows = journal.find(client_id=update.client_id)
-    elif update.ref is not None and update.address is not None:
-        rows = [r for r in journal.find(ref=update.ref) if _same_number(r.address, update.address)]
-    elif update.ref is not None:
-        rows = journal.find(ref=update.ref)
-    elif update.address is not None and update.campaign is not None:
-        rows = journal.find(campaign=update.campaign, address=update.address)
-    elif update.address is not None and update.sent_before is not None:
-        found = journal.sent_to(update.provider, update.address, update.sent_before, update.sent_within_s or 0.0)
-        rows = [found] if found else []
-    else:
-        rows = []
-    return [r for r in rows if journal.campaign_provider(r.campaign) == update.provider]
-
-
-def _same_number(a: str, b: str) -> bool:
-    return a.lstrip("+").split("@")[0] == b.lstrip("+").split("@")[0]
+        return journal.find(provider, client_id=update.client_id)
+    if update.ref is not None and update.address is not None:
+        digits = Recipient(update.address).digits
+        return [r for r in journal.find(provider, ref=update.ref) if Recipient(r.address).digits == digits]
+    if update.ref is not None:
+        return journal.find(provider, ref=update.ref)
+    if update.address is not None and update.campaign is not None:
+        return journal.find(provider, campaign=update.campaign, address=update.address)
+    if update.address is not None and update.sent_before is not None:
+        found = journal.sent_to(provider, update.address, update.sent_before, update.sent_within_s or 0.0)
+        return [found] if found else []
+    return []
 
 
 def apply_update(journal: Journal, update: StatusUpdate, *, source: str, keep_unchanged: bool = True) -> Applied:
     """Record the event and move matching recipients forward."""
-    payload = {k: v for k, v in asdict(update).items() if v is not None}
     changed: list[RecipientRow] = []
     with journal.transaction():
         rows = _match(journal, update)
         if not rows:
             _LOG.warning("%s: %s update for a recipient this journal does not know (ref=%s)", source, update.provider, update.ref)
-            journal.add_event(None, update.address, source, {"unmatched": True, **payload})
+            journal.add_event(None, update.address, source, {"unmatched": True, **_payload(update)})
             return Applied([], [])
         for row in rows:
             fields = _changes(row, update)
             if fields or keep_unchanged:
-                journal.add_event(row.campaign, row.address, source, payload)
+                journal.add_event(row.campaign, row.address, source, _payload(update))
             if fields:
                 journal.update_delivery(row.campaign, row.address, **fields)
                 changed.append(row)
     return Applied(rows, changed)
+
+
+def _payload(update: StatusUpdate) -> dict[str, Any]:
+    return {k: v for k, v in asdict(update).items() if v is not None}
 
 
 def _changes(row: RecipientRow, update: StatusUpdate) -> dict[str, Any]:
@@ -170,9 +170,7 @@ def _changes(row: RecipientRow, update: StatusUpdate) -> dict[str, Any]:
 
 
 def _moves_forward(row: RecipientRow, update: StatusUpdate) -> bool:
-    current, new = RANK.get(row.status, 0), RANK[update.status]
-    if row.status == "cancelled":
-        return False
+    current, new = RANK.get(row.status, 0), RANK[update.status]  # cancelled ranks above everything
     if new != current:
         return new > current
     if update.at is None or row.status_at is None:

@@ -118,10 +118,11 @@ def refresh(
             except ProviderError as exc:
                 result.errors.append(str(exc))
                 continue
-            for update in updates:  # a message's answer covers all its recipients: only the open ones matter
-                if update.address is None or update.address in open_addresses:
-                    applied = apply_update(journal, update, source=f"poll:{provider.name}", keep_unchanged=False)
-                    result.changed += len(applied.changed)
+            with journal.transaction():  # one commit per answer, not per recipient
+                for update in updates:  # a message's answer covers all its recipients: only the open ones matter
+                    if update.address is None or update.address in open_addresses:
+                        applied = apply_update(journal, update, source=f"poll:{provider.name}", keep_unchanged=False)
+                        result.changed += len(applied.changed)
     return results
 
 

@@ -27,7 +27,7 @@ import httpx
 
 from ..errors import ProviderError
 from ..status import StatusUpdate, normalise
-from .base import callback_data
+from .base import callback_data, json_object
 
 if TYPE_CHECKING:
     from pipeline.store import Request
@@ -117,11 +117,8 @@ class AlphaSmsTracking:
         ]
 
     def parse_poll(self, response: httpx.Response) -> list[StatusUpdate]:
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not response.is_success or not isinstance(body, dict):
+        body = json_object(response)
+        if not response.is_success or not body:
             raise ProviderError(f"{self.name}: HTTP {response.status_code}: unreadable status answer", response=response)
         if body.get("success") not in (True, 1):
             raise ProviderError(f"{self.name}: status look-up refused: {body.get('error') or 'no reason given'}", response=response)

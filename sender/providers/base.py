@@ -18,6 +18,7 @@ found as :class:`sender.status.StatusUpdate` values; ``can_poll``,
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 import os
 import re
 from dataclasses import dataclass
@@ -306,6 +307,13 @@ def callback_data(request: Request) -> Any:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError(f"the body is not JSON ({exc})") from None
+
+
+def parse_time(value: Any) -> datetime:
+    """An ISO 8601 / RFC 3339 time ("Z" or "z" for UTC; a time without a zone is read as UTC)."""
+    text = str(value).strip()
+    when = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text)
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
 def json_object(response: httpx.Response) -> dict[str, Any]:

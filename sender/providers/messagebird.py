@@ -14,7 +14,6 @@ Tracking (reports, look-ups, cancel) is in :mod:`.messagebird_status`.
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any, Callable, ClassVar
 
 import httpx
@@ -24,7 +23,7 @@ from pipeline.errors import MarkupError
 from ..dialects import messagebird_body
 from ..errors import ConfigError
 from ..recipients import Recipient
-from .base import Chunk, Credential, Mode, Option, Outcome, Payload, Provider, json_object
+from .base import Chunk, Credential, Mode, Option, Outcome, Payload, Provider, json_object, parse_time
 from .messagebird_status import MessageBirdTracking
 
 __all__ = ["LANGUAGES", "MessageBird"]
@@ -66,7 +65,7 @@ def _schedule(value: str) -> str:
     if not _RFC3339.fullmatch(text):
         raise ValueError("not an RFC 3339 date and time with a zone, e.g. 2026-03-05T10:00:00+01:00 or 2026-03-05T09:00:00Z")
     try:
-        when = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1] in "Zz" else text)
+        when = parse_time(text)
     except ValueError as exc:
         raise ValueError(f"not a valid date and time ({exc})") from None
     return when.replace(microsecond=0).isoformat()
@@ -162,7 +161,7 @@ class MessageBird(MessageBirdTracking, Provider):
         return httpx.Request(
             "POST",
             f"{self.base_url}/voicemessages",
-            headers={"Authorization": f"AccessKey {self.secrets['key']}", "Accept": "application/json"},
+            headers=self._headers(),
             json=data,
         )
 

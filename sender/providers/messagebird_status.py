@@ -20,14 +20,13 @@ accepted. ``failed`` keeps its ``statusReason`` (timeout, incorrect number,
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
 from ..errors import ProviderError
 from ..status import StatusUpdate, normalise
-from .base import CancelOutcome, callback_data, json_object
+from .base import CancelOutcome, callback_data, json_object, parse_time
 
 if TYPE_CHECKING:
     from pipeline.store import Request
@@ -131,12 +130,10 @@ def _when(value: Any) -> float | None:
     """RFC 3339 (Y-m-d\\TH:i:sP) as epoch seconds; None when absent or unreadable."""
     if not isinstance(value, str) or not value.strip():
         return None
-    text = value.strip()
     try:
-        when = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1] in "Zz" else text)
+        return parse_time(value).timestamp()
     except ValueError:
         return None
-    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def _price(price: Any) -> str | None:

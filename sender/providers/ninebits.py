@@ -17,14 +17,13 @@ There is no status look-up and no cancel.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
 from ..recipients import Recipient
 from ..status import StatusUpdate
-from .base import Chunk, Credential, Mode, Outcome, Payload, Provider, callback_data, json_object
+from .base import Chunk, Credential, Mode, Outcome, Payload, Provider, callback_data, json_object, parse_time
 
 if TYPE_CHECKING:
     from pipeline.store import Request
@@ -105,10 +104,9 @@ class NineBits(Provider):
 def _utc(value: Any, name: str) -> float:
     """``YYYY-MM-DD HH:MM:SS`` without a zone, read as UTC."""
     try:
-        when = datetime.fromisoformat(str(value).strip())
+        return parse_time(value).timestamp()
     except ValueError:
         raise ValueError(f"9bits: {name} {value!r} is missing or not a date and time") from None
-    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def _seconds(value: Any) -> float | None:
