@@ -50,6 +50,7 @@ def _bad(kind: str, value: str, problem: str) -> MarkupError:
     return MarkupError(f'say-as {kind}: "{value}" {problem}')
 
 
+@lru_cache(maxsize=64)
 def number_language(language: str) -> str:
     """num2words ``lang`` for a language tag: ``en-US`` -> ``en``, ``pt-BR`` -> ``pt_BR``.
 
@@ -153,11 +154,7 @@ def say_cardinal(text: str, language: str = "en") -> str:
 
 def say_ordinal(text: str, language: str = "en") -> str:
     """``"21"`` or ``"21st"`` -> ``"twenty-first"``."""
-    value = text.strip()
-    for suffix in symbols.ORDINAL_SUFFIXES.get(_words_language(language), ()):
-        if value.lower().endswith(suffix) and value[: -len(suffix)][-1:].isdecimal():
-            value = value[: -len(suffix)]
-            break
+    value = _without_ordinal_suffix(text.strip(), language)
     if not re.fullmatch(_WHOLE, value):
         raise _bad("ordinal", text, "is not a whole number")
     try:
@@ -184,11 +181,16 @@ def _month(part: str, language: str) -> int | None:
     return None
 
 
-def _day(part: str, language: str) -> int | None:
+def _without_ordinal_suffix(value: str, language: str) -> str:
+    """``"21st"`` -> ``"21"`` (the suffix only after a digit)."""
     for suffix in symbols.ORDINAL_SUFFIXES.get(_words_language(language), ()):
-        if part.lower().endswith(suffix):
-            part = part[: -len(suffix)]
-            break
+        if value.lower().endswith(suffix) and value[: -len(suffix)][-1:].isdecimal():
+            return value[: -len(suffix)]
+    return value
+
+
+def _day(part: str, language: str) -> int | None:
+    part = _without_ordinal_suffix(part, language)
     return int(part) if part.isdecimal() else None
 
 

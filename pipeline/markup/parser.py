@@ -16,7 +16,7 @@ from typing import TypeVar, Union
 from ..errors import MarkupError
 from . import symbols, values
 from .script import Pause, Prosody, Script, Segment, Speech
-from .tokenizer import EndTag, StartTag, Text, locate, prepare, tokenize
+from .tokenizer import EndTag, StartTag, Text, markup_error, prepare, tokenize
 
 __all__ = ["parse"]
 
@@ -87,8 +87,7 @@ class _Builder:
     # -- helpers -----------------------------------------------------------
 
     def error(self, offset: int, message: str) -> MarkupError:
-        line, column = locate(self.text, offset)
-        return MarkupError(message, line, column)
+        return markup_error(self.text, offset, message)
 
     def value(self, tag: StartTag, attr: str, read: Callable[[str], _T]) -> _T:
         raw = dict(tag.attrs)[attr]

@@ -32,9 +32,6 @@ __all__ = [
     "VOLUME_LABELS_DB",
 ]
 
-TAGS: Final[tuple[str, ...]] = ("speak", "break", "prosody", "say-as", "sub", "s", "p", "emphasis")
-"""Supported tags, in the order error messages list them."""
-
 TAG_ATTRIBUTES: Final[dict[str, tuple[str, ...]]] = {
     # version/xmlns are what SSML generators write on <speak>; accepted, ignored.
     "speak": ("xml:lang", "version", "xmlns"),
@@ -46,6 +43,8 @@ TAG_ATTRIBUTES: Final[dict[str, tuple[str, ...]]] = {
     "p": (),
     "emphasis": ("level",),
 }
+TAGS: Final[tuple[str, ...]] = tuple(TAG_ATTRIBUTES)
+"""Supported tags, in the order error messages list them."""
 
 TEXT_ONLY_TAGS: Final[frozenset[str]] = frozenset({"say-as", "sub"})
 """Tags whose content is one value to convert, so it may not hold other tags."""
@@ -100,9 +99,9 @@ PITCH_LABELS_ST: Final[dict[str, float]] = {
     "default": 0.0,
 }
 
-EMPHASIS_LEVELS: Final[tuple[str, ...]] = ("strong", "moderate", "none", "reduced")
 EMPHASIS_GAIN_DB: Final[dict[str, float]] = {"strong": 2.0, "moderate": 1.0, "none": 0.0, "reduced": -2.0}
 """Gain the renderer adds for an emphasis level; the parser only records it."""
+EMPHASIS_LEVELS: Final[tuple[str, ...]] = tuple(EMPHASIS_GAIN_DB)
 
 INTERPRET_AS: Final[tuple[str, ...]] = (
     "digits",

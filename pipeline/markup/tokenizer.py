@@ -81,13 +81,14 @@ def decode_entities(text: str) -> str:
     return _ENTITY.sub(one, text)
 
 
-def _error(text: str, offset: int, message: str) -> MarkupError:
+def markup_error(text: str, offset: int, message: str) -> MarkupError:
+    """A MarkupError at ``offset`` of ``text`` (line and column counted from 1)."""
     line, column = locate(text, offset)
     return MarkupError(message, line, column)
 
 
 def _unknown_tag(text: str, offset: int, shown: str) -> MarkupError:
-    return _error(text, offset, f"unknown tag {shown}; expected one of {', '.join(symbols.TAGS)}")
+    return markup_error(text, offset, f"unknown tag {shown}; expected one of {', '.join(symbols.TAGS)}")
 
 
 def _skip_declaration(text: str) -> int:
@@ -98,7 +99,7 @@ def _skip_declaration(text: str) -> int:
     start = text.index("<?xml")
     end = text.find("?>", start)
     if end < 0:
-        raise _error(text, start, "unterminated XML declaration <?xml; expected ?>")
+        raise markup_error(text, start, "unterminated XML declaration <?xml; expected ?>")
     return end + 2
 
 
@@ -118,13 +119,13 @@ def _start_tag(text: str, at: int) -> tuple[StartTag, int]:
         if text.startswith(">", i):
             return StartTag(name, tuple(attrs.items()), False, at), i + 1
         if i >= len(text):
-            raise _error(text, at, f"unterminated tag <{name}; expected > or />")
+            raise markup_error(text, at, f"unterminated tag <{name}; expected > or />")
         a = _ATTR.match(text, i)
         if not a:
-            raise _error(text, at, f'malformed attribute in <{name}>; expected name="value", > or />')
+            raise markup_error(text, at, f'malformed attribute in <{name}>; expected name="value", > or />')
         key = a.group(1)
         if key in attrs:
-            raise _error(text, at, f"duplicate attribute {key} on <{name}>")
+            raise markup_error(text, at, f"duplicate attribute {key} on <{name}>")
         value = a.group(2) if a.group(2) is not None else a.group(3)
         attrs[key] = decode_entities(value)
         i = a.end()
@@ -133,22 +134,22 @@ def _start_tag(text: str, at: int) -> tuple[StartTag, int]:
 def _end_tag(text: str, at: int) -> tuple[EndTag, int]:
     m = _NAME.match(text, at + 2)
     if not m:
-        raise _error(text, at, "malformed closing tag; expected </name>")
+        raise markup_error(text, at, "malformed closing tag; expected </name>")
     name = m.group(0)
     if name not in symbols.TAGS:
         raise _unknown_tag(text, at, f"</{name}>")
     rest = _END_REST.match(text, m.end())
     if not rest:
-        raise _error(text, at, f"malformed closing tag </{name}; expected </{name}>")
+        raise markup_error(text, at, f"malformed closing tag </{name}; expected </{name}>")
     return EndTag(name, at), rest.end()
 
 
 def _comment_end(text: str, at: int) -> int:
     if not text.startswith("<!--", at):
-        raise _error(text, at, "unsupported declaration <!; expected a comment <!-- ... -->")
+        raise markup_error(text, at, "unsupported declaration <!; expected a comment <!-- ... -->")
     end = text.find("-->", at + 4)
     if end < 0:
-        raise _error(text, at, "unterminated comment <!--; expected -->")
+        raise markup_error(text, at, "unterminated comment <!--; expected -->")
     return end + 3
 
 
@@ -187,6 +188,6 @@ def tokenize(text: str) -> list[Token]:
             token, chunk_start = _start_tag(text, at)
             tokens.append(token)
         elif text.startswith("<?xml", at):
-            raise _error(text, at, "XML declaration <?xml ...?> in the middle; expected it first or not at all")
+            raise markup_error(text, at, "XML declaration <?xml ...?> in the middle; expected it first or not at all")
         # else: "<" followed by a space, digit, "=", ... is an ordinary character.
         search = chunk_start if chunk_start > at else at + 1
