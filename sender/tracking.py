@@ -59,9 +59,14 @@ class CancelResult:
     recipients: tuple[str, ...]
 
 
+def awaiting(row: RecipientRow) -> bool:
+    """Sent (or maybe sent) and without a final status: a callback or look-up may still move it."""
+    return not is_final(row.status) and row.status not in NOT_SENT_YET
+
+
 def open_rows(journal: Journal, campaign: str) -> list[RecipientRow]:
     """Recipients that were sent (or may have been) and have no final status yet."""
-    return [r for r in journal.rows(campaign) if not is_final(r.status) and r.status not in NOT_SENT_YET]
+    return [r for r in journal.rows(campaign) if awaiting(r)]
 
 
 def all_final(journal: Journal, campaigns: Iterable[str]) -> bool:

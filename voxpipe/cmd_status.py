@@ -22,7 +22,7 @@ from sender.errors import ConfigError
 from sender.hooks import hook_url
 from sender.journal import Campaign, Journal, RecipientRow
 from sender.providers import REGISTRY, Provider, provider_class
-from sender.status import STATUSES, is_final
+from sender.status import STATUSES
 from sender import tracking
 
 from .cmd_send import journal_path
@@ -141,8 +141,8 @@ def _report(campaign: Campaign, rows: list[RecipientRow], refreshed: tracking.Re
         "mode": campaign.mode,
         "created_at": datetime.fromtimestamp(campaign.created_at, timezone.utc).isoformat(timespec="seconds"),
         "counts": dict(sorted(counts.items(), key=lambda kv: order.get(kv[0], len(order)))),
-        "final": all(is_final(r.status) for r in rows),
-        "open": sum(not is_final(r.status) for r in rows),
+        "final": not any(tracking.awaiting(r) for r in rows),
+        "open": sum(tracking.awaiting(r) for r in rows),
         "recipients": [r.to_dict() for r in rows],
     }
     if refreshed is not None:
