@@ -41,7 +41,7 @@ from pipeline.store import Request, Response
 
 from .journal import Journal
 from .providers import REGISTRY
-from .providers.base import redact_hook_urls
+from .providers.base import redact_hook_paths
 from .status import apply_update
 
 __all__ = ["PREFIX", "HookReceiver", "hook_url"]
@@ -103,7 +103,7 @@ class HookReceiver:
 
     @staticmethod
     def redact_path(path: str) -> str:
-        return redact_hook_urls(path)
+        return redact_hook_paths(path)
 
     def __call__(self, request: Request) -> Response:
         journal = self.journal

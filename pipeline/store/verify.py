@@ -12,6 +12,8 @@ import re
 import threading
 from typing import TYPE_CHECKING
 
+from ..redaction import redact_url
+
 if TYPE_CHECKING:
     import httpx
 
@@ -19,11 +21,6 @@ __all__ = ["UrlChecker", "media_url_problem", "redact_url"]
 
 _REFUSED_HEAD = frozenset({400, 403, 405, 501})
 _CONTENT_RANGE_RE = re.compile(r"bytes\s+\d+-\d+/(\d+)")
-
-
-def redact_url(url: str) -> str:
-    """The URL without its query (presigned signatures, tokens)."""
-    return url.split("?", 1)[0] + ("?…" if "?" in url else "")
 
 
 def _norm_type(value: str | None) -> str:

@@ -32,7 +32,9 @@ from ..errors import ConfigError
 from ..journal import client_id
 from ..recipients import Recipient
 from .alphasms_status import AlphaSmsTracking
-from .base import Chunk, Credential, Mode, Option, Outcome, Payload, Provider, REDACTED, json_object, redact_hook_urls
+from pipeline.redaction import REDACTED, redact_hook_paths
+
+from .base import Chunk, Credential, Mode, Option, Outcome, Payload, Provider, json_object
 
 __all__ = ["AlphaSms", "DUPLICATE_ID"]
 
@@ -239,5 +241,5 @@ def _multipart_summary(request: httpx.Request, secrets: Any) -> dict[str, str]:
         value = data.decode("utf-8", "replace")
         if filename:
             value = f"<file {filename.group(1).decode()}, {len(data)} bytes>"
-        shown[name.group(1).decode() if name else "?"] = REDACTED if value in secrets else redact_hook_urls(value)
+        shown[name.group(1).decode() if name else "?"] = REDACTED if value in secrets else redact_hook_paths(value)
     return shown

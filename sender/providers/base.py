@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 import os
-import re
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -30,6 +29,7 @@ from urllib.parse import parse_qsl, quote, quote_plus
 import httpx
 
 from pipeline.markup import Script
+from pipeline.redaction import REDACTED, redact_hook_paths
 
 from ..errors import ConfigError
 from ..recipients import Recipient
@@ -49,13 +49,9 @@ __all__ = [
     "Outcome",
     "Payload",
     "Provider",
-    "REDACTED",
     "callback_data",
-    "redact_hook_urls",
 ]
 
-REDACTED = "***"
-_HOOK_SECRET = re.compile(r"(/hooks/[A-Za-z0-9_.-]+/)[^/?#&\s\"']+")
 
 
 class Mode(str, Enum):
@@ -283,13 +279,8 @@ class Provider:
                 url = url.replace(form, REDACTED)
                 body = body.replace(form, REDACTED)
         # A callback URL of ours (report URL, hook) carries the journal's secret.
-        url, body = redact_hook_urls(url), redact_hook_urls(body)
+        url, body = redact_hook_paths(url), redact_hook_paths(body)
         return {"method": request.method, "url": url, "headers": headers, "body": _maybe_json(body)}
-
-
-def redact_hook_urls(text: str) -> str:
-    """``.../hooks/<provider>/<secret>`` with the secret replaced by ***."""
-    return _HOOK_SECRET.sub(rf"\g<1>{REDACTED}", text)
 
 
 def callback_data(request: Request) -> Any:

@@ -28,7 +28,9 @@ import httpx
 from ..errors import ConfigError
 from ..recipients import Recipient
 from ..status import StatusUpdate
-from .base import Chunk, Credential, Mode, Option, Outcome, Payload, Provider, REDACTED, callback_data, json_object
+from pipeline.redaction import REDACTED
+
+from .base import Chunk, Credential, Mode, Option, Outcome, Payload, Provider, callback_data, json_object
 
 if TYPE_CHECKING:
     from pipeline.store import Request
