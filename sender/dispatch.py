@@ -2,10 +2,17 @@
 
 Retry only what the provider cannot have accepted: HTTP 429, 502, 503, 504
 and connections that were never established, with exponential backoff and
-jitter, never sooner than ``Retry-After``. A failure after the request may
-have been accepted (HTTP 500, a read timeout, a connection lost before the
-answer) is recorded as ``unknown`` and not resent; ``resend_unknown`` does
-that on purpose. A chunk is journaled ``in_flight`` before it is sent.
+jitter, never sooner than ``Retry-After``. A chunk is journaled
+``in_flight`` immediately before its request is written, after any rate or
+back-off wait, and put back to ``pending`` while it waits to be retried, so
+a crash during a wait leaves it unsent, not in doubt. A failure after the
+request may have been accepted (HTTP 500, a timeout, a connection lost
+before the answer, a 2xx the client cannot read) is looked up where the
+provider can be asked (:mod:`sender.reconcile`) and otherwise recorded as
+``unknown`` and not resent; ``resend_unknown`` does that on purpose.
+
+The whole run holds the campaign's lease (:mod:`sender.lease`): a second
+run of the same campaign on the same journal refuses, or waits for it.
 """
 
 from __future__ import annotations
@@ -15,21 +22,28 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from pipeline.retry import RetryPolicy, retry_after_seconds
 
-from .journal import Journal, RecipientRow
+from .errors import ProviderError
+from .journal import Journal, Lease, LeaseLost, RecipientRow
+from .lease import CampaignLease, LeaseSettings
 from .message import Message, fingerprint
-from .providers.base import Chunk, Mode, Payload, Provider
+from .providers.base import Chunk, Mode, Outcome, Payload, Provider
+from .reconcile import Ask, look_up, settle_in_doubt
 from .recipients import Recipient, Rejected
 
-__all__ = ["ChunkDone", "MaybeSent", "NotSent", "Pacer", "SendReport", "SendSettings", "campaign_id", "dry_run", "exchange", "send"]
+__all__ = [
+    "ChunkDone", "LeaseWait", "MaybeSent", "NotSent", "Pacer", "SendReport", "SendSettings", "campaign_id", "dry_run",
+    "exchange", "send",
+]  # fmt: skip
 
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+MAY_HAVE_BEEN_ACCEPTED = "it may have been accepted, so it is not resent (see --resend-unknown)"
 NOT_OK = frozenset({"rejected", "failed", "unknown", "pending", "in_flight"})
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
@@ -43,6 +57,8 @@ class SendSettings:
     retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(attempts=5))
     timeout_s: float = 30.0
     resend_unknown: bool = False
+    lease: LeaseSettings = field(default_factory=LeaseSettings)
+    """The campaign's lease: expiry, heartbeat, and how long to wait for another run's."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +70,13 @@ class ChunkDone:
     accepted: int
 
 
+@dataclass(frozen=True)
+class LeaseWait:
+    """Progress: another run holds the campaign; this one waits for its lease (``--wait``)."""
+
+    lease: Lease
+
+
 @dataclass
 class SendReport:
     campaign: str
@@ -61,6 +84,8 @@ class SendReport:
     mode: str
     rows: list[RecipientRow]
     media_url: str | None = None
+    stopped: str | None = None
+    """Why the run stopped before sending everything (its lease was taken over)."""
 
     @property
     def counts(self) -> dict[str, int]:
@@ -74,7 +99,7 @@ class SendReport:
         return all(r.status not in NOT_OK for r in self.rows)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "campaign": self.campaign,
             "provider": self.provider,
             "mode": self.mode,
@@ -82,6 +107,9 @@ class SendReport:
             "counts": self.counts,
             "recipients": [r.to_dict() for r in self.rows],
         }
+        if self.stopped:
+            data["stopped"] = self.stopped
+        return data
 
 
 def campaign_id(provider: Provider, mode: Mode, message: Message, recipients: list[Recipient]) -> str:
@@ -121,6 +149,11 @@ class NotSent(Exception):
 class MaybeSent(Exception):
     """The request may have reached the provider, but no usable answer came back."""
 
+    def __init__(self, reason: str, *, in_progress: bool = False) -> None:
+        super().__init__(reason)
+        self.in_progress = in_progress
+        """A timeout: the provider may still be working on it, so "not found" by a look-up proves nothing yet."""
+
 
 class _Again(Exception):
     def __init__(self, reason: str, retry_after: float | None = None) -> None:
@@ -128,35 +161,54 @@ class _Again(Exception):
         self.retry_after = retry_after
 
 
-def exchange(client: httpx.Client, request: httpx.Request, pacer: Pacer, retry: RetryPolicy, *, safe: bool = False) -> httpx.Response:
+def exchange(
+    client: httpx.Client,
+    request: httpx.Request,
+    pacer: Pacer,
+    retry: RetryPolicy,
+    *,
+    safe: bool = False,
+    on_wire: Callable[[], None] | None = None,
+    on_not_sent: Callable[[], None] | None = None,
+) -> httpx.Response:
     """Send ``request`` with pacing and retries; the one retry loop of the sender.
 
     Retried: what the provider cannot have accepted (connections never made,
     429 with its Retry-After held for every thread, 502, 503, 504), and for a
     ``safe`` request (a look-up) also 500s and lost answers. Otherwise a
     possibly-accepted failure raises :class:`MaybeSent` at once; exhausted
-    retries raise :class:`NotSent`.
+    retries raise :class:`NotSent`. ``on_wire`` runs right before each try
+    is written (after the pacer's wait) and ``on_not_sent`` right after a
+    try that proved nothing was taken (before the back-off wait).
     """
 
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         return retry.wait(state.attempt_number, exc.retry_after if isinstance(exc, _Again) else None)
 
+    def not_sent(again: _Again) -> _Again:
+        if on_not_sent is not None:
+            on_not_sent()
+        return again
+
     def once() -> httpx.Response:
         pacer.wait()
+        if on_wire is not None:
+            on_wire()
         try:
             response = client.send(request)
         except NOT_SENT as exc:
-            raise _Again(f"cannot connect to {request.url.host} ({type(exc).__name__})") from exc
+            raise not_sent(_Again(f"cannot connect to {request.url.host} ({type(exc).__name__})")) from exc
         except httpx.HTTPError as exc:
             if safe:
                 raise _Again(type(exc).__name__) from exc
-            raise MaybeSent(f"{type(exc).__name__} after the request was sent") from exc
+            in_progress = isinstance(exc, httpx.TimeoutException)
+            raise MaybeSent(f"{type(exc).__name__} after the request was sent", in_progress=in_progress) from exc
         if response.status_code in RETRYABLE_STATUS or (safe and response.status_code >= 500):
             after = retry_after_seconds(response.headers)
             if response.status_code == 429 and after:
                 pacer.hold(after)
-            raise _Again(f"HTTP {response.status_code}", after)
+            raise not_sent(_Again(f"HTTP {response.status_code}", after))
         if response.status_code >= 500:
             raise MaybeSent(f"HTTP {response.status_code} after the request was sent")
         return response
@@ -193,11 +245,14 @@ def send(
     client: httpx.Client,
     settings: SendSettings = SendSettings(),
     campaign: str | None = None,
-) -> Iterator[ChunkDone | SendReport]:
+) -> Iterator[ChunkDone | LeaseWait | SendReport]:
     """Send ``payload`` to every recipient not yet settled in the journal.
 
-    Yields a :class:`ChunkDone` per finished request, then the
-    :class:`SendReport` of the whole campaign (this run and earlier ones).
+    Holds the campaign's lease throughout (:class:`~sender.journal.LeaseHeld`
+    when another run has it and does not let go within the wait). Yields a
+    :class:`LeaseWait` if it waits for it, a :class:`ChunkDone` per finished
+    request, then the :class:`SendReport` of the whole campaign (this run and
+    earlier ones).
     """
     provider.check(payload)
     campaign = campaign or campaign_id(provider, payload.mode, message, recipients)
@@ -205,47 +260,113 @@ def send(
     journal.add_recipients(campaign, recipients)
     for bad in rejected:
         journal.add_rejected(campaign, bad.raw, bad.reason)
-    journal.settle_interrupted(campaign, resendable=provider.is_idempotent(payload))
-    if settings.resend_unknown:
-        journal.reopen_unknown(campaign)
-    pending = journal.sendable(campaign)
-    first = max((r.chunk or 0 for r in journal.rows(campaign)), default=0) + 1
-    chunks = _chunks(provider, payload, campaign, pending, first)
+    lease = CampaignLease(journal, campaign, settings.lease)
+    for n, held in enumerate(lease.acquire()):
+        if n == 0:
+            yield LeaseWait(held)
     pacer = Pacer(settings.rate_per_s)
-    with ThreadPoolExecutor(max_workers=max(1, settings.concurrency), thread_name_prefix="send") as pool:
-        futures = [pool.submit(_send_chunk, provider, payload, chunk, journal, client, settings, pacer) for chunk in chunks]
-        for future in as_completed(futures):
-            yield future.result()
-    yield SendReport(campaign, provider.name, payload.mode.value, journal.rows(campaign), payload.media_url)
+    ask = _asker(client, pacer, settings.retry)
+    with lease:
+        # Under the lease, anything in flight was left by a run that is gone.
+        settle_in_doubt(journal, provider, payload, campaign, ask)
+        if settings.resend_unknown:
+            journal.reopen_unknown(campaign)
+        pending = journal.sendable(campaign)
+        first = max((r.chunk or 0 for r in journal.rows(campaign)), default=0) + 1
+        chunks = _chunks(provider, payload, campaign, pending, first)
+        with ThreadPoolExecutor(max_workers=max(1, settings.concurrency), thread_name_prefix="send") as pool:
+            futures = [pool.submit(_send_chunk, provider, payload, chunk, lease, client, settings, pacer, ask) for chunk in chunks]
+            for future in as_completed(futures):
+                yield future.result()
+        stopped = "another run took over this campaign's lease; this run stopped sending" if lease.lost.is_set() else None
+        yield SendReport(campaign, provider.name, payload.mode.value, journal.rows(campaign), payload.media_url, stopped)
+
+
+def _asker(client: httpx.Client, pacer: Pacer, retry: RetryPolicy) -> Ask:
+    """Look-ups: safe to repeat, so 5xx and lost answers are retried too."""
+
+    def ask(request: httpx.Request) -> httpx.Response:
+        try:
+            return exchange(client, request, pacer, retry, safe=True)
+        except (NotSent, MaybeSent) as exc:
+            raise ProviderError(f"{request.method} {request.url.path}: {exc}", request=request) from exc
+
+    return ask
 
 
 def _send_chunk(
     provider: Provider,
     payload: Payload,
     chunk: Chunk,
-    journal: Journal,
+    lease: CampaignLease,
     client: httpx.Client,
     settings: SendSettings,
     pacer: Pacer,
+    ask: Ask,
 ) -> ChunkDone:
+    journal = lease.journal
     request = provider.build(chunk, payload)
     addresses = [r.address for r in chunk.recipients]
-    journal.mark_in_flight(chunk.campaign, chunk.index, addresses)
+    claimed_at: list[float] = []
+
+    def on_wire() -> None:  # after the pacer's wait, right before the request is written
+        lease.claim(chunk.index, addresses)
+        claimed_at.append(time.time())
+
     try:
-        outcomes = provider.parse(chunk, exchange(client, request, pacer, settings.retry))
+        response = exchange(client, request, pacer, settings.retry, on_wire=on_wire,
+                            on_not_sent=lambda: journal.unclaim(chunk.campaign, chunk.index, addresses))  # fmt: skip
+        outcomes = provider.parse(chunk, response)
+    except LeaseLost:
+        return ChunkDone(chunk.index, len(addresses), 0)  # left pending for the run that holds the lease
     except NotSent as exc:
         error = f"{provider.name}: {exc}; nothing was accepted, re-run to send"
         journal.record(chunk.campaign, [(a, "failed", None, error) for a in addresses])
         return ChunkDone(chunk.index, len(addresses), 0)
     except MaybeSent as exc:
-        error = f"{provider.name}: {exc}; it may have been accepted, so it is not resent (see --resend-unknown)"
-        journal.record(chunk.campaign, [(a, "unknown", None, error) for a in addresses])
-        return ChunkDone(chunk.index, len(addresses), 0)
-    journal.record(
-        chunk.campaign,
-        [(r.address, o.status, o.ref, o.error) for r, o in outcomes.items()],
-    )
+        tail = "" if provider.can_look_up(payload) else f"; {MAY_HAVE_BEEN_ACCEPTED}"
+        outcomes = {r: Outcome("unknown", error=f"{provider.name}: {exc}{tail}") for r in chunk.recipients}
+        outcomes = _settle_ambiguous(provider, payload, chunk, outcomes, claimed_at[-1], ask, in_progress=exc.in_progress)
+    else:
+        outcomes = _settle_ambiguous(provider, payload, chunk, outcomes, claimed_at[-1], ask, in_progress=False)
+    journal.record(chunk.campaign, [(r.address, o.status, o.ref, o.error) for r, o in outcomes.items()])
     return ChunkDone(chunk.index, len(addresses), sum(o.status == "accepted" for o in outcomes.values()))
+
+
+def _settle_ambiguous(
+    provider: Provider,
+    payload: Payload,
+    chunk: Chunk,
+    outcomes: dict[Recipient, Outcome],
+    since: float,
+    ask: Ask,
+    *,
+    in_progress: bool,
+) -> dict[Recipient, Outcome]:
+    """Recipients the answer left unknown, looked up where the provider can be asked.
+
+    Found: accepted. Not found: failed (re-run sends them), unless the request
+    may still be in progress at the provider (a timeout): then unknown, and the
+    next run looks it up again.
+    """
+    doubtful = [r for r, o in outcomes.items() if o.status == "unknown"]
+    if not doubtful or not provider.can_look_up(payload):
+        return outcomes
+    part = Chunk(chunk.campaign, chunk.index, tuple(doubtful), tuple(c for r, c in zip(chunk.recipients, chunk.client_ids) if r in doubtful))
+    found = look_up(provider, part, since, ask)
+    settled = dict(outcomes)
+    for recipient, answer in found.items():
+        why = outcomes[recipient].error
+        if answer.status == "accepted":
+            settled[recipient] = answer
+        elif answer.status == "not_sent" and in_progress:
+            settled[recipient] = Outcome("unknown", error=(
+                f"{why}; looked up: not there yet, but the request may still be in progress; the next run looks it up again"))
+        elif answer.status == "not_sent":
+            settled[recipient] = Outcome("failed", error=f"{why}; looked up: {provider.name} never took it, so nothing was accepted; re-run to send")
+        else:
+            settled[recipient] = Outcome("unknown", error=f"{why}; {answer.error}")
+    return settled
 
 
 def dry_run(provider: Provider, payload: Payload, recipients: list[Recipient], campaign: str) -> list[dict[str, Any]]:

@@ -2,15 +2,22 @@
 
 Every recipient is written down before anything is sent. A chunk is marked
 ``in_flight`` (and committed) immediately before its request goes on the
-wire and gets its outcome right after, so a run killed at any moment leaves
-each recipient in a state that says what to do next:
+wire, after any rate or back-off wait, and gets its outcome right after, so a
+run killed at any moment leaves each recipient in a state that says what to
+do next:
 
 - ``pending`` / ``failed``: never accepted; the next run sends them.
 - ``in_flight``: the request may have reached the provider; the next run
-  reports them ``unknown`` (or resends them where the provider dedupes our
-  ids), never silently sends them twice.
+  looks it up where the provider can be asked (``sender.reconcile``) and
+  otherwise reports it ``unknown``, never silently sends it twice.
 - ``accepted`` / ``rejected`` / ``unknown``: settled; only ``--resend-unknown``
-  sends ``unknown`` again.
+  sends ``unknown`` again (after a look-up, where there is one).
+
+One run at a time sends a campaign: it holds the campaign's lease (table
+``leases``: owner, host, pid, heartbeat, expiry), and every claim of a chunk
+checks and renews that lease in the same transaction that marks the chunk in
+flight (:meth:`Journal.claim`). The file (and its -wal/-shm) is created
+readable by its owner only: it holds the hook secret.
 
 Callbacks and polls (``sender.status``) later move accepted recipients on to
 delivery states in the same table.
@@ -20,19 +27,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import os
 import secrets
 import sqlite3
 import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
 
 from .errors import JournalError
 from .recipients import Recipient
 
-__all__ = ["Campaign", "Journal", "RecipientRow", "client_id"]
+__all__ = ["Campaign", "Journal", "Lease", "LeaseHeld", "LeaseLost", "RecipientRow", "client_id"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS campaigns (
@@ -73,7 +83,18 @@ CREATE TABLE IF NOT EXISTS events (
     at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS leases (
+    campaign TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    heartbeat REAL NOT NULL,
+    expires REAL NOT NULL
+);
 """
+# A new table, not new columns: journals written before leases existed open unchanged.
+CLAIMABLE = "(status = 'pending' OR (status = 'failed' AND raw_status IS NULL))"
+"""Recipients a run may send: never accepted (a delivery failure from a callback has a raw status)."""
 
 def client_id(campaign: str, address: str) -> int:
     """Our numeric id for a recipient of a campaign: stable across runs, below 2**48."""
@@ -88,6 +109,34 @@ class Campaign:
     fingerprint: str
     message: dict[str, Any]
     created_at: float
+
+
+@dataclass(frozen=True)
+class Lease:
+    """Who sends a campaign now: one run, named by a random owner token, its host and pid."""
+
+    campaign: str
+    owner: str
+    host: str
+    pid: int
+    heartbeat: float
+    expires: float
+
+    def describe(self) -> str:
+        until = datetime.fromtimestamp(self.expires).astimezone().isoformat(timespec="seconds")
+        return f"pid {self.pid} on {self.host} (its lease expires at {until} unless renewed)"
+
+
+class LeaseHeld(JournalError):
+    """Another live run holds the campaign's lease."""
+
+    def __init__(self, message: str, lease: Lease) -> None:
+        super().__init__(message)
+        self.lease = lease
+
+
+class LeaseLost(JournalError):
+    """This run's lease was taken over (it had expired): it must stop claiming chunks."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +162,21 @@ class RecipientRow:
         return {k: v for k, v in self.__dict__.items() if k != "campaign"}
 
 
+def _row(values: Any) -> RecipientRow:
+    row = RecipientRow(*values)
+    if row.duration_s is not None and not math.isfinite(row.duration_s):  # written by an older voxpipe
+        return RecipientRow(*values[:9], None, *values[10:])
+    return row
+
+
+def _create_private(path: Path) -> None:
+    """Create the journal file readable by its owner only; SQLite gives -wal/-shm the same mode."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+
+
 class Journal:
     """One SQLite file; safe to share between the sending threads of one process."""
 
@@ -120,6 +184,7 @@ class Journal:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            _create_private(self.path)
             self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
             tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if tables and "campaigns" not in tables:
@@ -132,7 +197,8 @@ class Journal:
         except sqlite3.Error as exc:
             raise JournalError(f"journal {self.path}: cannot open: {exc}") from exc
         except OSError as exc:
-            raise JournalError(f"journal {self.path}: cannot create its folder: {exc.strerror or exc}") from exc
+            what = "create its folder" if not self.path.parent.is_dir() else "create it"
+            raise JournalError(f"journal {self.path}: cannot {what}: {exc.strerror or exc}") from exc
         self._lock = threading.RLock()
         self._depth = 0  # nesting of transaction() on the thread holding the lock
 
@@ -208,7 +274,7 @@ class Journal:
                 "AND r.status NOT IN ('rejected', 'failed', 'pending', 'in_flight') ORDER BY r.sent_at DESC LIMIT 1",
                 (provider, address, before - window_s, before),
             ).fetchone()
-        return RecipientRow(*row) if row else None
+        return _row(row) if row else None
 
     def campaigns(self) -> list[Campaign]:
         with self._lock:
@@ -234,18 +300,24 @@ class Journal:
                 (campaign, raw, client_id(campaign, raw), reason, time.time()),
             )
 
-    def settle_interrupted(self, campaign: str, resendable: bool) -> int:
-        """After a crash: in-flight recipients become unknown (or pending when resending is safe)."""
-        status, error = ("pending", None) if resendable else (
-            "unknown",
-            "a previous run stopped while this request was on the wire; it may have been accepted",
-        )
+    def settle_interrupted(self, campaign: str) -> int:
+        """After a crash, where the provider cannot be asked: in-flight recipients become unknown."""
         with self._tx() as db:
             cur = db.execute(
-                "UPDATE recipients SET status = ?, error = ?, updated_at = ? WHERE campaign = ? AND status = 'in_flight'",
-                (status, error, time.time(), campaign),
+                "UPDATE recipients SET status = 'unknown', error = ?, updated_at = ? WHERE campaign = ? AND status = 'in_flight'",
+                ("a previous run stopped while this request was on the wire; it may have been accepted", time.time(), campaign),
             )
             return cur.rowcount
+
+    def in_doubt(self, campaign: str) -> list[RecipientRow]:
+        """Recipients whose request may have reached the provider: in flight, or unknown without a reference."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM recipients WHERE campaign = ? AND (status = 'in_flight' OR (status = 'unknown' AND ref IS NULL)) "
+                "ORDER BY chunk, address",
+                (campaign,),
+            ).fetchall()
+        return [_row(r) for r in rows]
 
     def reopen_unknown(self, campaign: str) -> int:
         with self._tx() as db:
@@ -258,9 +330,7 @@ class Journal:
     def sendable(self, campaign: str) -> list[tuple[Recipient, int]]:
         with self._lock:
             rows = self._db.execute(
-                # A delivery failure (from a callback) has a raw status; only send failures are resent.
-                "SELECT address, client_id FROM recipients WHERE campaign = ? "
-                "AND (status = 'pending' OR (status = 'failed' AND raw_status IS NULL)) ORDER BY address",
+                f"SELECT address, client_id FROM recipients WHERE campaign = ? AND {CLAIMABLE} ORDER BY address",
                 (campaign,),
             ).fetchall()
         return [(Recipient(a), cid) for a, cid in rows]
@@ -274,6 +344,37 @@ class Journal:
                 [(chunk, now, campaign, a) for a in addresses],
             )
 
+    def claim(self, campaign: str, owner: str, chunk: int, addresses: list[str], ttl_s: float) -> None:
+        """Mark a chunk in flight, in one transaction with the check (and renewal) of ``owner``'s lease.
+
+        Raises :class:`LeaseLost` (changing nothing) when the lease is no longer
+        ``owner``'s, or when a recipient of the chunk is no longer sendable.
+        """
+        now = time.time()
+        with self._tx() as db:
+            renewed = db.execute(
+                "UPDATE leases SET heartbeat = ?, expires = ? WHERE campaign = ? AND owner = ?", (now, now + ttl_s, campaign, owner)
+            ).rowcount
+            if not renewed:
+                raise LeaseLost(f"campaign {campaign!r}: another run took over this campaign's lease; this run stops sending")
+            marked = 0
+            for address in addresses:
+                marked += db.execute(
+                    "UPDATE recipients SET status = 'in_flight', chunk = ?, attempts = attempts + 1, updated_at = ? "
+                    f"WHERE campaign = ? AND address = ? AND {CLAIMABLE}",
+                    (chunk, now, campaign, address),
+                ).rowcount
+            if marked != len(addresses):
+                raise LeaseLost(f"campaign {campaign!r}: recipients of chunk {chunk} were settled by another run; this run stops sending")
+
+    def unclaim(self, campaign: str, chunk: int, addresses: list[str]) -> None:
+        """Back to pending: the answer proved the provider took nothing (429, 502-504, no connection)."""
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE recipients SET status = 'pending', updated_at = ? WHERE campaign = ? AND address = ? AND status = 'in_flight' AND chunk = ?",
+                [(time.time(), campaign, a, chunk) for a in addresses],
+            )
+
     def record(self, campaign: str, outcomes: list[tuple[str, str, str | None, str | None]]) -> None:
         """Outcomes of a chunk: (address, status, ref, error)."""
         now = time.time()
@@ -284,12 +385,58 @@ class Journal:
                 [(status, ref, error, now, now, now, campaign, address) for address, status, ref, error in outcomes],
             )
 
+    def requeue(self, campaign: str, addresses: list[str], error: str | None = None) -> None:
+        """Pending again: a look-up showed the provider never took these requests."""
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE recipients SET status = 'pending', error = ?, updated_at = ? WHERE campaign = ? AND address = ?",
+                [(error, time.time(), campaign, a) for a in addresses],
+            )
+
+    # --- leases ---------------------------------------------------------------
+
+    def lease(self, campaign: str) -> Lease | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM leases WHERE campaign = ?", (campaign,)).fetchone()
+        return Lease(*row) if row else None
+
+    def take_lease(self, campaign: str, owner: str, host: str, pid: int, ttl_s: float) -> Lease:
+        """Take the campaign's lease when it is free, expired, or held by a process of this host that is gone;
+        else raise :class:`LeaseHeld`."""
+        now = time.time()
+        with self._tx() as db:
+            row = db.execute("SELECT * FROM leases WHERE campaign = ?", (campaign,)).fetchone()
+            held = Lease(*row) if row else None
+            if held is not None and held.owner != owner and held.expires > now and not (held.host == host and not _alive(held.pid)):
+                raise LeaseHeld(
+                    f"campaign {campaign} is being sent by {held.describe()}; "
+                    "run again later or add --wait to wait for it",
+                    held,
+                )
+            mine = Lease(campaign, owner, host, pid, now, now + ttl_s)
+            db.execute("INSERT OR REPLACE INTO leases VALUES (?, ?, ?, ?, ?, ?)", tuple(mine.__dict__.values()))
+        return mine
+
+    def renew_lease(self, campaign: str, owner: str, ttl_s: float) -> bool:
+        """Extend ``owner``'s lease; False when it is no longer ``owner``'s."""
+        now = time.time()
+        with self._tx() as db:
+            return bool(
+                db.execute(
+                    "UPDATE leases SET heartbeat = ?, expires = ? WHERE campaign = ? AND owner = ?", (now, now + ttl_s, campaign, owner)
+                ).rowcount
+            )
+
+    def release_lease(self, campaign: str, owner: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM leases WHERE campaign = ? AND owner = ?", (campaign, owner))
+
     def rows(self, campaign: str) -> list[RecipientRow]:
         with self._lock:
             rows = self._db.execute(
                 "SELECT * FROM recipients WHERE campaign = ? ORDER BY address", (campaign,)
             ).fetchall()
-        return [RecipientRow(*r) for r in rows]
+        return [_row(r) for r in rows]
 
     # --- delivery updates (callbacks, polls) ----------------------------------
 
@@ -307,12 +454,14 @@ class Journal:
             rows = self._db.execute(
                 f"SELECT r.* FROM recipients r JOIN campaigns c ON c.id = r.campaign WHERE {clause}", values
             ).fetchall()
-        return [RecipientRow(*r) for r in rows]
+        return [_row(r) for r in rows]
 
     def update_delivery(self, campaign: str, address: str, **fields: Any) -> None:
         allowed = {"status", "raw_status", "reason", "duration_s", "dtmf", "cost", "ref", "error", "status_at"}
         if set(fields) - allowed:
             raise JournalError(f"journal: cannot update {sorted(set(fields) - allowed)}")
+        if any(isinstance(v, float) and not math.isfinite(v) for v in fields.values()):
+            raise JournalError(f"journal: refusing a number that is not finite in {sorted(fields)}")
         sets = ", ".join(f"{k} = ?" for k in fields)
         with self._tx() as db:
             db.execute(
@@ -324,7 +473,7 @@ class Journal:
         with self._tx() as db:
             db.execute(
                 "INSERT INTO events (campaign, address, source, payload, at) VALUES (?, ?, ?, ?, ?)",
-                (campaign, address, source, json.dumps(payload, sort_keys=True, default=str), time.time()),
+                (campaign, address, source, json.dumps(_finite(payload), sort_keys=True, default=str, allow_nan=False), time.time()),
             )
 
     def hook_secret(self) -> str:
@@ -336,3 +485,25 @@ class Journal:
             value = secrets.token_urlsafe(18)
             db.execute("INSERT INTO meta VALUES ('hook_secret', ?)", (value,))
             return value
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` of this host still exists (one of another user counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every non-finite float as None: the journal and reports hold JSON, which has no NaN."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value

@@ -22,9 +22,10 @@ from pipeline.errors import MarkupError, VoxpipeError
 from pipeline.manifest import read_records
 from pipeline.preparation import ItemResult, PrepareSettings
 from pipeline.retry import RetryPolicy
-from sender.dispatch import ChunkDone, SendReport, SendSettings, campaign_id, dry_run, http_client, send as send_chunks
+from sender.dispatch import ChunkDone, LeaseWait, SendReport, SendSettings, campaign_id, dry_run, http_client, send as send_chunks
 from sender.errors import ConfigError
 from sender.journal import Journal
+from sender.lease import WAIT_BOUND_S, LeaseSettings
 from sender.message import Message, build_payload, resolve_mode
 from sender.providers import REGISTRY, Provider, provider_class
 from sender.recipients import normalize_recipients, read_recipients
@@ -75,6 +76,8 @@ def journal_path(value: str | None) -> Path:
 @click.option("--campaign", help="Campaign id [default: derived from the message and recipients].")
 @click.option("--journal", "journal_file", help=f"Send journal (SQLite) [default: $VOXPIPE_JOURNAL or ./{DEFAULT_JOURNAL}].")
 @click.option("--resend-unknown", is_flag=True, help="Send again recipients whose outcome is unknown (may duplicate a call).")
+@click.option("--wait", "wait_for_lease", is_flag=True,
+              help=f"If another run is sending this campaign, wait for it (at most {WAIT_BOUND_S:g} s) instead of refusing.")
 @click.option("--dry-run", is_flag=True, help="Print the exact requests (credentials redacted) and send nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON result on stdout.")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=_S.concurrency, show_default=True, help="Requests in flight at once.")
@@ -90,7 +93,7 @@ def journal_path(value: str | None) -> Path:
 @_provider_options
 def send(manifest: Path | None, provider_name: str, api_url: str | None, to: tuple[str, ...], recipients_file: Path | None,
          default_region: str | None, text: str | None, ssml: str | None, audio: str | None, media_url: str | None,
-         mode: str, campaign: str | None, journal_file: str | None, resend_unknown: bool, dry_run: bool, as_json: bool,
+         mode: str, campaign: str | None, journal_file: str | None, resend_unknown: bool, wait_for_lease: bool, dry_run: bool, as_json: bool,
          concurrency: int, rate: float | None, retries: int, timeout: float, out_dir: Path, engine: str,
          tts_voice: str | None, allow_private_urls: bool, progress: bool | None, store: str | None, **rest: Any) -> None:
     """Send a voice message to recipients through a provider.
@@ -111,7 +114,7 @@ def send(manifest: Path | None, provider_name: str, api_url: str | None, to: tup
     hosting = store_settings(store, **store_args)
     settings = SendSettings(
         concurrency=concurrency, rate_per_s=rate, retry=RetryPolicy(attempts=retries + 1), timeout_s=timeout,
-        resend_unknown=resend_unknown,
+        resend_unknown=resend_unknown, lease=LeaseSettings(wait_s=WAIT_BOUND_S if wait_for_lease else 0.0),
     )
     prep = PrepareSettings(out_dir=out_dir, engine=engine, voice=tts_voice, fetch=FetchSettings(allow_private=allow_private_urls))
     jobs = _jobs(manifest, to, recipients_file, text, ssml, audio, media_url, options.get("language"), campaign)
@@ -224,6 +227,9 @@ def _send_one(provider: Provider, message: Message, raws: list[str], default_reg
         for event in send_chunks(provider, message, payload, valid, rejected, journal, client, settings, campaign):
             if isinstance(event, ChunkDone):
                 advance(str(event.chunk), True, event.recipients)
+            elif isinstance(event, LeaseWait):
+                click.echo(f"campaign {campaign} is being sent by {event.lease.describe()}; waiting for it "
+                           f"(at most {WAIT_BOUND_S:g} s)", err=True)  # fmt: skip
             else:
                 report = event
     assert report is not None
@@ -249,6 +255,8 @@ def _emit(reports: list[dict[str, Any]], as_json: bool, is_dry: bool, many: bool
             click.echo(f"{row['status']:<9} {row['address']:<22} {row.get('ref') or '-':<34} {detail}".rstrip())
         counts = ", ".join(f"{v} {k}" for k, v in sorted(report["counts"].items()))
         click.echo(f"campaign {report['campaign']} via {report['provider']} ({report['mode']}): {counts}", err=True)
+        if report.get("stopped"):
+            click.echo(f"campaign {report['campaign']}: {report['stopped']}", err=True)
 
 
 @click.command()

@@ -5,14 +5,17 @@ TTS: POST {base}/api/json.php ``{"auth": key, "data": [{"type": "voice",
 "voice": {"gender", "language", "name"}, "dtmf": false}, ...]}``, one item
 per recipient. The answer is always HTTP 200: ``success: false`` at the top
 (``"error": "Access denied"``) fails every item, per item it fails that one.
-The ``id`` is ours (from the journal) and AlphaSMS refuses an id it has seen
-(``"Duplicate id"``): a resent item it already took is therefore accepted,
-never called twice, so TTS mode is idempotent.
+The ``id`` is ours (from the journal). The docs do not say what AlphaSMS does
+with an id it has seen, so voxpipe never resends on the hope that it refuses
+it: after a crash or an ambiguous answer it asks (the documented ``status``
+look-up by our id, :meth:`AlphaSms.build_lookup`) and sends again only what
+AlphaSMS does not know. An item answered ``"Duplicate id"`` is looked up too.
 
 Media: multipart POST {base}/api/voice.php with ``key``, ``phone``, ``dtmf``
 and the file field ``voice`` (the ``wav`` profile, at most 5 MB), one number
 per request. Answer ``{"id": .., "price": ..}`` or ``{"errors": [...]}``.
-There is no client id here, so uploads are not idempotent. ``--report-url``
+There is no client id here, so an upload in doubt cannot be looked up: it
+stays ``unknown``. ``--report-url``
 fills the upload's ``hook`` field (the JSON ``voice`` type has none).
 Tracking (hook, status look-up) is in :mod:`.alphasms_status`.
 """
@@ -29,12 +32,11 @@ from pipeline.errors import MarkupError
 
 from ..dialects import plain_text
 from ..errors import ConfigError
-from ..journal import client_id
 from ..recipients import Recipient
-from .alphasms_status import AlphaSmsTracking
+from .alphasms_status import AlphaSmsTracking, our_ids
 from pipeline.redaction import REDACTED, redact_hook_paths
 
-from .base import Chunk, Credential, Mode, Option, Outcome, Payload, Provider, json_object
+from .base import Chunk, Credential, LookupPage, Mode, Option, Outcome, Payload, Provider, json_object
 
 __all__ = ["AlphaSms", "DUPLICATE_ID"]
 
@@ -92,8 +94,6 @@ class AlphaSms(AlphaSmsTracking, Provider):
         "dtmf": Option("Collect a key press from the callee (true/false) [default: false]", _bool),
         "report_url": Option("URL that receives the call's result (audio uploads only: the voice.php hook)", _url),
     }
-    idempotent: ClassVar[bool] = True
-    """In TTS mode (our ids are deduplicated); uploads are not, see :meth:`is_idempotent`."""
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
@@ -108,8 +108,8 @@ class AlphaSms(AlphaSmsTracking, Provider):
     def language(self) -> str:
         return self.settings.get("language", DEFAULT_LANGUAGE)
 
-    def is_idempotent(self, payload: Payload) -> bool:
-        return payload.mode is Mode.TTS
+    def can_look_up(self, payload: Payload) -> bool:
+        return payload.mode is Mode.TTS  # by our id; uploads carry none
 
     def max_per_request(self, payload: Payload) -> int:
         return 1 if payload.mode is Mode.MEDIA else self.max_recipients
@@ -158,7 +158,7 @@ class AlphaSms(AlphaSmsTracking, Provider):
         text, dtmf = self.message(payload), self.settings.get("dtmf", False)
         items = [
             {"type": "voice", "id": cid, "phone": int(r.digits), "message": text, "voice": self.voice, "dtmf": dtmf}
-            for r, cid in zip(chunk.recipients, _ids(chunk))
+            for r, cid in zip(chunk.recipients, our_ids(chunk))
         ]
         return httpx.Request("POST", f"{self.base_url}/api/json.php", json={"auth": self.secrets["key"], "data": items})
 
@@ -191,7 +191,7 @@ class AlphaSms(AlphaSmsTracking, Provider):
             return {r: Outcome("unknown", error=error) for r in chunk.recipients}
         if not _ok(body["success"]):
             return self.all_rejected(chunk, f"{self.name}: {body.get('error') or 'request refused'}")
-        by_id = dict(zip(_ids(chunk), chunk.recipients))
+        by_id = dict(zip(our_ids(chunk), chunk.recipients))
         outcomes: dict[Recipient, Outcome] = {}
         for i, item in enumerate(body.get("data") if isinstance(body.get("data"), list) else []):
             item = item if isinstance(item, dict) else {}
@@ -207,7 +207,8 @@ class AlphaSms(AlphaSmsTracking, Provider):
         if _ok(item.get("success")):
             return Outcome("accepted", ref=None if data.get("msg_id") is None else str(data["msg_id"]))
         if str(item.get("error")).strip().lower() == DUPLICATE_ID.lower():
-            return Outcome("accepted")  # our id was taken by an earlier run: the call exists once
+            # Undocumented: it may say an earlier request took this id. The look-up settles it.
+            return Outcome("unknown", error=f"{self.name}: {DUPLICATE_ID}: this id was seen before; it may have been accepted")
         if "success" not in item:
             return Outcome("unknown", error=f"{self.name}: unreadable result {item!r}; it may have been accepted")
         return Outcome("rejected", error=f"{self.name}: {item.get('error') or 'refused'}")
@@ -217,18 +218,17 @@ class AlphaSms(AlphaSmsTracking, Provider):
         if errors:
             text = "; ".join(str(e) for e in errors) if isinstance(errors, list) else str(errors)
             return self.all_rejected(chunk, f"{self.name}: {text}")
-        return {r: Outcome("accepted", ref=str(body["id"])) for r in chunk.recipients}
+        ident = body.get("id")
+        if isinstance(ident, bool) or not isinstance(ident, (int, str)) or not str(ident).strip():
+            error = f"{self.name}: upload answered without a readable id; it may have been accepted"
+            return {r: Outcome("unknown", error=error) for r in chunk.recipients}
+        return {r: Outcome("accepted", ref=str(ident).strip()) for r in chunk.recipients}
 
     def redact(self, request: httpx.Request) -> dict[str, Any]:
         shown = super().redact(request)
         if request.headers.get("content-type", "").startswith("multipart/"):
             shown["body"] = _multipart_summary(request, self.secrets.values())
         return shown
-
-
-def _ids(chunk: Chunk) -> list[int]:
-    """Our numeric id per recipient (the journal's; derived the same way when a chunk has none)."""
-    return list(chunk.client_ids) or [client_id(chunk.campaign, r.address) for r in chunk.recipients]
 
 
 def _multipart_summary(request: httpx.Request, secrets: Any) -> dict[str, str]:

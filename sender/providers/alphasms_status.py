@@ -8,6 +8,12 @@
   items (50 per request) answers ``{"id", "type", "status"}`` per item. It
   finds the TTS calls (sent with our id); uploads carry no id of ours, so
   they are tracked by their hook only.
+- Reconciliation (``build_lookup`` / ``parse_lookup``): the same look-up
+  asks whether AlphaSMS took a chunk whose answer was lost. An item with a
+  status: accepted. An item refused (``success: false``, the id echoed) in
+  an answer that succeeded overall: AlphaSMS does not know the id, so it was
+  not sent (voxpipe's reading; the docs name no "not found" error). Anything
+  else: unknown.
 
 Statuses: ANSWERED → answered, NO ANSWER → no_answer, BUSY → busy,
 UNDELIVERABLE / REJECTED → failed, EXPIRED → expired, ACCEPTED → accepted,
@@ -26,18 +32,21 @@ from typing import TYPE_CHECKING, ClassVar
 import httpx
 
 from ..errors import ProviderError
+from ..journal import client_id
+from ..recipients import Recipient
 from ..status import StatusUpdate, normalise
-from .base import callback_data, json_object
+from .base import Chunk, LookupPage, Outcome, callback_data, finite, json_object
 
 if TYPE_CHECKING:
     from pipeline.store import Request
 
     from ..journal import RecipientRow
 
-__all__ = ["STATUSES", "AlphaSmsTracking"]
+__all__ = ["STATUSES", "AlphaSmsTracking", "our_ids"]
 
 _LOG = logging.getLogger(__name__)
 POLL_ITEMS = 50
+MAX_ID = 2**63 - 1  # what the journal can hold; ours are below 2**48
 
 STATUSES = {
     "QUEUED": "queued",
@@ -90,10 +99,9 @@ class AlphaSmsTracking:
         phone = str(data.get("phone") or "").strip().lstrip("+")
         if phone and not phone.isdecimal():
             raise ValueError(f"alphasms: phone {data['phone']!r} is not a number")
-        try:
-            duration = None if data.get("duration") in (None, "") else float(data["duration"])
-        except (TypeError, ValueError):
-            raise ValueError(f"alphasms: duration {data['duration']!r} is not a number") from None
+        duration = None if data.get("duration") is None or data.get("duration") == "" else finite(data["duration"], "alphasms: duration")
+        if duration is not None and duration < 0:
+            raise ValueError(f"alphasms: duration {data['duration']!r} is negative")
         dtmf = str(data.get("dtmf") or "").strip() or None
         return [
             StatusUpdate(
@@ -106,29 +114,64 @@ class AlphaSmsTracking:
     def polls(cls, mode: str) -> bool:
         return mode == "tts"  # uploads have no id of ours to look up
 
+    def _status_request(self, ids: list[int]) -> httpx.Request:
+        return httpx.Request(
+            "POST", f"{self.base_url}/api/json.php", json={"auth": self.secrets["key"], "data": [{"type": "status", "id": i} for i in ids]}
+        )
+
     def build_poll(self, rows: list[RecipientRow]) -> list[httpx.Request]:
         ids = [r.client_id for r in rows]
-        return [
-            httpx.Request(
-                "POST", f"{self.base_url}/api/json.php",
-                json={"auth": self.secrets["key"], "data": [{"type": "status", "id": i} for i in ids[n : n + POLL_ITEMS]]},
-            )  # fmt: skip
-            for n in range(0, len(ids), POLL_ITEMS)
-        ]
+        return [self._status_request(ids[n : n + POLL_ITEMS]) for n in range(0, len(ids), POLL_ITEMS)]
 
-    def parse_poll(self, response: httpx.Response) -> list[StatusUpdate]:
+    # --- reconciliation: did AlphaSMS take our ids? -----------------------------
+
+    def build_lookup(self, chunk: Chunk, since: float) -> httpx.Request:
+        return self._status_request(our_ids(chunk))  # a chunk has at most 50 items, as a poll
+
+    def parse_lookup(self, chunk: Chunk, response: httpx.Response) -> LookupPage:
+        body = self._status_answer(response)
+        by_id = dict(zip(our_ids(chunk), chunk.recipients))
+        outcomes: dict[Recipient, Outcome] = {}
+        for item in body.get("data") if isinstance(body.get("data"), list) else []:
+            item = item if isinstance(item, dict) else {}
+            data = item.get("data") if isinstance(item.get("data"), dict) else {}
+            ident = data.get("id")
+            recipient = by_id.get(ident) if isinstance(ident, int) and not isinstance(ident, bool) else None
+            if recipient is None:  # only an answer that names our id settles anything
+                continue
+            if item.get("success") in (True, 1) and data.get("status"):
+                outcomes[recipient] = Outcome("accepted")
+            elif item.get("success") in (False, 0):
+                outcomes[recipient] = Outcome("not_sent", error=f"{self.name}: status of id {ident}: {item.get('error') or 'not found'}")
+        return LookupPage(outcomes)
+
+    def _status_answer(self, response: httpx.Response) -> dict:
         body = json_object(response)
         if not response.is_success or not body:
             raise ProviderError(f"{self.name}: HTTP {response.status_code}: unreadable status answer", response=response)
         if body.get("success") not in (True, 1):
             raise ProviderError(f"{self.name}: status look-up refused: {body.get('error') or 'no reason given'}", response=response)
+        return body
+
+    def parse_poll(self, response: httpx.Response) -> list[StatusUpdate]:
+        body = self._status_answer(response)
         updates = []
         for item in body.get("data") if isinstance(body.get("data"), list) else []:
             item = item if isinstance(item, dict) else {}
             data = item.get("data") if isinstance(item.get("data"), dict) else {}
-            if item.get("success") not in (True, 1) or not data.get("status") or not isinstance(data.get("id"), int):
+            ident = data.get("id")
+            if item.get("success") not in (True, 1) or not data.get("status") or not _our_id(ident):
                 _LOG.warning("%s: no status for id %s: %s", self.name, data.get("id"), item.get("error") or "unreadable item")
                 continue
             raw = str(data["status"])
             updates.append(StatusUpdate(self.name, _status(raw), raw_status=raw, client_id=data["id"], raw=data))
         return updates
+
+
+def _our_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
+def our_ids(chunk: Chunk) -> list[int]:
+    """Our numeric id per recipient (the journal's; derived the same way when a chunk has none)."""
+    return list(chunk.client_ids) or [client_id(chunk.campaign, r.address) for r in chunk.recipients]

@@ -7,6 +7,12 @@ that say the provider cannot have accepted the message (429, 502, 503, 504)
 and ambiguous failures (500, timeouts, dropped connections) are classified
 by the dispatcher, so providers only parse answers that mean something.
 
+Reconciliation too: where a provider can say whether it took a request
+(``can_look_up``), ``build_lookup`` / ``parse_lookup`` ask it about one
+chunk after a crash or an ambiguous answer, and :mod:`sender.reconcile`
+sends them; each recipient is settled ``accepted``, ``not_sent`` or left
+``unknown``.
+
 Delivery tracking follows the same split: ``parse_callback`` reads a
 callback the receiver got (:mod:`sender.hooks`), ``build_poll`` /
 ``parse_poll`` look statuses up and ``build_cancel`` / ``parse_cancel``
@@ -18,8 +24,9 @@ found as :class:`sender.status.StatusUpdate` values; ``can_poll``,
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+import math
 import os
+from datetime import datetime, timezone
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -44,12 +51,15 @@ __all__ = [
     "CancelOutcome",
     "Chunk",
     "Credential",
+    "LookupPage",
     "Mode",
     "Option",
     "Outcome",
     "Payload",
     "Provider",
     "callback_data",
+    "finite",
+    "read_json",
 ]
 
 
@@ -114,9 +124,24 @@ class Chunk:
 class Outcome:
     """What the provider said about one recipient of a chunk."""
 
-    status: str  # "accepted" or "rejected"
+    status: str
+    """"accepted", "rejected" or "unknown" (a 2xx the client cannot read); from a look-up also
+    "not_sent" (the provider has no such request: sending it again is safe)."""
     ref: str | None = None
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class LookupPage:
+    """What one look-up answer says about a chunk's recipients.
+
+    ``outcomes`` settles some of them (accepted, not_sent or unknown); when
+    ``next`` is a request, the answer had more pages: ask it too. After the
+    last page, a recipient no page settled stays unknown.
+    """
+
+    outcomes: dict[Recipient, Outcome]
+    next: httpx.Request | None = None
 
 
 @dataclass(frozen=True)
@@ -150,7 +175,7 @@ class Provider:
     options: ClassVar[dict[str, Option]] = {}
     error_map: ClassVar[dict[int, str]] = {}
     idempotent: ClassVar[bool] = False
-    """True when resending a chunk cannot duplicate a call (the provider dedupes our ids)."""
+    """True where the provider's documentation says it refuses a repeated id of ours (none does)."""
     can_cancel: ClassVar[bool] = False
     """Whether a sent message can be withdrawn before it is called (build_cancel/parse_cancel)."""
     can_poll: ClassVar[bool] = False
@@ -218,9 +243,9 @@ class Provider:
     def check(self, payload: Payload) -> None:
         """Raise ConfigError for a payload this provider cannot send (before any request)."""
 
-    def is_idempotent(self, payload: Payload) -> bool:
-        """Whether resending ``payload`` cannot duplicate a call (some providers dedupe in one mode only)."""
-        return self.idempotent
+    def can_look_up(self, payload: Payload) -> bool:
+        """Whether the provider can say if it took a chunk of ``payload`` (build_lookup/parse_lookup)."""
+        return False
 
     # --- the three steps -----------------------------------------------------
 
@@ -228,6 +253,16 @@ class Provider:
         raise NotImplementedError
 
     def parse(self, chunk: Chunk, response: httpx.Response) -> dict[Recipient, Outcome]:
+        raise NotImplementedError
+
+    # --- reconciliation (pure: sender.reconcile does the I/O) -------------------
+
+    def build_lookup(self, chunk: Chunk, since: float) -> httpx.Request:
+        """The request asking whether ``chunk`` (sent at or after ``since``, epoch seconds) was taken."""
+        raise NotImplementedError
+
+    def parse_lookup(self, chunk: Chunk, response: httpx.Response) -> LookupPage:
+        """The look-up's answer; ProviderError when it says nothing usable (the chunk stays unknown)."""
         raise NotImplementedError
 
     # --- delivery tracking (pure: sender.hooks and sender.tracking do the I/O) ---
@@ -295,9 +330,50 @@ def callback_data(request: Request) -> Any:
         except UnicodeDecodeError:
             raise ValueError("the form body is not UTF-8") from None
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValueError(f"the body is not JSON ({exc})") from None
+        return read_json(body)
+    except ValueError as exc:
+        raise ValueError(f"the body is not JSON voxpipe accepts ({exc})") from None
+
+
+def read_json(data: bytes | str) -> Any:
+    """JSON from a provider (an answer or a callback), with only finite numbers.
+
+    ValueError for invalid JSON, ``NaN``/``Infinity``, a number that overflows
+    (``1e400``), an integer over Python's 4300 digits, or nesting too deep.
+    """
+    try:
+        return json.loads(data, parse_constant=_not_a_number, parse_float=_finite_float)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def _not_a_number(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:20]}{'...' if len(text) > 20 else ''} is out of range")
+    return value
+
+
+def finite(value: Any, what: str) -> float:
+    """A provider's number (JSON number or numeric string) as a finite float; ValueError naming ``what`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"{what} {_short(value)} is not a number")
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        raise ValueError(f"{what} {_short(value)} is not a finite number") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{what} {_short(value)} is not a finite number")
+    return number
+
+
+def _short(value: Any) -> str:
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else f"<{value.bit_length()}-bit integer>"
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def parse_time(value: Any) -> datetime:
@@ -308,9 +384,9 @@ def parse_time(value: Any) -> datetime:
 
 
 def json_object(response: httpx.Response) -> dict[str, Any]:
-    """The response body as a JSON object, or {} when it is anything else."""
+    """The response body as a JSON object, or {} when it is anything else (or holds a non-finite number)."""
     try:
-        body = response.json()
+        body = read_json(response.content)
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}

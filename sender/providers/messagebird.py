@@ -8,12 +8,20 @@ the voice message object (its ``id`` is the reference of every recipient);
 errors are ``{"errors": [{"code", "description", "parameter"}]}`` (401, 404,
 422). Status reports are only sent for messages with a ``reference``, so one
 always goes: the chunk reference, after the user's own as a prefix.
+
+That reference also settles a chunk in doubt (a crash, a 500, a dropped
+connection, a 201 without an id): ``GET /voicemessages`` filtered by one
+recipient of the chunk and ``from`` shortly before it was sent lists the
+messages MessageBird has, each with our ``reference``. One with the chunk's
+reference: accepted, with its id. None in the whole list (every page read):
+not sent.
 Tracking (reports, look-ups, cancel) is in :mod:`.messagebird_status`.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from typing import Any, Callable, ClassVar
 
 import httpx
@@ -21,9 +29,9 @@ import httpx
 from pipeline.errors import MarkupError
 
 from ..dialects import messagebird_body
-from ..errors import ConfigError
+from ..errors import ConfigError, ProviderError
 from ..recipients import Recipient
-from .base import Chunk, Credential, Mode, Option, Outcome, Payload, Provider, json_object, parse_time
+from .base import Chunk, Credential, LookupPage, Mode, Option, Outcome, Payload, Provider, json_object, parse_time
 from .messagebird_status import MessageBirdTracking
 
 __all__ = ["LANGUAGES", "MessageBird"]
@@ -36,6 +44,8 @@ LANGUAGES = (
 )  # fmt: skip
 """The 34 documented voice languages (no uk-ua)."""
 DEFAULT_LANGUAGE = "en-gb"
+LIST_LIMIT = 30
+"""Messages per page of a look-up (the docs' example; they state no maximum)."""
 
 
 def _choice(*allowed: str, what: str = "choose") -> Callable[[str], str]:
@@ -175,6 +185,44 @@ class MessageBird(MessageBirdTracking, Provider):
             return {r: Outcome("unknown", error=error) for r in chunk.recipients}
         return {r: Outcome("accepted", ref=str(msg_id)) for r in chunk.recipients}
 
+    # --- reconciliation: does MessageBird have a message with the chunk's reference? ---
+
+    def can_look_up(self, payload: Payload) -> bool:
+        return True
+
+    def build_lookup(self, chunk: Chunk, since: float) -> httpx.Request:
+        params = {
+            "recipient": chunk.recipients[0].digits,
+            "from": datetime.fromtimestamp(since, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+            "limit": LIST_LIMIT,
+            "offset": 0,
+        }
+        return httpx.Request("GET", f"{self.base_url}/voicemessages", params=params, headers=self._headers())
+
+    def parse_lookup(self, chunk: Chunk, response: httpx.Response) -> LookupPage:
+        body = json_object(response)
+        if not response.is_success:
+            raise ProviderError(self._error(response, body), response=response)
+        items = body.get("items")
+        if not isinstance(items, list):
+            raise ProviderError(f"{self.name}: HTTP {response.status_code}: not a list of voice messages", response=response)
+        reference = self.reference(chunk)
+        outcomes: dict[Recipient, Outcome] = {}
+        for message in items:
+            if not isinstance(message, dict) or message.get("reference") != reference or not message.get("id"):
+                continue
+            listed = _recipients(message)
+            for r in chunk.recipients:
+                if listed is None or r.digits in listed:  # an unreadable list of recipients: as the 201 would say, all
+                    outcomes[r] = Outcome("accepted", ref=str(message["id"]))
+        following = _next_page(response, body, len(items))
+        if isinstance(following, httpx.Request):
+            return LookupPage(outcomes, following)
+        if following is None:  # the last page: what no page listed was never taken
+            gone = Outcome("not_sent", error=f"{self.name}: no message with reference {reference}")
+            outcomes = {r: outcomes.get(r, gone) for r in chunk.recipients}
+        return LookupPage(outcomes)  # also when the answer cannot say it is complete: the rest stays unknown
+
     def _error(self, response: httpx.Response, body: dict[str, Any]) -> str:
         errors = body.get("errors") if isinstance(body.get("errors"), list) else []
         details = [
@@ -185,3 +233,26 @@ class MessageBird(MessageBirdTracking, Provider):
         if details:
             return f"{self.name}: HTTP {response.status_code}: {'; '.join(details)}"
         return self.http_error(response)
+
+
+def _recipients(message: dict[str, Any]) -> set[str] | None:
+    """The digits of a listed message's recipients; None when it does not list them readably."""
+    block = message.get("recipients")
+    items = block.get("items") if isinstance(block, dict) else None
+    if not isinstance(items, list):
+        return None
+    found = {str(i["recipient"]) for i in items if isinstance(i, dict) and isinstance(i.get("recipient"), (int, str))}
+    return found or None
+
+
+def _next_page(response: httpx.Response, body: dict[str, Any], count: int) -> httpx.Request | None | bool:
+    """The request for the next page; None on the last page; False when the answer does not say."""
+    offset, total = body.get("offset"), body.get("totalCount")
+    if any(isinstance(v, bool) or not isinstance(v, int) for v in (offset, total)):
+        return False
+    if offset + count >= total:
+        return None
+    if count == 0:
+        return False  # a page short of the total but empty: paging would not move
+    request = response.request
+    return httpx.Request(request.method, request.url.copy_set_param("offset", offset + count), headers=request.headers)

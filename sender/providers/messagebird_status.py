@@ -26,7 +26,7 @@ import httpx
 
 from ..errors import ProviderError
 from ..status import StatusUpdate, normalise
-from .base import CancelOutcome, callback_data, json_object, parse_time
+from .base import CancelOutcome, callback_data, finite, json_object, parse_time
 
 if TYPE_CHECKING:
     from pipeline.store import Request
@@ -137,6 +137,11 @@ def _when(value: Any) -> float | None:
 
 
 def _price(price: Any) -> str | None:
+    """``amount currency``; None when absent or not a finite number."""
     if not isinstance(price, dict) or price.get("amount") is None:
+        return None
+    try:
+        finite(price["amount"], "price")
+    except ValueError:
         return None
     return f"{price['amount']} {price.get('currency') or ''}".strip()

@@ -4,6 +4,9 @@ POST {base}/v1/sendvoice, Authorization: Bearer <key>, JSON
 ``{"to": ["2348020000000", ...], "media_url": "https://..."}``; success is
 ``{"status_code": 200, "message": ..., "ref_id": ...}``, errors are
 ``{"status_code": N, "message": ...}``. Numbers are country code + number, no +.
+A 2xx without a readable ``ref_id`` (a truncated or non-JSON body) says
+nothing about what 9bits did: ``unknown``, never ``rejected``. 9bits has no
+look-up of a send, so an unknown stays unknown.
 
 Tracking: 9bits POSTs a Call Object to one account-wide webhook for every
 call attempt (``start_at``, ``answer_at``, ``end_at``, ``call_duration``,
@@ -23,7 +26,7 @@ import httpx
 
 from ..recipients import Recipient
 from ..status import StatusUpdate
-from .base import Chunk, Credential, Mode, Outcome, Payload, Provider, callback_data, json_object, parse_time
+from .base import Chunk, Credential, Mode, Outcome, Payload, Provider, callback_data, finite, json_object, parse_time
 
 if TYPE_CHECKING:
     from pipeline.store import Request
@@ -55,10 +58,16 @@ class NineBits(Provider):
 
     def parse(self, chunk: Chunk, response: httpx.Response) -> dict[Recipient, Outcome]:
         body = json_object(response)
-        message = body.get("message")
-        if response.is_success and body.get("ref_id"):
-            return {r: Outcome("accepted", ref=str(body["ref_id"])) for r in chunk.recipients}
-        return self.all_rejected(chunk, self.http_error(response, message))
+        message = body.get("message") if isinstance(body.get("message"), str) else None
+        if not response.is_success:
+            return self.all_rejected(chunk, self.http_error(response, message))
+        ref, code = body.get("ref_id"), body.get("status_code")
+        if isinstance(ref, (str, int)) and not isinstance(ref, bool) and str(ref).strip():
+            return {r: Outcome("accepted", ref=str(ref).strip()) for r in chunk.recipients}
+        if isinstance(code, int) and not isinstance(code, bool) and code >= 400:  # an error body, readable as a refusal
+            return self.all_rejected(chunk, f"{self.name}: status_code {code}: {message or 'refused'}")
+        error = f"{self.name}: HTTP {response.status_code} without a readable ref_id; it may have been accepted"
+        return {r: Outcome("unknown", error=error) for r in chunk.recipients}
 
     # --- tracking ------------------------------------------------------------------
 
@@ -110,9 +119,9 @@ def _utc(value: Any, name: str) -> float:
 
 
 def _seconds(value: Any) -> float | None:
-    if value in (None, ""):
+    if value is None or value == "":
         return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"9bits: call_duration {value!r} is not a number") from None
+    seconds = finite(value, "9bits: call_duration")
+    if seconds < 0:
+        raise ValueError(f"9bits: call_duration {value!r} is negative")
+    return seconds

@@ -30,7 +30,7 @@ from ..recipients import Recipient
 from ..status import StatusUpdate
 from pipeline.redaction import REDACTED
 
-from .base import Chunk, Credential, Mode, Option, Outcome, Payload, Provider, callback_data, json_object
+from .base import Chunk, Credential, Mode, Option, Outcome, Payload, Provider, callback_data, finite, json_object
 
 if TYPE_CHECKING:
     from pipeline.store import Request
@@ -164,4 +164,8 @@ def _epoch(stamp: Any) -> float | None:
     """A webhook timestamp in seconds (milliseconds are recognised by their size)."""
     if isinstance(stamp, bool) or not isinstance(stamp, (int, float)):
         return None
-    return stamp / 1000 if stamp > 1e11 else float(stamp)
+    try:
+        seconds = finite(stamp, "wawp: timestamp")
+    except ValueError:
+        return None
+    return seconds / 1000 if seconds > 1e11 else seconds

@@ -124,10 +124,20 @@ def test_simulator_errors_map_to_rejections(sim: NineBitsSim, media: MediaServer
     assert sim.accepted == []
 
 
+UNREADABLE_2XX = Outcome("unknown", error="9bits: HTTP 200 without a readable ref_id; it may have been accepted")
 RESPONSES = [
     (200, {"status_code": 200, "message": "Request is being processed", "ref_id": "9azmf1"}, Outcome("accepted", ref="9azmf1")),
     (201, {"status_code": 201, "ref_id": 12345}, Outcome("accepted", ref="12345")),
-    (200, {"status_code": 200, "message": "ok"}, Outcome("rejected", error="9bits: HTTP 200: ok")),
+    # A 2xx the client cannot read says nothing about what 9bits did: unknown, never rejected.
+    (200, {"status_code": 200, "message": "ok"}, UNREADABLE_2XX),
+    (200, {"status_code": 200, "message": "Request is being processed", "ref_id": ""}, UNREADABLE_2XX),
+    (200, {"status_code": 200, "ref_id": None}, UNREADABLE_2XX),
+    (200, {"status_code": 200, "ref_id": {"id": 1}}, UNREADABLE_2XX),
+    (200, b'{"status_code": 200, "message": "Request is being pro', UNREADABLE_2XX),  # truncated
+    (200, "<html>accepted</html>", UNREADABLE_2XX),
+    (200, "", UNREADABLE_2XX),
+    (200, b'{"status_code": 200, "ref_id": "x", "n": 1e400}', UNREADABLE_2XX),  # a number JSON cannot carry
+    (200, {"status_code": 401, "message": "Authentication failed"}, Outcome("rejected", error="9bits: status_code 401: Authentication failed")),
     (405, {"status_code": 405, "message": "HTTP method not allowed"}, Outcome("rejected", error="9bits: HTTP 405: method not allowed; HTTP method not allowed")),
     (404, "<html>nope</html>", Outcome("rejected", error="9bits: HTTP 404: Not Found")),
 ]
@@ -135,7 +145,10 @@ RESPONSES = [
 
 @pytest.mark.parametrize(("status", "body", "outcome"), RESPONSES)
 def test_response_shapes(status: int, body: object, outcome: Outcome) -> None:
-    response = httpx.Response(status, json=body) if isinstance(body, dict) else httpx.Response(status, text=body)
+    response = (
+        httpx.Response(status, json=body) if isinstance(body, dict)
+        else httpx.Response(status, content=body) if isinstance(body, bytes) else httpx.Response(status, text=body)
+    )  # fmt: skip
     chunk = Chunk("c", 1, (A, B))
     assert provider().parse(chunk, response) == {A: outcome, B: outcome}
 

@@ -14,7 +14,7 @@ import pytest
 from pipeline.markup import Pause, Script, parse
 from pipeline.retry import RetryPolicy
 from sender.dispatch import SendSettings, dry_run, http_client, send
-from sender.errors import ConfigError
+from sender.errors import ConfigError, ProviderError
 from sender.journal import Journal
 from sender.message import Message
 from sender.providers import Chunk, Mode, Outcome, Payload
@@ -211,6 +211,10 @@ RESPONSES = [
     (200, {"id": "e8077d80"}, Outcome("accepted", ref="e8077d80")),
     (201, {"href": "x"}, Outcome("unknown", error="messagebird: HTTP 201 without a message id; it may have been accepted")),
     (201, "not json", Outcome("unknown", error="messagebird: HTTP 201 without a message id; it may have been accepted")),
+    # A 2xx the client cannot read is unknown (then looked up by reference), never rejected.
+    *[(201, body, Outcome("unknown", error="messagebird: HTTP 201 without a message id; it may have been accepted")) for body in (
+        b'{"id": "e8077d80", "href": "https://rest.messagebird.com/voicem', b"", {"id": None}, {"id": ""},
+        b'{"id": "e8077d80", "repeat": 1e400}', b'{"id": "e8077d80", "repeat": NaN}', b"[" * 5000 + b"]" * 5000)],
     (422, _errors(("body is invalid", "body"), ("repeat must be an integer from 1 to 10", "repeat")),
      Outcome("rejected", error="messagebird: HTTP 422: body is invalid (parameter body); repeat must be an integer from 1 to 10 (parameter repeat)")),
     (400, _errors(("Bad request", None)), Outcome("rejected", error="messagebird: HTTP 400: Bad request")),
@@ -222,8 +226,72 @@ RESPONSES = [
 
 @pytest.mark.parametrize(("status", "body", "outcome"), RESPONSES)
 def test_response_shapes(status: int, body: object, outcome: Outcome) -> None:
-    response = httpx.Response(status, json=body) if isinstance(body, dict) else httpx.Response(status, text=body)
+    response = (
+        httpx.Response(status, json=body) if isinstance(body, dict)
+        else httpx.Response(status, content=body) if isinstance(body, bytes) else httpx.Response(status, text=body)
+    )  # fmt: skip
     assert provider().parse(Chunk("c", 1, (A, B)), response) == {A: outcome, B: outcome}
+
+
+# --------------------------------------------------------------------------- look-up by reference
+
+LIST_URL = "https://rest.example.com/voicemessages?recipient=31612345678&from=2026-03-05T09%3A45%3A00%2B00%3A00&limit=30&offset=0"
+
+
+def _message(ref: str, reference: str, *recipients: int) -> dict:
+    return {"id": ref, "reference": reference, "recipients": {"totalCount": len(recipients), "items": [
+        {"recipient": r, "status": "calling", "statusDatetime": "2026-03-05T10:00:01+00:00"} for r in recipients]}}  # fmt: skip
+
+
+def _page(items: list, offset: int = 0, total: int | None = None) -> dict:
+    return {"offset": offset, "limit": 30, "count": len(items), "totalCount": len(items) if total is None else total, "items": items}
+
+
+NOT_SENT = Outcome("not_sent", error="messagebird: no message with reference camp-3")
+LOOKUPS = [
+    # (answer, outcomes per recipient A/B, offset of the next page or None)
+    (_page([_message("m1", "camp-3", 31612345678, 447700900123)]), (Outcome("accepted", ref="m1"),) * 2, None),
+    (_page([_message("m0", "camp-2", 31612345678), _message("m1", "camp-3", 31612345678, 447700900123)]),
+     (Outcome("accepted", ref="m1"),) * 2, None),
+    (_page([]), (NOT_SENT, NOT_SENT), None),
+    (_page([_message("m0", "camp-33", 31612345678), _message("m9", "other-camp-3", 31612345678)]), (NOT_SENT, NOT_SENT), None),
+    (_page([_message("m1", "camp-3", 31612345678)]), (Outcome("accepted", ref="m1"), NOT_SENT), None),  # B never listed
+    (_page([{"id": "m1", "reference": "camp-3"}]), (Outcome("accepted", ref="m1"),) * 2, None),  # no recipients block: as the 201
+    (_page([_message("m0", "x", 31612345678)] * 30, total=45), (None, None), 30),  # more pages: nothing decided yet
+    (_page([_message("m1", "camp-3", 447700900123)], offset=30, total=31), (NOT_SENT, Outcome("accepted", ref="m1")), None),
+    ({"items": [_message("m1", "camp-3", 31612345678, 447700900123)]}, (Outcome("accepted", ref="m1"),) * 2, None),  # no totals
+    ({"items": []}, (None, None), None),  # cannot tell the list is complete: not "not sent"
+]
+
+
+@pytest.mark.parametrize(("answer", "outcomes", "next_offset"), LOOKUPS)
+def test_lookup_answers(answer: dict, outcomes: tuple, next_offset: int | None) -> None:
+    p = provider()
+    chunk = Chunk("camp", 3, (A, B))
+    request = p.build_lookup(chunk, 1772703900.0)  # 2026-03-05T09:45:00Z
+    assert (request.method, str(request.url)) == ("GET", LIST_URL)
+    assert request.headers["authorization"] == f"AccessKey {KEY}"
+    page = p.parse_lookup(chunk, httpx.Response(200, json=answer, request=request))
+    assert page.outcomes == {r: o for r, o in zip((A, B), outcomes) if o is not None}
+    if next_offset is None:
+        assert page.next is None
+    else:
+        assert page.next.url.params["offset"] == str(next_offset) and page.next.url.params["recipient"] == A.digits
+
+
+@pytest.mark.parametrize(("status", "body", "error"), [
+    (401, {"errors": [{"code": 2, "description": "Request not allowed (incorrect access_key)", "parameter": "access_key"}]},
+     "messagebird: HTTP 401: Request not allowed (incorrect access_key) (parameter access_key)"),
+    (200, {"offset": 0}, "messagebird: HTTP 200: not a list of voice messages"),
+    (200, b'{"offset": 0, "items": [', "messagebird: HTTP 200: not a list of voice messages"),
+])
+def test_lookup_failures_are_errors(status: int, body: object, error: str) -> None:
+    chunk = Chunk("camp", 3, (A, B))
+    request = provider().build_lookup(chunk, 0.0)
+    response = httpx.Response(status, json=body, request=request) if isinstance(body, dict) else httpx.Response(status, content=body, request=request)
+    with pytest.raises(ProviderError) as err:
+        provider().parse_lookup(chunk, response)
+    assert str(err.value) == error
 
 
 # --------------------------------------------------------------------------- redaction
@@ -258,17 +326,78 @@ def test_send_with_retryable_faults_accepts_everyone_once(sim: MessageBirdSim, t
     assert Counter(r.status for r in sim.requests) == Counter({201: 3, 429: 1, 503: 1})
 
 
+def sends(sim: MessageBirdSim) -> int:
+    return sum(1 for r in sim.requests if r.method == "POST")
+
+
 @pytest.mark.parametrize("fault", ["accept_then_500", "accept_then_drop"])
-def test_ambiguous_fault_is_unknown_and_not_resent(sim: MessageBirdSim, tmp_path: Path, fault: str) -> None:
+def test_ambiguous_fault_is_settled_by_the_look_up(sim: MessageBirdSim, tmp_path: Path, fault: str) -> None:
     sim.inject(fault)
     p = MessageBird(base_url=sim.base_url, credentials={"key": KEY})
     with Journal(tmp_path / "j.db") as journal:
         rows = _send(p, [A, B], journal)
-        assert {r.status for r in rows.values()} == {"unknown"}
+        (message,) = sim.messages
+        assert {(r.status, r.ref, r.error) for r in rows.values()} == {("accepted", message, None)}
         again = _send(p, [A, B], journal)
-    assert {r.status for r in again.values()} == {"unknown"}
+    assert {r.status for r in again.values()} == {"accepted"}
     assert sim.accepted_counts() == Counter({A.digits: 1, B.digits: 1})
-    assert sim.requests_count == 1
+    assert sends(sim) == 1  # looked up, not resent
+
+
+def test_a_500_before_accepting_is_found_missing_and_sent_on_the_next_run(sim: MessageBirdSim, tmp_path: Path) -> None:
+    sim.inject("500")  # MessageBird took nothing, but a 500 cannot say so: the look-up does
+    p = MessageBird(base_url=sim.base_url, credentials={"key": KEY})
+    with Journal(tmp_path / "j.db") as journal:
+        rows = _send(p, [A, B], journal)
+        assert {r.status for r in rows.values()} == {"failed"}
+        assert rows[A.address].error == ("messagebird: HTTP 500 after the request was sent; looked up: messagebird never took it, "
+                                         "so nothing was accepted; re-run to send")  # fmt: skip
+        again = _send(p, [A, B], journal)
+    assert {r.status for r in again.values()} == {"accepted"}
+    assert sim.accepted_counts() == Counter({A.digits: 1, B.digits: 1})
+
+
+def test_the_look_up_reads_every_page(sim: MessageBirdSim, tmp_path: Path) -> None:
+    p = MessageBird(base_url=sim.base_url, credentials={"key": KEY})
+    with httpx.Client(timeout=5) as client:
+        for n in range(65):  # other messages to the same number, listed before ours
+            client.send(p.build(Chunk("earlier", n, (A,)), tts()))
+    sim.inject("accept_then_drop")
+    with Journal(tmp_path / "j.db") as journal:
+        rows = _send(p, [A, B], journal)
+    mine = [m for m, v in sim.messages.items() if v["reference"] == "camp-1"]
+    assert {(r.status, r.ref) for r in rows.values()} == {("accepted", mine[0])}
+    offsets = [r.query["offset"][0] for r in sim.requests if r.method == "GET"]
+    assert offsets == ["0", "30", "60"] and sends(sim) == 66
+
+
+def test_a_timeout_stays_unknown_until_the_next_run_finds_it(sim: MessageBirdSim, tmp_path: Path) -> None:
+    sim.inject("slow", seconds=5)  # accepted only after the client gave up: "not found" would be premature
+    p = MessageBird(base_url=sim.base_url, credentials={"key": KEY})
+    quick = SendSettings(retry=FAST.retry, timeout_s=0.5)
+    with Journal(tmp_path / "j.db") as journal:
+        rows = _send(p, [A, B], journal, quick)
+        assert {r.status for r in rows.values()} == {"unknown"}
+        assert "looked up: not there yet, but the request may still be in progress; the next run looks it up again" in rows[A.address].error
+        assert sim.wait_for_accepted(2, timeout=10)
+        again = _send(p, [A, B], journal)
+    (message,) = sim.messages
+    assert {(r.status, r.ref) for r in again.values()} == {("accepted", message)}
+    assert sim.accepted_counts() == Counter({A.digits: 1, B.digits: 1}) and sends(sim) == 1
+
+
+def test_interrupted_chunk_is_looked_up_at_the_next_run(sim: MessageBirdSim, tmp_path: Path) -> None:
+    p = MessageBird(base_url=sim.base_url, credentials={"key": KEY})
+    recipients = numbers(120)
+    with Journal(tmp_path / "j.db") as journal:
+        _send(p, recipients[:50], journal)  # chunk 1 went out and was answered...
+        journal.mark_in_flight("camp", 1, [r.address for r in recipients[:50]])  # ...but the answer was never written
+        journal.add_recipients("camp", recipients[50:])
+        journal.mark_in_flight("camp", 2, [r.address for r in recipients[50:100]])  # chunk 2: marked, never sent
+        rows = _send(p, recipients, journal)
+    assert {r.status for r in rows.values()} == {"accepted"}
+    assert sim.accepted_counts() == Counter({r.digits: 1 for r in recipients})
+    assert sends(sim) == 1 + 2  # chunk 1 once; then the 70 still unsent in two requests
 
 
 def test_body_too_long_sends_nothing(sim: MessageBirdSim, tmp_path: Path) -> None:

@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--callback-url", default=None)
     ap.add_argument("--no-fetch-media", action="store_true")
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--accept-repeated-ids", action="store_true", help="alphasms: take a repeated voice id as a new call")
     a = ap.parse_args(argv)
 
     common = dict(
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     elif a.provider == "wawp":
         sim = WawpSim(need(a.instance_id, "--instance-id"), need(a.access_token, "--access-token"), **common)
     else:
-        sim = AlphaSmsSim(need(a.key, "--key"), **common)
+        sim = AlphaSmsSim(need(a.key, "--key"), accept_repeated_ids=a.accept_repeated_ids, **common)
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -16,7 +16,12 @@ the rate limit); errors are in the body:
 
 Item ``type: "voice"`` (all fields required, as the docs mark them):
 ``id`` a positive integer (JSON number; ``Invalid id``), never used before
-by a voice item (``Duplicate id``, also within one request); ``phone`` a
+by a voice item (``Duplicate id``, also within one request). The docs only
+call the id "unique ... in the client system" and say nothing of repeats:
+refusing them is this simulator's default choice, and
+``accept_repeated_ids=True`` makes it accept a repeated id as a new call
+(new ``msg_id``, another :class:`Delivery`; ``status`` then answers the
+latest), the other reading a client must survive; ``phone`` a
 number or a digit string of 8..15 digits, no ``+`` (``Invalid phone``);
 ``message`` a non-empty string of at most 1000 characters (``Invalid
 message`` / ``Message is too long``); ``voice`` an object with ``gender``
@@ -121,8 +126,10 @@ class AlphaSmsSim(Simulator):
     MAX_MESSAGE = 1000
     OUTCOMES = frozenset(_STATUS)
 
-    def __init__(self, key: str, *, balance: float = 31.1683, upload_price: float = 0.4, **kw: Any) -> None:
+    def __init__(self, key: str, *, balance: float = 31.1683, upload_price: float = 0.4, accept_repeated_ids: bool = False,
+                 **kw: Any) -> None:  # fmt: skip
         self.key = key
+        self.accept_repeated_ids = accept_repeated_ids
         self.balance = balance
         self.upload_price = upload_price
         self.voice_items: dict[int, dict[str, Any]] = {}
@@ -197,7 +204,7 @@ class AlphaSmsSim(Simulator):
                 return err("Message not found")
             return {"success": True, "data": {"id": item_id, "type": "voice", "status": rec["status"]}}, None
 
-        if item_id in self.voice_items:
+        if item_id in self.voice_items and not self.accept_repeated_ids:
             return err("Duplicate id")
         phone = item.get("phone")
         if isinstance(phone, int) and not isinstance(phone, bool):

@@ -66,7 +66,8 @@ Out of process: ``python -m tests.simulators PROVIDER ...`` (see
 endpoints under ``/_sim/`` (not recorded, not rate limited, no faults):
 ``GET /_sim/state``; ``POST /_sim/inject`` ``{"kind", "times", "path",
 "method", "params"}``; ``POST /_sim/outcomes`` ``{"outcomes", "default"}``;
-``POST /_sim/config`` ``{"callback_url", "latency_s", "fetch_media"}``;
+``POST /_sim/config`` ``{"callback_url", "latency_s", "fetch_media"}`` (and
+AlphaSMS's ``accept_repeated_ids``);
 ``POST /_sim/advance``; ``POST /_sim/fire_callbacks`` ``{"duplicate",
 "reverse", "only"}``; ``POST /_sim/reset``.
 
@@ -505,8 +506,8 @@ class Simulator(HTTPServerBase):
                     self.default_outcome = args["default"]
                 return json_response(200, {"ok": True})
             if action == "config":
-                for key in ("callback_url", "latency_s", "fetch_media"):
-                    if key in args:
+                for key in ("callback_url", "latency_s", "fetch_media", "accept_repeated_ids"):
+                    if key in args and hasattr(self, key):
                         setattr(self, key, args[key])
                 return json_response(200, {"ok": True})
             if action == "advance" and hasattr(self, "advance"):

@@ -7,8 +7,11 @@ Routes (auth first on every route, then routing):
   values both work). ``_method=GET|POST|DELETE`` in the query overrides the
   HTTP method (documented); with ``GET ...?_method=POST`` the parameters are
   read from the query string.
-- ``GET /voicemessages`` (list; ``offset``, ``limit`` (default 20), filters
-  ``recipient`` and ``originator``), ``GET /voicemessages/{id}``,
+- ``GET /voicemessages`` (list, oldest first; ``offset``, ``limit`` (default
+  20), filters ``recipient``, ``originator``, ``status`` (a message with an
+  item in that status) and ``from`` / ``until`` (RFC 3339, on
+  ``createdDatetime``, inclusive), as the docs list them; a bad value: 422),
+  ``GET /voicemessages/{id}``,
   ``DELETE /voicemessages/{id}``. Wrong method on a known path: 405; unknown
   path: 404 ``{"errors":[{"code":20,"description":"not found","parameter":null}]}``.
 
@@ -147,6 +150,16 @@ def check_body_markup(body: str) -> str | None:
 
 def _err(code: int, description: str, parameter: str | None) -> dict[str, Any]:
     return {"code": code, "description": description, "parameter": parameter}
+
+
+def _rfc3339(value: str) -> float | None:
+    """Epoch seconds of an RFC 3339 time with a zone; None when it is not one."""
+    if not _RFC3339_RE.match(value):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 def _int_param(value: Any) -> int | None:
@@ -400,14 +413,27 @@ class MessageBirdSim(Simulator):
         q = {k: v[-1] for k, v in req.query.items()}
         offset = _int_param(q.get("offset", "0"))
         limit = _int_param(q.get("limit", "20"))
-        if offset is None or limit is None:
-            return json_response(422, {"errors": [_err(10, "offset and limit must be integers", "limit")]})
+        if offset is None or limit is None or offset < 0 or limit < 1:
+            return json_response(422, {"errors": [_err(10, "offset and limit must be integers (limit at least 1)", "limit")]})
+        bounds = {}
+        for name in ("from", "until"):
+            if name in q:
+                when = _rfc3339(q[name])
+                if when is None:
+                    return json_response(422, {"errors": [_err(10, f"{name} must be RFC 3339 (Y-m-d\\TH:i:sP)", name)]})
+                bounds[name] = when
         with self._lock:
             msgs = list(self.messages.values())
             if "recipient" in q:
                 msgs = [m for m in msgs if any(str(i["recipient"]) == q["recipient"] for i in m["_items"])]
             if "originator" in q:
                 msgs = [m for m in msgs if m["originator"] == q["originator"]]
+            if "status" in q:
+                msgs = [m for m in msgs if any(i["status"] == q["status"] for i in m["_items"])]
+            if "from" in bounds:  # createdDatetime has whole seconds
+                msgs = [m for m in msgs if int(m["_created_at"]) >= bounds["from"]]
+            if "until" in bounds:
+                msgs = [m for m in msgs if int(m["_created_at"]) <= bounds["until"]]
             page = [self._public(m) for m in msgs[offset : offset + limit]]
         base = f"{self.base_url}{self.PATH}/"
         total = len(msgs)
