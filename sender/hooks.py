@@ -25,7 +25,11 @@ is the only state: a restarted receiver carries on where the last one was.
 Given a path instead of a journal, the receiver opens it on the first
 callback once the file exists (until then no secret exists, so every
 callback is 404): serving media alone creates no journal.
-The secret never reaches a log: the server logs ``/hooks/<provider>/***``.
+The secret never reaches a log: the server logs ``/hooks/<provider>/***``
+for a known provider and ``/hooks/***`` for any other path under the prefix
+(``/hooks/<secret>``, ``/hooks//<secret>``, an unknown provider segment that
+may be the secret itself); every line the receiver logs goes through
+:func:`pipeline.redaction.redact_text`.
 """
 
 from __future__ import annotations
@@ -37,11 +41,11 @@ import threading
 from pathlib import Path
 from urllib.parse import unquote
 
+from pipeline.redaction import REDACTED, redact_hook_paths, redact_text
 from pipeline.store import Request, Response
 
 from .journal import Journal
 from .providers import REGISTRY
-from .providers.base import redact_hook_paths
 from .status import apply_update
 
 __all__ = ["PREFIX", "HookReceiver", "hook_url"]
@@ -101,9 +105,12 @@ class HookReceiver:
     def route(self) -> tuple[str, HookReceiver]:
         return PREFIX, self
 
-    @staticmethod
-    def redact_path(path: str) -> str:
-        return redact_hook_paths(path)
+    def redact_path(self, path: str) -> str:
+        """How a path under /hooks/ appears in the server's log: never with anything that may be the secret."""
+        match = _PATH.fullmatch(unquote(path))
+        if match and match.group(1) in self.providers:
+            return redact_hook_paths(f"{PREFIX}{match.group(1)}/{match.group(2)}")
+        return f"{PREFIX}{REDACTED}"
 
     def __call__(self, request: Request) -> Response:
         journal = self.journal
@@ -118,10 +125,11 @@ class HookReceiver:
         source = f"hook:{name}"
         try:
             updates = provider.parse_callback(request)
-        except ValueError as exc:
-            _LOG.warning("%s: unreadable callback from %s: %s", source, request.client or "?", exc)
-            journal.add_event(None, None, source, {"malformed": str(exc)})
-            return Response.text(f"{exc}\n", 400)
+        except (ValueError, TypeError, OverflowError, RecursionError) as exc:  # whatever a malformed body makes the parser raise
+            reason = redact_text(str(exc) or type(exc).__name__)
+            _LOG.warning("%s: unreadable callback from %s: %s", source, request.client or "?", reason)
+            journal.add_event(None, None, source, {"malformed": reason})
+            return Response.text(f"{reason}\n", 400)
         for update in updates:
             apply_update(journal, update, source=source)
         return Response.text("OK\n")

@@ -34,7 +34,7 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
@@ -162,11 +162,13 @@ class RecipientRow:
         return {k: v for k, v in self.__dict__.items() if k != "campaign"}
 
 
+_NUMBERS = ("duration_s", "sent_at", "status_at")
+
+
 def _row(values: Any) -> RecipientRow:
     row = RecipientRow(*values)
-    if row.duration_s is not None and not math.isfinite(row.duration_s):  # written by an older voxpipe
-        return RecipientRow(*values[:9], None, *values[10:])
-    return row
+    bad = {k: None for k in _NUMBERS if isinstance(getattr(row, k), float) and not math.isfinite(getattr(row, k))}
+    return replace(row, **bad) if bad else row  # an older voxpipe could store inf; reports are JSON, which has none
 
 
 def _create_private(path: Path) -> None:

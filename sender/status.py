@@ -35,6 +35,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
+from pipeline.redaction import redact_text
+
 from .journal import Journal, RecipientRow
 from .recipients import Recipient
 
@@ -74,7 +76,7 @@ def normalise(provider: str, raw: str, table: Mapping[str, str]) -> str:
     """The normalised status of a provider's ``raw`` status; ``unknown`` (logged) when the table lacks it."""
     status = table.get(raw)
     if status is None:
-        _LOG.warning("%s: status %r is not one voxpipe knows; kept as raw status, counted as unknown", provider, raw)
+        _LOG.warning("%s: status %s is not one voxpipe knows; kept as raw status, counted as unknown", provider, redact_text(repr(raw)))
         return "unknown"
     return status
 
@@ -139,7 +141,8 @@ def apply_update(journal: Journal, update: StatusUpdate, *, source: str, keep_un
     with journal.transaction():
         rows = _match(journal, update)
         if not rows:
-            _LOG.warning("%s: %s update for a recipient this journal does not know (ref=%s)", source, update.provider, update.ref)
+            _LOG.warning("%s: %s update for a recipient this journal does not know (ref=%s)", source, update.provider,
+                         redact_text(str(update.ref)))  # fmt: skip
             journal.add_event(None, update.address, source, {"unmatched": True, **_payload(update)})
             return Applied([], [])
         for row in rows:

@@ -101,7 +101,7 @@ def status(campaign_ids: tuple[str, ...], journal_file: str | None, as_json: boo
                     step()
         reports = [_report(c, journal.rows(c.id), refreshed.get(c.id)) for c in campaigns]
     if as_json:
-        click.echo(json.dumps(reports, indent=2, default=str))
+        click.echo(json.dumps(reports, indent=2, default=str, allow_nan=False))  # JSON has no NaN/Infinity; the journal reads none
     else:
         _print_tables(reports, path)
     if watch and not done:
@@ -190,7 +190,7 @@ def hooks(public_url: str, journal_file: str | None, as_json: bool) -> None:
     listed = [{"provider": cls.name, "method": cls.callback_method, "url": hook_url(base, cls.name, secret), "configure": cls.callback_setup}
               for cls in REGISTRY.values()]  # fmt: skip
     if as_json:
-        click.echo(json.dumps(listed, indent=2))
+        click.echo(json.dumps(listed, indent=2, allow_nan=False))
         return
     for item in listed:
         click.echo(f"{item['provider']}: {item['url']}")
@@ -224,7 +224,7 @@ def cancel(campaign_id: str, journal_file: str | None, api_url: str | None, as_j
         with http_client(_CLIENT) as client:
             results = tracking.cancel(journal, campaign_id, provider, client)
     if as_json:
-        click.echo(json.dumps([r.__dict__ for r in results], indent=2))
+        click.echo(json.dumps([r.__dict__ for r in results], indent=2, allow_nan=False))
     elif not results:
         click.echo(f"nothing to cancel: every recipient of {campaign_id} is final or was never sent", err=True)
     for r in [] if as_json else results:

@@ -43,6 +43,7 @@ from typing import Any, Union
 from urllib.parse import parse_qsl, unquote
 
 from ..errors import StoreError
+from ..redaction import redact_hook_paths
 from .base import CACHE_CONTROL, DEFAULT_HOST, DEFAULT_PORT
 
 __all__ = [
@@ -250,7 +251,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
     @staticmethod
     def _redact(handler: Handler | None, path: str) -> str:
         redact = getattr(handler, "redact_path", None)
-        return redact(path) if redact is not None else path
+        shown = redact(path) if redact is not None else path
+        # Whatever the route, no hook secret reaches the log, also with an encoded slash (/hooks/9bits%2F<secret>).
+        return redact_hook_paths(unquote(shown))
 
     # -- dispatch ----------------------------------------------------------
     def _dispatch(self) -> None:

@@ -19,7 +19,7 @@ from sender.journal import Journal
 from tests.cli import REPO, voxpipe
 from tests.simulators import AlphaSmsSim, MessageBirdSim, NineBitsSim
 
-from .tracking_support import KEYS, alpha, bird, nine, post, rows, send_to, statuses
+from .tracking_support import KEYS, alpha, bird, get, nine, post, rows, send_to, statuses
 
 NL = ["+31612345671", "+31612345672"]
 UA = ["+380971234561", "+380971234562"]
@@ -153,6 +153,43 @@ def test_serve_receives_callbacks_into_the_journal_and_never_logs_the_secret(tmp
     finally:
         log = _stop(server)
     assert '"POST /hooks/9bits/***" 200' in log and '"POST /hooks/9bits/***" 404' in log and secret not in log
+
+
+def test_status_json_never_prints_nan_or_infinity(journal_file: Path) -> None:
+    with Journal(journal_file) as journal, NineBitsSim(token=KEYS["9bits"]["token"], fetch_media=False) as sim:
+        send_to(nine(sim.base_url), ["+2348020000001", "+2348020000002"], journal)
+        with journal.transaction() as db:  # what an older voxpipe stored for `call_duration: "1e400"`
+            db.execute("UPDATE recipients SET duration_s = ?, status = 'answered' WHERE address = '+2348020000001'", (float("inf"),))
+            db.execute("UPDATE recipients SET duration_s = ? WHERE address = '+2348020000002'", (float("nan"),))
+    proc = voxpipe("status", "--journal", str(journal_file), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert "Infinity" not in proc.stdout and "NaN" not in proc.stdout
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} in the JSON output")
+
+    (report,) = json.loads(proc.stdout, parse_constant=refuse)
+    assert [r["duration_s"] for r in report["recipients"]] == [None, None]
+
+
+def test_serve_never_logs_the_secret_of_a_malformed_hook_path(tmp_path: Path, journal_file: Path) -> None:
+    media = tmp_path / "media"
+    media.mkdir()
+    server, url = _serve(media, "--journal", str(journal_file))
+    try:
+        with Journal(journal_file) as journal:
+            secret = journal.hook_secret()
+        paths = [f"/hooks//{secret}", f"/hooks/{secret}", f"/hooks///{secret}", f"/hooks/{secret}/9bits", f"/hooks/nope/{secret}",
+                 f"/hooks/9bits%2F{secret}", f"/hooks%2F9bits/{secret}", f"/hooks/9bits/{secret}/extra", f"/hooks/9bits//{secret}"]  # fmt: skip
+        answers = {path: post(url + path, json={}).status_code for path in paths}
+        good = get(f"{url}/hooks/messagebird/{secret}", params={"id": "x", "recipient": "31612345671", "status": "answered"})
+    finally:
+        log = _stop(server)
+    assert set(answers.values()) <= {404, 405} and good.status_code == 200
+    assert secret not in log
+    assert log.count('"POST /hooks/***" 404') >= 5 and '"GET /hooks/messagebird/***" 200' in log
+    requests = [line for line in log.splitlines() if "pipeline.store.server" in line]
+    assert len(requests) == len(paths) + 1  # every request logged, each without the secret
 
 
 def test_serve_without_a_journal_creates_none_and_refuses_every_callback(tmp_path: Path) -> None:

@@ -173,15 +173,54 @@ MALFORMED = [
     ("alphasms", "POST", {"json": {"id": "abc", "status": "ANSWERED"}}, "numeric id"),
     ("alphasms", "POST", {"json": {"id": 100500, "status": "ANSWERED", "duration": "long"}}, "duration"),
 ]
+_CALL = {"start_at": "2030-01-01 10:00:00", "answer_at": "2030-01-01 10:00:09", "to_number": "2348020000001"}
+_JSON = {"content-type": "application/json"}
+# Numbers a provider sends must be finite: one that is not makes the callback a 400, never a stored inf or nan.
+NOT_FINITE = [
+    ("9bits", "POST", {"json": {**_CALL, "call_duration": "1e400"}}, "call_duration '1e400' is not a finite number"),
+    ("9bits", "POST", {"json": {**_CALL, "call_duration": "nan"}}, "call_duration 'nan' is not a finite number"),
+    ("9bits", "POST", {"json": {**_CALL, "call_duration": "-Infinity"}}, "call_duration '-Infinity' is not a finite number"),
+    ("9bits", "POST", {"json": {**_CALL, "call_duration": "-5"}}, "call_duration '-5' is negative"),
+    ("9bits", "POST", {"json": {**_CALL, "call_duration": 10**400}}, "call_duration <1329-bit integer> is not a finite number"),
+    ("9bits", "POST", {"json": {**_CALL, "call_duration": [30]}}, "call_duration [30] is not a number"),
+    ("9bits", "POST", {"content": b'{"call_duration": 1e400, "to_number": "2348020000001"}', "headers": _JSON}, "number 1e400 is out of range"),
+    ("9bits", "POST", {"content": b'{"call_duration": NaN, "to_number": "2348020000001"}', "headers": _JSON}, "NaN is not a number JSON allows"),
+    ("alphasms", "POST", {"json": {"id": 100500, "status": "ANSWERED", "duration": "Infinity"}}, "duration 'Infinity' is not a finite number"),
+    ("alphasms", "POST", {"content": b'{"id": 1, "status": "ANSWERED", "duration": -Infinity}', "headers": _JSON}, "-Infinity is not a number JSON allows"),
+]
+# JSON bombs: deep nesting and integers past Python's 4300 digits are 400s, not 500s.
+BOMBS = [
+    ("9bits", "POST", {"content": b"[" * 30000 + b"]" * 30000, "headers": _JSON}, "nested too deeply"),
+    ("wawp", "POST", {"content": b'{"event": "message.ack", "payload": ' + b'{"a": ' * 6000 + b"1" + b"}" * 6001, "headers": _JSON}, "nested too deeply"),
+    ("alphasms", "POST", {"content": b'{"id": ' + b"9" * 30000 + b', "status": "ANSWERED"}', "headers": _JSON}, "Exceeds the limit (4300 digits)"),
+    ("wawp", "POST", {"content": b'{"event": "message.ack", "payload": {"id": "true_1@c.us_A", "ack": ' + b"7" * 4000 + b"}}", "headers": _JSON}, None),
+]
 
 
 def test_malformed_payloads_get_400_and_the_server_keeps_serving(hooks) -> None:
-    for name, method, kw, reason in MALFORMED:
+    for name, method, kw, reason in MALFORMED + NOT_FINITE + BOMBS[:3]:
         response = (get if method == "GET" else post)(hooks.url(name), **kw)
         assert (response.status_code, reason in response.text) == (400, True), (name, kw, response.text)
     recorded = [json.loads(e[3]) for e in events(hooks.journal)]
-    assert len(recorded) == len(MALFORMED) and all("malformed" in e for e in recorded)
+    assert len(recorded) == len(MALFORMED + NOT_FINITE + BOMBS[:3]) and all("malformed" in e for e in recorded)
     assert get(hooks.url("messagebird"), params={"id": "x", "recipient": "31612345671", "status": "answered"}).status_code == 200
+
+
+def test_a_huge_but_valid_number_is_read_and_nothing_stored_is_not_finite(hooks, journal: Journal) -> None:
+    name, method, kw, _ = BOMBS[3]
+    assert post(hooks.url(name), **kw).status_code == 200  # a 4000-digit ack is a number: unknown ack, unmatched id
+    with NineBitsSim(token=KEYS["9bits"]["token"], fetch_media=False) as sim:
+        send_to(nine(sim.base_url), NG[:1], journal)
+    assert post(hooks.url("9bits"), json={**_CALL, "call_duration": "1e400", "start_at": _now()}).status_code == 400
+    assert post(hooks.url("9bits"), json={**_CALL, "call_duration": "41.5", "start_at": _now()}).status_code == 200
+    row = rows(journal)[NG[0]]
+    assert (row.status, row.duration_s) == ("answered", 41.5)
+    payloads = [e[3] for e in events(journal)]
+    assert not any(word in p for p in payloads for word in ("Infinity", "NaN"))
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def test_unknown_recipients_are_answered_200_and_recorded(hooks) -> None:

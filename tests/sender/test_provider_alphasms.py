@@ -16,7 +16,7 @@ import pytest
 from pipeline.markup import parse
 from pipeline.retry import RetryPolicy
 from sender.dispatch import SendSettings, dry_run, http_client, send
-from sender.errors import ConfigError
+from sender.errors import ConfigError, ProviderError
 from sender.journal import Journal, client_id
 from sender.message import Message
 from sender.providers import Chunk, Mode, Outcome, Payload
@@ -284,6 +284,56 @@ def test_tts_response_shapes(status: int, body: object, a: Outcome, b: Outcome) 
 )
 def test_upload_response_shapes(body: dict, outcome: Outcome) -> None:
     assert provider().parse(Chunk("c", 1, (A,)), httpx.Response(200, json=body)) == {A: outcome}
+
+
+def _status(id_: object, ok: bool = True, **extra: object) -> dict:
+    data = {"id": id_, "type": "voice", "status": "ANSWERED"} if ok else {"id": id_}
+    return {"success": ok, "data": data, **extra}
+
+
+NOT_FOUND = Outcome("not_sent", error="alphasms: status of id 2: Message not found")
+LOOKUPS = [
+    # (answer, outcome of A (id 1), outcome of B (id 2); None: not settled, so it stays unknown)
+    ({"success": True, "data": [_status(1), _status(2, False, error="Message not found")]}, Outcome("accepted"), NOT_FOUND),
+    ({"success": True, "data": [_status(2, False, error="Message not found"), _status(1)]}, Outcome("accepted"), NOT_FOUND),  # by id
+    ({"success": True, "data": [_status(1), {"success": False, "error": "Message not found"}]}, Outcome("accepted"), None),  # no id echoed
+    ({"success": True, "data": [_status(1), _status(77)]}, Outcome("accepted"), None),  # not our id
+    ({"success": True, "data": [_status(1), {"success": True, "data": {"id": 2}}]}, Outcome("accepted"), None),  # no status
+    ({"success": True, "data": [_status(1), _status(2, False, error=None)]}, Outcome("accepted"),
+     Outcome("not_sent", error="alphasms: status of id 2: not found")),
+    ({"success": True, "data": [_status(True), _status("2")]}, None, None),
+    ({"success": True}, None, None),
+]
+
+
+@pytest.mark.parametrize(("body", "a", "b"), LOOKUPS)
+def test_lookup_answers(body: dict, a: Outcome | None, b: Outcome | None) -> None:
+    p = provider()
+    chunk = Chunk("c", 1, (A, B), (1, 2))
+    request = p.build_lookup(chunk, 0.0)
+    assert json.loads(request.content) == {"auth": KEY, "data": [{"type": "status", "id": 1}, {"type": "status", "id": 2}]}
+    page = p.parse_lookup(chunk, httpx.Response(200, json=body))
+    assert page.outcomes == {r: o for r, o in ((A, a), (B, b)) if o is not None} and page.next is None
+
+
+@pytest.mark.parametrize(("status", "body", "error"), [
+    (200, {"success": False, "error": "Access denied"}, "alphasms: status look-up refused: Access denied"),
+    (200, "<html>", "alphasms: HTTP 200: unreadable status answer"),
+    (500, {"success": True, "data": []}, "alphasms: HTTP 500: unreadable status answer"),
+])
+def test_lookup_failures_are_errors(status: int, body: object, error: str) -> None:
+    response = httpx.Response(status, json=body) if isinstance(body, dict) else httpx.Response(status, text=body)
+    with pytest.raises(ProviderError) as err:
+        provider().parse_lookup(Chunk("c", 1, (A, B), (1, 2)), response)
+    assert str(err.value) == error
+
+
+@pytest.mark.parametrize(("ident", "found"), [(100500, True), (2**48, True), (2**63 - 1, True), (2**63, False), (2**200, False),
+                                             (0, False), (-1, False), (True, False), ("100500", False), (1.5, False)])  # fmt: skip
+def test_poll_ids_must_fit_the_journal(ident: object, found: bool) -> None:
+    body = {"success": True, "data": [{"success": True, "data": {"id": ident, "type": "voice", "status": "ANSWERED"}}]}
+    updates = provider().parse_poll(httpx.Response(200, json=body))
+    assert [u.client_id for u in updates] == ([ident] if found else [])
 
 
 # --------------------------------------------------------------------------- redaction

@@ -294,6 +294,25 @@ def test_lookup_failures_are_errors(status: int, body: object, error: str) -> No
     assert str(err.value) == error
 
 
+def _voice_message(amount: object) -> dict:
+    item = {"recipient": 31612345678, "status": "answered", "statusDatetime": "2026-03-05T10:00:09+00:00",
+            "price": {"amount": amount, "currency": "EUR"}}  # fmt: skip
+    return {"id": "m1", "recipients": {"totalCount": 1, "items": [item]}}
+
+
+@pytest.mark.parametrize(("amount", "cost"), [(0.055, "0.055 EUR"), ("0.055", "0.055 EUR"), ("1e400", None), ("NaN", None),
+                                              ("Infinity", None), ([1], None), (None, None)])  # fmt: skip
+def test_poll_prices_must_be_finite(amount: object, cost: str | None) -> None:
+    (update,) = provider().parse_poll(httpx.Response(200, json=_voice_message(amount)))
+    assert (update.status, update.cost) == ("answered", cost)
+
+
+def test_a_poll_answer_with_a_number_json_cannot_carry_is_unreadable() -> None:
+    body = json.dumps(_voice_message(1)).replace('"amount": 1', '"amount": 1e400').encode()
+    with pytest.raises(ProviderError, match="not a voice message object"):
+        provider().parse_poll(httpx.Response(200, content=body))
+
+
 # --------------------------------------------------------------------------- redaction
 
 def test_redaction_hides_the_key() -> None:

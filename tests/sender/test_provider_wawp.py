@@ -198,6 +198,11 @@ RESPONSES = [
     (201, {"_data": {"id": {"fromMe": True, "_serialized": SERIAL}}}, Outcome("accepted", ref=SERIAL)),
     (200, {"id": "plain", "_data": "x"}, Outcome("unknown", error="wawp: HTTP 200 without a message id; it may have been sent")),
     (200, "<html>ok</html>", Outcome("unknown", error="wawp: HTTP 200 without a message id; it may have been sent")),
+    # A 2xx the client cannot read is unknown (Wawp has no look-up, so it stays so), never rejected.
+    *[(200, body, Outcome("unknown", error="wawp: HTTP 200 without a message id; it may have been sent")) for body in (
+        b'{"id": {"fromMe": true, "remote": "201012345678@c.us", "_serialized": "true_2010', b"", {"id": {"_serialized": ""}},
+        {"id": {"_serialized": None}}, b'{"id": {"_serialized": "' + SERIAL.encode() + b'"}, "t": 1e400}',
+        b'{"id": {"_serialized": "' + SERIAL.encode() + b'"}, "ack": NaN}', {"status": "ok"})],
     (200, {"status": "error", "message": "Instance is not connected"}, Outcome("rejected", error="wawp: HTTP 200: Instance is not connected")),
     (403, {"status": "error", "message": "subscription_required"}, Outcome("rejected", error="wawp: HTTP 403: not allowed for this Wawp plan or instance; subscription_required")),
     (400, {"status": "error", "message": "chatId is required"}, Outcome("rejected", error="wawp: HTTP 400: chatId is required")),
@@ -208,8 +213,12 @@ RESPONSES = [
 
 @pytest.mark.parametrize(("status", "body", "outcome"), RESPONSES)
 def test_response_shapes(status: int, body: object, outcome: Outcome) -> None:
-    response = httpx.Response(status, json=body) if isinstance(body, dict) else httpx.Response(status, text=body)
+    response = (
+        httpx.Response(status, json=body) if isinstance(body, dict)
+        else httpx.Response(status, content=body) if isinstance(body, bytes) else httpx.Response(status, text=body)
+    )  # fmt: skip
     assert provider().parse(Chunk("c", 1, (PHONE,)), response) == {PHONE: outcome}
+    assert provider().can_look_up(media()) is False
 
 
 # --------------------------------------------------------------------------- redaction
