@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from datetime import datetime, timezone
 
 import httpx
 import pytest
@@ -653,6 +654,32 @@ def test_messagebird_get_list_and_not_found(sims):
     assert mb_get(sim, "/messages").status_code == 404
 
 
+def test_messagebird_list_filters_by_status_and_creation_time(sims):
+    from urllib.parse import quote
+
+    sim = sims(MessageBirdSim, access_key="k")
+    first = mb_create(sim, {"recipients": [31612345670], "body": "hi"}).json()
+    sim._now = lambda: time.time() + 3600  # the next message is created an hour later
+    later = mb_create(sim, {"recipients": [31612345670], "body": "hi", "scheduledDatetime": "2099-01-01T10:00:00+00:00"}).json()
+    created = [datetime.fromisoformat(m["createdDatetime"]).timestamp() for m in (first, later)]
+
+    def listed(query: str) -> list[str]:
+        page = mb_get(sim, "/voicemessages?" + query)
+        assert page.status_code == 200, page.text
+        return [m["id"] for m in page.json()["items"]]
+
+    def at(ts: float) -> str:
+        return quote(datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00"))
+
+    assert listed(f"from={at(created[1])}") == [later["id"]]
+    assert listed(f"until={at(created[0])}") == [first["id"]]
+    assert listed(f"from={at(created[0])}&until={at(created[1])}&recipient=31612345670") == [first["id"], later["id"]]
+    assert listed(f"from={at(created[1] + 1)}") == []
+    assert listed("status=scheduled") == [later["id"]] and listed("status=calling") == [first["id"]]
+    for bad in ("from=yesterday", "until=2026-03-05T10:00:00", "limit=0", "offset=-1"):
+        assert mb_get(sim, "/voicemessages?" + bad).status_code == 422, bad
+
+
 def test_messagebird_scheduled_and_delete(sims):
     sim = sims(MessageBirdSim, access_key="k")
     auth = {"Authorization": "AccessKey k"}
@@ -927,6 +954,17 @@ def test_alphasms_duplicate_id_across_requests(sims):
     retry = alpha_post(sim, [alpha_voice(77)]).json()  # the retry of an accepted id
     assert retry["data"][0] == {"success": False, "error": "Duplicate id", "data": {"id": 77}}
     assert sim.accepted_counts() == {"380971234567": 1}
+
+
+def test_alphasms_can_accept_a_repeated_id_as_a_new_call(sims):
+    sim = sims(AlphaSmsSim, key="key1", accept_repeated_ids=True)  # the docs allow this reading too
+    first = alpha_post(sim, [alpha_voice(77)]).json()["data"][0]
+    again = alpha_post(sim, [alpha_voice(77)]).json()["data"][0]
+    assert first["success"] is again["success"] is True and first["data"]["msg_id"] != again["data"]["msg_id"]
+    assert sim.accepted_counts() == {"380971234567": 2}  # called twice
+    status = alpha_post(sim, [{"type": "status", "id": 77}, {"type": "status", "id": 78}]).json()["data"]
+    assert status == [{"success": True, "data": {"id": 77, "type": "voice", "status": "ACCEPTED"}},
+                      {"success": False, "error": "Message not found", "data": {"id": 78}}]  # fmt: skip
 
 
 def test_alphasms_status_polling(sims):
