@@ -349,11 +349,12 @@ def _settle_ambiguous(
     may still be in progress at the provider (a timeout): then unknown, and the
     next run looks it up again.
     """
-    doubtful = [r for r, o in outcomes.items() if o.status == "unknown"]
+    doubtful = {r for r, o in outcomes.items() if o.status == "unknown"}
     if not doubtful or not provider.can_look_up(payload):
         return outcomes
-    part = Chunk(chunk.campaign, chunk.index, tuple(doubtful), tuple(c for r, c in zip(chunk.recipients, chunk.client_ids) if r in doubtful))
-    found = look_up(provider, part, since, ask)
+    ids = dict(zip(chunk.recipients, chunk.client_ids))
+    members = tuple(r for r in chunk.recipients if r in doubtful)
+    found = look_up(provider, Chunk(chunk.campaign, chunk.index, members, tuple(ids[r] for r in members if r in ids)), since, ask)
     settled = dict(outcomes)
     for recipient, answer in found.items():
         why = outcomes[recipient].error

@@ -491,6 +491,8 @@ class Journal:
 
 def _alive(pid: int) -> bool:
     """Whether process ``pid`` of this host still exists (one of another user counts)."""
+    if pid <= 0:  # not a process id (0 and negatives name process groups): cannot tell, so wait for the expiry
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from ..errors import ConfigError
 from .alphasms import AlphaSms
-from .base import Chunk, Credential, Mode, Option, Outcome, Payload, Provider
+from .base import Chunk, Credential, LookupPage, Mode, Option, Outcome, Payload, Provider
 from .messagebird import MessageBird
 from .ninebits import NineBits
 from .wawp import Wawp
 
-__all__ = ["REGISTRY", "Chunk", "Credential", "Mode", "Option", "Outcome", "Payload", "Provider", "provider_class"]
+__all__ = ["REGISTRY", "Chunk", "Credential", "LookupPage", "Mode", "Option", "Outcome", "Payload", "Provider", "provider_class"]
 
 REGISTRY: dict[str, type[Provider]] = {cls.name: cls for cls in (NineBits, MessageBird, Wawp, AlphaSms)}
 

@@ -126,7 +126,8 @@ class Outcome:
 
     status: str
     """"accepted", "rejected" or "unknown" (a 2xx the client cannot read); from a look-up also
-    "not_sent" (the provider has no such request: sending it again is safe)."""
+    "not_sent" (the provider has no such request: sending it again is safe). The dispatcher
+    records "failed" for what was never taken."""
     ref: str | None = None
     error: str | None = None
 

@@ -3,7 +3,7 @@
     python -m tests.simulators ninebits --token t --rate-limit 50 --no-fetch-media
     python -m tests.simulators messagebird --access-key k
     python -m tests.simulators wawp --instance-id i --access-token a
-    python -m tests.simulators alphasms --key k
+    python -m tests.simulators alphasms --key k [--accept-repeated-ids]
 
 Prints one JSON line ``{"provider": ..., "base_url": ..., "pid": ...}`` on
 stdout once it is listening, then serves until SIGTERM/SIGINT. Control and
