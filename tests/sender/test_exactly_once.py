@@ -98,33 +98,41 @@ def send_requests(sim) -> int:
 
 def test_a_second_run_refuses_with_one_line_or_waits_and_finds_nothing_left(tmp_path: Path) -> None:
     recipients = tmp_path / "to.txt"
-    recipients.write_text("\n".join(numbers("messagebird", 400)) + "\n")
+    recipients.write_text("\n".join(numbers("messagebird", 600)) + "\n")
     journal = tmp_path / "j.db"
-    with simulator("messagebird", latency_s=2.0) as sim:  # slow enough that the first run is busy throughout
+    with simulator("messagebird", latency_s=2.0) as sim:  # slow enough that the first run is busy throughout (12 x 2 s)
         args = send_args("messagebird", sim.base_url, recipients, journal)
         first = start(args, "messagebird")
+        others: list[subprocess.Popen[str]] = []
         try:
             wait_until(lambda: sim.requests_count >= 1, "the first run's first request")
-            second = voxpipe(*args, env=KEYS["messagebird"])
-            lines = second.stderr.strip().splitlines()
-            assert second.returncode == 1 and len(lines) == 1, second.stderr
-            assert lines[0].startswith("Error: campaign c-") and f" is being sent by pid {first.pid} on {HOST} (its lease expires at " in lines[0]
-            assert lines[0].endswith("unless renewed); run again later or add --wait to wait for it")
+            second = start(args, "messagebird")
             waiting = start([*args, "--wait"], "messagebird")
+            others += [second, waiting]
             assert waiting.stderr is not None
             line = waiting.stderr.readline()
             assert f"is being sent by pid {first.pid} on {HOST}" in line and "waiting for it (at most 600 s)" in line
+            _, refused = second.communicate(timeout=120)
+            lines = refused.strip().splitlines()
+            assert second.returncode == 1 and len(lines) == 1, refused
+            assert lines[0].startswith("Error: campaign c-") and f" is being sent by pid {first.pid} on {HOST} (its lease expires at " in lines[0]
+            assert lines[0].endswith("unless renewed); run again later or add --wait to wait for it")
             sim.latency_s = 0.0  # let the first run finish
             out, err = waiting.communicate(timeout=120)
             assert waiting.returncode == 0, err
         finally:
+            sim.latency_s = 0.0
             first.communicate(timeout=120)
+            for proc in others:  # only left running when an assertion failed
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.communicate(timeout=30)
         assert first.returncode == 0
         counts = sim.accepted_counts()
-        assert len(counts) == 400 and set(counts.values()) == {1}  # nobody called twice
-        assert send_requests(sim) == 8  # 400 recipients in chunks of 50, all from the first run
+        assert len(counts) == 600 and set(counts.values()) == {1}  # nobody called twice
+        assert send_requests(sim) == 12  # 600 recipients in chunks of 50, all from the first run
     report = json.loads(out)
-    assert report["counts"] == {"accepted": 400}  # the waiting run found nothing left to send
+    assert report["counts"] == {"accepted": 600}  # the waiting run found nothing left to send
 
 
 # --------------------------------------------------------------------------- killed while waiting on --rate
