@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 # Bump when the mastering or encoding code changes the bytes it produces.
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "3"
 
 
 @dataclass(frozen=True)
