@@ -8,8 +8,11 @@ replaced by slices of one fixed table of standard-normal noise (drawn once
 from a seeded generator whose stream NumPy keeps stable), tiled when a
 sentence is longer than the table. The noise keeps its distribution, and the
 voice's ``noise_scale``/``noise_w`` still scale it, so the voice sounds as
-trained; the same text now gives the same samples in every process and with
-any thread count.
+trained. onnxruntime's kernels also round differently with different
+intra-op thread counts (differences of ~1e-8, enough to change encoded
+bytes), so every session runs single-threaded and ``threads`` instead renders
+that many sentences at once on the one shared session. Together: the same
+text gives the same samples in every process and with any thread count.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import hashlib
 import json
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -33,8 +37,8 @@ __all__ = ["BUNDLED_VOICE", "PiperEngine", "info"]
 
 BUNDLED_VOICE = "en_US-joe-medium"
 
-# One loaded model per (path, threads) per process: loading costs ~0.5 s.
-_LOADED: dict[tuple[str, int], Any] = {}
+# One loaded model per path per process: loading costs ~1.5 s.
+_LOADED: dict[str, Any] = {}
 _LOAD_LOCK = threading.Lock()
 
 #: Names the fixed-noise scheme; part of the engine identity, so a change re-renders.
@@ -114,7 +118,7 @@ class PiperEngine:
         }
 
     def _voice(self) -> Any:
-        key = (str(self.model_path), self.threads)
+        key = str(self.model_path)
         with _LOAD_LOCK:
             if key not in _LOADED:
                 _LOADED[key] = self._load()
@@ -126,8 +130,8 @@ class PiperEngine:
         from piper.config import PiperConfig
 
         options = onnxruntime.SessionOptions()
-        # Workers x threads must not exceed the cores: oversubscribing was ~25% slower.
-        options.intra_op_num_threads = self.threads
+        # One thread per run: results then do not depend on the thread count (see above).
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         try:
             session = onnxruntime.InferenceSession(
@@ -143,8 +147,19 @@ class PiperEngine:
         voice = self._voice()
         # Per-sentence peak normalisation off: mastering levels the whole message.
         config = SynthesisConfig(normalize_audio=False)
+
+        def render(ids: list[int]) -> np.ndarray:
+            return np.clip(voice.phoneme_ids_to_audio(ids, config), -1.0, 1.0).astype(np.float32)
+
         try:
-            chunks = [c.audio_float_array for c in voice.synthesize(text, config)]
+            sentences = [voice.phonemes_to_ids(p) for p in voice.phonemize(text) if p]
+            # Workers x threads never exceed the cores (see preparation.parallelism).
+            workers = min(self.threads, len(sentences))
+            if workers > 1:
+                with ThreadPoolExecutor(workers, thread_name_prefix="piper") as pool:
+                    chunks = list(pool.map(render, sentences))
+            else:
+                chunks = [render(ids) for ids in sentences]
         except Exception as exc:
             raise SynthesisError(f"piper: synthesis failed: {exc}") from exc
         rate = int(voice.config.sample_rate)
