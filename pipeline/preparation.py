@@ -26,9 +26,9 @@ from .engines import DEFAULT_ENGINE, Engine, VoiceSettings, get_engine
 from .errors import EncodeError, MarkupError, VoxpipeError
 from .load import FetchSettings, decode_source, read_source
 from .markup import Pause, Script, normalize, parse
-from .redaction import redact_text
 from .mastering import MasterSettings, master
 from .profiles import DEFAULT_PROFILES, Profile, load_profile
+from .redaction import redact_text
 from .synthesis import synthesize
 
 __all__ = [
@@ -193,7 +193,8 @@ def _plan(item: Item, settings: PrepareSettings) -> _Plan:
             "language": item.language or settings.language,
             "engine": engine.identity(),
         }
-        check_script_length(script, script.language or item.language or settings.language or engine.language, settings.fetch.max_seconds)
+        language = script.language or item.language or settings.language or engine.language
+        check_script_length(script, language, settings.fetch.max_seconds)
         source = None
     else:
         assert item.audio is not None

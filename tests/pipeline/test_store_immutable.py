@@ -5,7 +5,6 @@ the existing URL (local directory and a real SeaweedFS server)."""
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
