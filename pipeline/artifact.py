@@ -14,7 +14,9 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
@@ -24,12 +26,13 @@ __all__ = [
     "atomic_path",
     "content_key",
     "load_sidecar",
+    "remove_stale_parts",
     "sha256_file",
     "write_sidecar",
 ]
 
 # Bump when the mastering or encoding code changes the bytes it produces.
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -94,11 +97,23 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+# Temporary files are ".NAME.pid<PID>-<random>.part<ext>": the owner's pid tells a
+# file being written now from one left by a killed run.
+_PART = re.compile(r"^\..+\.part(\.[A-Za-z0-9]+)?$")
+_PART_OWNER = re.compile(r"\.pid(\d+)-[^.]+\.part(\.[A-Za-z0-9]+)?$")
+#: A part file older than this is stale whoever owns it (a pid may have been reused).
+STALE_PART_S = 24 * 3600.0
+#: A part file without an owner pid (written by an older voxpipe) is stale after this.
+STALE_UNOWNED_PART_S = 3600.0
+
+
 @contextlib.contextmanager
 def atomic_path(final: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``final``; rename it into place on success."""
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part" + final.suffix, dir=final.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{final.name}.pid{os.getpid()}-", suffix=".part" + final.suffix, dir=final.parent
+    )
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -107,6 +122,52 @@ def atomic_path(final: Path) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return pid > 0  # exists but belongs to someone else (or is no valid pid)
+    return True
+
+
+def remove_stale_parts(folder: Path) -> list[Path]:
+    """Delete temporary files a killed run left in ``folder``; return what was removed.
+
+    A part file is stale when the process named in it is gone, when it is
+    older than :data:`STALE_PART_S` (pids get reused), or, without an owner
+    pid, older than :data:`STALE_UNOWNED_PART_S`. Files of a run still going
+    into the same folder are left alone. Assumes the runs sharing a folder
+    share a pid namespace (one machine, one container).
+    """
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        if not _PART.match(entry.name):
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+        except OSError:
+            continue
+        owner = _PART_OWNER.search(entry.name)
+        if owner is not None:
+            stale = age > STALE_PART_S or not _alive(int(owner.group(1)))
+        else:
+            stale = age > STALE_UNOWNED_PART_S
+        if stale:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+    return removed
 
 
 def sidecar_path(path: Path) -> Path:

@@ -10,25 +10,41 @@ an unchanged input is found on disk and costs neither synthesis nor encoding.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import re
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from .artifact import Artifact, atomic_path, content_key, load_sidecar, sha256_file, write_sidecar
+from .artifact import Artifact, atomic_path, content_key, load_sidecar, remove_stale_parts, sha256_file, write_sidecar
 from .audio import Audio
 from .encoding import Verified, encode, verify
 from .engines import DEFAULT_ENGINE, Engine, VoiceSettings, get_engine
-from .errors import EncodeError, VoxpipeError
+from .errors import EncodeError, MarkupError, VoxpipeError
 from .load import FetchSettings, decode_source, read_source
-from .markup import Script, parse
+from .markup import Pause, Script, normalize, parse
 from .mastering import MasterSettings, master
 from .profiles import DEFAULT_PROFILES, Profile, load_profile
+from .redaction import redact_text
 from .synthesis import synthesize
 
-__all__ = ["Item", "ItemResult", "PrepareSettings", "cpu_count", "prepare", "prepare_many", "produce"]
+__all__ = [
+    "SPEECH_CHARS_PER_SECOND",
+    "Item",
+    "ItemResult",
+    "PrepareSettings",
+    "check_item_id",
+    "check_script_length",
+    "cpu_count",
+    "prepare",
+    "prepare_many",
+    "produce",
+]
+
+_LOG = logging.getLogger(__name__)
 
 # First-try (loudness offset, peak margin) per encoder, so that most files need one
 # encode: measured over 16 piper messages, 48 kbps MP3 at 22.05 kHz came out
@@ -38,6 +54,11 @@ _FIRST_TRY_DB = {"libmp3lame": (0.45, 0.1), "libopus": (0.32, 1.1), "pcm_s16le":
 LUFS_TOLERANCE = 0.3
 PEAK_SAFETY_DB = 0.05
 MAX_TRIES = 5
+# Ids name report rows and may name files downstream: safe file-name characters only.
+_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+#: Speech-time estimate for the length check, deliberately fast (people read ~14
+#: characters a second), so only a script that is surely too long is refused.
+SPEECH_CHARS_PER_SECOND = 25.0
 
 
 def cpu_count() -> int:
@@ -75,7 +96,17 @@ class PrepareSettings:
     threads: int | None = None
     """Inference threads per worker; None = cores // workers."""
     fetch: FetchSettings = field(default_factory=FetchSettings)
+    """Limits on source audio; its ``max_seconds`` bounds text scripts too."""
     profile_dirs: tuple[Path, ...] = ()
+    max_chars: int = 100_000
+    """Longest text or markup accepted, in characters (checked before parsing)."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_chars, bool) or not isinstance(self.max_chars, int) or self.max_chars < 1:
+            raise VoxpipeError(f"max_chars must be a whole number of at least 1, not {self.max_chars!r}")
+        seconds = self.fetch.max_seconds
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds < float("inf"):
+            raise VoxpipeError(f"max_seconds must be a finite number above 0, not {seconds!r}")
 
 
 @dataclass(frozen=True)
@@ -110,11 +141,43 @@ class _Plan:
     source: bytes | None
 
 
+def check_item_id(item_id: object) -> None:
+    """Raise VoxpipeError unless ``item_id`` is 1-128 letters, digits, '.', '_', ':', '-',
+    starting with a letter or digit (so no '/', no '..', no hidden file)."""
+    if not isinstance(item_id, str) or not _ID_RE.fullmatch(item_id):
+        shown = repr(item_id) if len(repr(item_id)) <= 60 else repr(item_id)[:57] + "..."
+        raise VoxpipeError(
+            f"item id {shown}: use 1-128 letters, digits, '.', '_', ':' or '-', starting with a letter or digit"
+        )
+
+
+def check_script_length(script: Script, language: str, max_seconds: float) -> None:
+    """Refuse, before any synthesis, a script whose pauses plus estimated speech exceed ``max_seconds``.
+
+    Speech is estimated at :data:`SPEECH_CHARS_PER_SECOND` (after say-as is
+    expanded into words), slowed by the script's own rate.
+    """
+    pauses = speech = 0.0
+    for seg in normalize(script, language).segments:
+        if isinstance(seg, Pause):
+            pauses += seg.ms / 1000
+        else:
+            speech += len(seg.text.strip()) / SPEECH_CHARS_PER_SECOND / seg.prosody.rate
+    if pauses + speech > max_seconds:
+        raise MarkupError(
+            f"the script runs at least {pauses + speech:.0f} s ({pauses:.0f} s of written pauses, "
+            f"about {speech:.0f} s of speech); the limit is {max_seconds:g} s"
+        )
+
+
 def _plan(item: Item, settings: PrepareSettings) -> _Plan:
+    check_item_id(item.id)
     if (item.text is None) == (item.audio is None):
         raise VoxpipeError("give exactly one of text or audio")
     profiles = tuple(load_profile(p, settings.profile_dirs) for p in (item.profiles or settings.profiles))
     if item.text is not None:
+        if len(item.text) > settings.max_chars:
+            raise MarkupError(f"the text has {len(item.text):,} characters; the limit is {settings.max_chars:,}")
         script = parse(item.text)
         engine = get_engine(
             item.engine or settings.engine,
@@ -130,6 +193,8 @@ def _plan(item: Item, settings: PrepareSettings) -> _Plan:
             "language": item.language or settings.language,
             "engine": engine.identity(),
         }
+        language = script.language or item.language or settings.language or engine.language
+        check_script_length(script, language, settings.fetch.max_seconds)
         source = None
     else:
         assert item.audio is not None
@@ -154,7 +219,7 @@ def prepare(item: Item, settings: PrepareSettings = PrepareSettings()) -> ItemRe
         found = _reused(plan)
         if all(found):
             return _result(item.id, [a for a in found if a])
-        audio = _source_audio(plan)
+        audio = _source_audio(plan, settings)
         artifacts = [
             have or produce(audio, profile, path)
             for have, profile, path in zip(found, plan.profiles, plan.paths)
@@ -165,6 +230,14 @@ def prepare(item: Item, settings: PrepareSettings = PrepareSettings()) -> ItemRe
     except OSError as exc:  # the output folder: missing rights, a file in the way, a full disk
         where = exc.filename or settings.out_dir
         return ItemResult(item.id, "error", error=f"cannot write {where}: {exc.strerror or exc}")
+    except Exception as exc:  # noqa: BLE001 - a bug or a library surprise fails this item, not the batch
+        return _unexpected(item.id, exc)
+
+
+def _unexpected(item_id: str, exc: BaseException) -> ItemResult:
+    _LOG.debug("unexpected error preparing %s", item_id, exc_info=True)
+    reason = redact_text(str(exc).splitlines()[0] if str(exc) else "")[:300]
+    return ItemResult(item_id, "error", error=f"unexpected error: {type(exc).__name__}: {reason}".rstrip(": "))
 
 
 def _result(item_id: str, artifacts: list[Artifact]) -> ItemResult:
@@ -172,12 +245,12 @@ def _result(item_id: str, artifacts: list[Artifact]) -> ItemResult:
     return ItemResult(item_id, "ok", artifacts=tuple(artifacts), warnings=warnings)
 
 
-def _source_audio(plan: _Plan) -> Audio:
+def _source_audio(plan: _Plan, settings: PrepareSettings) -> Audio:
     if plan.script is not None:
         assert plan.engine is not None
         return synthesize(plan.script, plan.engine, language=plan.item.language)
     assert plan.source is not None and plan.item.audio is not None
-    return decode_source(plan.source, plan.item.audio)
+    return decode_source(plan.source, plan.item.audio, settings.fetch)
 
 
 def _encode_within_budget(audio: Audio, profile: Profile, dest: Path) -> int | None:
@@ -305,6 +378,7 @@ def prepare_many(items: Iterable[Item], settings: PrepareSettings = PrepareSetti
     starting any worker; the rest go to worker processes that each load the
     voice once.
     """
+    remove_stale_parts(settings.out_dir)
     pending: list[Item] = []
     for item in items:
         if item.text is not None:
@@ -312,6 +386,9 @@ def prepare_many(items: Iterable[Item], settings: PrepareSettings = PrepareSetti
                 found = _reused(_plan(item, settings))
             except VoxpipeError as exc:
                 yield ItemResult(item.id, "error", error=str(exc))
+                continue
+            except Exception as exc:  # noqa: BLE001 - one bad item must not stop the batch
+                yield _unexpected(item.id, exc)
                 continue
             if all(found):
                 yield _result(item.id, [a for a in found if a])

@@ -38,7 +38,8 @@ _DEFAULTS = PrepareSettings()
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), help="Worker processes [default: one per core].")
 @click.option("--threads", type=click.IntRange(1, 256), help="Inference threads per worker [default: cores / jobs].")
 @click.option("--allow-private-urls", is_flag=True, help="Allow --audio URLs on loopback or private addresses.")
-@click.option("--max-seconds", type=float, default=FetchSettings().max_seconds, show_default=True, help="Longest source audio accepted.")
+@click.option("--max-seconds", type=click.FloatRange(0, 86400, min_open=True), default=FetchSettings().max_seconds, show_default=True, help="Longest source audio, or text script (pauses + estimated speech), accepted.")
+@click.option("--max-chars", type=click.IntRange(1), default=_DEFAULTS.max_chars, show_default=True, help="Longest text or markup accepted, in characters.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report on stdout.")
 @click.option("--report", type=click.Path(path_type=Path), help="Write the JSON report to this file.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar [default: on a terminal].")
@@ -59,6 +60,7 @@ def prepare(
     threads: int | None,
     allow_private_urls: bool,
     max_seconds: float,
+    max_chars: int,
     as_json: bool,
     report: Path | None,
     progress: bool | None,
@@ -95,6 +97,7 @@ def prepare(
         jobs=jobs,
         threads=threads,
         fetch=FetchSettings(allow_private=allow_private_urls, max_seconds=max_seconds),
+        max_chars=max_chars,
     )
     rows: list[Row | ItemResult] = list(expand_sources(list(sources)))
     if text is not None:

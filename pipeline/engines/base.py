@@ -26,7 +26,7 @@ class VoiceSettings:
     tld: str = "com"
     """gtts: the Google top-level domain, which picks the accent (com, co.uk, com.au ...)."""
     threads: int | None = None
-    """piper: onnxruntime intra-op threads (None = every core)."""
+    """piper: sentences rendered at once, each on one onnxruntime thread (None = every core)."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,19 @@
-"""Offline neural TTS with piper (GPL-3.0) and the bundled CC0 voice en_US-joe-medium."""
+"""Offline neural TTS with piper (GPL-3.0) and the bundled CC0 voice en_US-joe-medium.
+
+Determinism: a piper (VITS) voice samples Gaussian noise in two
+``RandomNormalLike`` nodes (durations and the flow prior), and onnxruntime's
+generator keeps its state inside the loaded session, so the same text came
+out different on each call and in each process. At load time those nodes are
+replaced by slices of one fixed table of standard-normal noise (drawn once
+from a seeded generator whose stream NumPy keeps stable), tiled when a
+sentence is longer than the table. The noise keeps its distribution, and the
+voice's ``noise_scale``/``noise_w`` still scale it, so the voice sounds as
+trained. onnxruntime's kernels also round differently with different
+intra-op thread counts (differences of ~1e-8, enough to change encoded
+bytes), so every session runs single-threaded and ``threads`` instead renders
+that many sentences at once on the one shared session. Together: the same
+text gives the same samples in every process and with any thread count.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +21,7 @@ import hashlib
 import json
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -21,9 +37,15 @@ __all__ = ["BUNDLED_VOICE", "PiperEngine", "info"]
 
 BUNDLED_VOICE = "en_US-joe-medium"
 
-# One loaded model per (path, threads) per process: loading costs ~0.5 s.
-_LOADED: dict[tuple[str, int], Any] = {}
+# One loaded model per path per process: loading costs ~1.5 s.
+_LOADED: dict[str, Any] = {}
 _LOAD_LOCK = threading.Lock()
+
+#: Names the fixed-noise scheme; part of the engine identity, so a change re-renders.
+NOISE = "fixed-normal-v1"
+_NOISE_SEED = 20240601
+_NOISE_CHANNELS = 256  # at least a voice's hidden channels (192 for piper voices), sliced to fit
+_NOISE_FRAMES = 8192  # ~95 s of frames at 22.05 kHz / 256; longer sentences tile it
 
 
 def _bundled_model() -> Path:
@@ -92,10 +114,11 @@ class PiperEngine:
             "piper": _pkg_version("piper-tts"),
             "voice": self.voice_name,
             "model": [config_hash, self.model_path.stat().st_size],
+            "noise": NOISE,
         }
 
     def _voice(self) -> Any:
-        key = (str(self.model_path), self.threads)
+        key = str(self.model_path)
         with _LOAD_LOCK:
             if key not in _LOADED:
                 _LOADED[key] = self._load()
@@ -107,14 +130,14 @@ class PiperEngine:
         from piper.config import PiperConfig
 
         options = onnxruntime.SessionOptions()
-        # Workers x threads must not exceed the cores: oversubscribing was ~25% slower.
-        options.intra_op_num_threads = self.threads
+        # One thread per run: results then do not depend on the thread count (see above).
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         try:
             session = onnxruntime.InferenceSession(
-                str(self.model_path), sess_options=options, providers=["CPUExecutionProvider"]
+                fixed_noise_model(self.model_path), sess_options=options, providers=["CPUExecutionProvider"]
             )
-        except Exception as exc:  # onnxruntime raises its own untyped errors
+        except Exception as exc:  # onnx and onnxruntime raise their own untyped errors
             raise SynthesisError(f"piper: cannot load voice model {self.model_path}: {exc}") from exc
         return PiperVoice(config=PiperConfig.from_dict(self._config), session=session)
 
@@ -124,11 +147,58 @@ class PiperEngine:
         voice = self._voice()
         # Per-sentence peak normalisation off: mastering levels the whole message.
         config = SynthesisConfig(normalize_audio=False)
+
+        def render(ids: list[int]) -> np.ndarray:
+            return np.clip(voice.phoneme_ids_to_audio(ids, config), -1.0, 1.0).astype(np.float32)
+
         try:
-            chunks = [c.audio_float_array for c in voice.synthesize(text, config)]
+            sentences = [voice.phonemes_to_ids(p) for p in voice.phonemize(text) if p]
+            # Workers x threads never exceed the cores (see preparation.parallelism).
+            workers = min(self.threads, len(sentences))
+            if workers > 1:
+                with ThreadPoolExecutor(workers, thread_name_prefix="piper") as pool:
+                    chunks = list(pool.map(render, sentences))
+            else:
+                chunks = [render(ids) for ids in sentences]
         except Exception as exc:
             raise SynthesisError(f"piper: synthesis failed: {exc}") from exc
         rate = int(voice.config.sample_rate)
         if not chunks:
             return Audio(np.zeros(0, dtype=np.float32), rate)
         return Audio(np.concatenate(chunks), rate)
+
+
+def fixed_noise_model(model_path: Path) -> bytes:
+    """The voice model with its random-normal nodes replaced by fixed noise (serialized)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(model_path))
+    # RandomState, not Generator: NumPy guarantees its stream stays the same across versions.
+    rng = np.random.RandomState(_NOISE_SEED)
+    nodes = []
+    for index, node in enumerate(model.graph.node):
+        if node.op_type != "RandomNormalLike":
+            nodes.append(node)
+            continue
+        like, out = node.input[0], node.output[0]
+        p = f"/voxpipe_noise_{index}"
+        table = rng.standard_normal((1, _NOISE_CHANNELS, _NOISE_FRAMES)).astype(np.float32)
+        model.graph.initializer.append(numpy_helper.from_array(table, p + "/table"))
+        # noise = Tile(table, ceil(shape(like) / shape(table)))[:, :C, :T] -- same shape as `like`.
+        nodes += [
+            helper.make_node("Shape", [like], [p + "/want"]),
+            helper.make_node("Shape", [p + "/table"], [p + "/have"]),
+            helper.make_node("Cast", [p + "/want"], [p + "/want_f"], to=TensorProto.FLOAT),
+            helper.make_node("Cast", [p + "/have"], [p + "/have_f"], to=TensorProto.FLOAT),
+            helper.make_node("Div", [p + "/want_f", p + "/have_f"], [p + "/ratio"]),
+            helper.make_node("Ceil", [p + "/ratio"], [p + "/ceil"]),
+            helper.make_node("Cast", [p + "/ceil"], [p + "/repeats"], to=TensorProto.INT64),
+            helper.make_node("Tile", [p + "/table", p + "/repeats"], [p + "/tiled"]),
+            helper.make_node("Mul", [p + "/want", p + "/zero"], [p + "/starts"]),
+            helper.make_node("Slice", [p + "/tiled", p + "/starts", p + "/want"], [out]),
+        ]
+        model.graph.initializer.append(numpy_helper.from_array(np.zeros(1, np.int64), p + "/zero"))
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    return model.SerializeToString()

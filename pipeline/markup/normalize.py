@@ -47,7 +47,8 @@ _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,;:.!?])")
 
 
 def _bad(kind: str, value: str, problem: str) -> MarkupError:
-    return MarkupError(f'say-as {kind}: "{value}" {problem}')
+    shown = value if len(value) <= 500 else value[:40] + "..." + value[-10:]
+    return MarkupError(f'say-as {kind}: "{shown}" {problem}')
 
 
 @lru_cache(maxsize=64)
@@ -145,10 +146,10 @@ def say_cardinal(text: str, language: str = "en") -> str:
         raise _bad("cardinal", text, "is not a number")
     sign, whole, fraction = m.groups()
     digits = whole.replace(",", "")
-    number: int | Decimal = Decimal(sign + digits + fraction) if fraction else int(sign + digits)
     try:
+        number: int | Decimal = Decimal(sign + digits + fraction) if fraction else int(sign + digits)
         return _n2w(number, number_language(language))
-    except OverflowError:
+    except (OverflowError, ValueError, ArithmeticError):  # ValueError: over Python's 4,300-digit int limit
         raise _bad("cardinal", text, "is too large to say") from None
 
 
@@ -159,7 +160,7 @@ def say_ordinal(text: str, language: str = "en") -> str:
         raise _bad("ordinal", text, "is not a whole number")
     try:
         return _n2w(int(value.replace(",", "")), number_language(language), "ordinal")
-    except OverflowError:
+    except (OverflowError, ValueError):  # ValueError: over Python's 4,300-digit int limit
         raise _bad("ordinal", text, "is too large to say") from None
 
 
@@ -172,7 +173,7 @@ def date_format(language: str) -> str:
 
 def _month(part: str, language: str) -> int | None:
     if part.isdecimal():
-        return int(part)
+        return int(part) if len(part) <= 4 else None
     names = symbols.MONTH_NAMES.get(_words_language(language), symbols.MONTH_NAMES["en"])
     for number, name in enumerate(names, 1):
         # Full names and three-letter abbreviations: "March", "mar", "Mar."
@@ -191,7 +192,7 @@ def _without_ordinal_suffix(value: str, language: str) -> str:
 
 def _day(part: str, language: str) -> int | None:
     part = _without_ordinal_suffix(part, language)
-    return int(part) if part.isdecimal() else None
+    return int(part) if part.isdecimal() and len(part) <= 4 else None
 
 
 def _date_fields(text: str, fmt: str, language: str) -> dict[str, int] | None:

@@ -43,7 +43,10 @@ class _Context:
 
     def speech(self, text: str, **extra: str | None) -> Speech:
         rate = min(max(self.rate, symbols.RATE_MIN), symbols.RATE_MAX)
-        prosody = Prosody(_tidy(rate), _tidy(self.volume_db), _tidy(self.pitch_st))
+        # Nested changes add up; like the rate, the sum is clamped to what renders.
+        volume = min(max(self.volume_db, -symbols.VOLUME_MAX_DB), symbols.VOLUME_MAX_DB)
+        pitch = min(max(self.pitch_st, -symbols.PITCH_MAX_ST), symbols.PITCH_MAX_ST)
+        prosody = Prosody(_tidy(rate), _tidy(volume), _tidy(pitch))
         return Speech(text, prosody, emphasis=self.emphasis, **extra)
 
 
@@ -94,7 +97,8 @@ class _Builder:
         try:
             return read(raw)
         except ValueError as exc:
-            message = f'bad value "{raw}" for {attr} on <{tag.name}>; expected {exc}'
+            shown = raw if len(raw) <= 60 else raw[:40] + "..." + raw[-10:]
+            message = f'bad value "{shown}" for {attr} on <{tag.name}>; expected {exc}'
             raise self.error(tag.offset, message) from None
 
     def choice(self, tag: StartTag, attr: str, allowed: tuple[str, ...]) -> str:
@@ -276,6 +280,14 @@ class _Builder:
             expected = "text to interpret" if frame.name == "say-as" else "the written text"
             raise self.error(frame.tag.offset, f"empty <{frame.name}>; expected {expected}")
         if frame.name == "say-as":
+            kind = frame.attrs["interpret-as"]
+            digits = sum(ch.isdigit() for ch in value)
+            if kind in ("cardinal", "ordinal") and digits > symbols.MAX_SAY_AS_DIGITS:
+                raise self.error(
+                    frame.tag.offset,
+                    f'<say-as interpret-as="{kind}"> holds a {digits}-digit number; '
+                    f"expected at most {symbols.MAX_SAY_AS_DIGITS} digits (use digits to read it out)",
+                )
             atom = frame.outer.speech(
                 value, say_as=frame.attrs["interpret-as"], say_as_format=frame.attrs.get("format")
             )

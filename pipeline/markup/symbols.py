@@ -18,6 +18,9 @@ __all__ = [
     "ENTITIES",
     "INTERPRET_AS",
     "MAX_PAUSE_MS",
+    "MAX_SAY_AS_DIGITS",
+    "PITCH_MAX_ST",
+    "VOLUME_MAX_DB",
     "MONTH_NAMES",
     "ORDINAL_SUFFIXES",
     "PITCH_LABELS_ST",
@@ -78,6 +81,12 @@ RATE_LABELS: Final[dict[str, float]] = {
 }
 RATE_MIN: Final = 0.5
 RATE_MAX: Final = 2.0
+PITCH_MAX_ST: Final = 24.0
+"""Largest pitch change either way, per attribute and after nesting (two octaves)."""
+VOLUME_MAX_DB: Final = 40.0
+"""Largest volume change either way, per attribute and after nesting."""
+MAX_SAY_AS_DIGITS: Final = 300
+"""Longest number a cardinal or ordinal say-as speaks (num2words stops below 10**303)."""
 
 VOLUME_LABELS_DB: Final[dict[str, float]] = {
     # "silent" is deliberately absent: a silent run of speech is a pause, and

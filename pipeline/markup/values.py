@@ -23,6 +23,18 @@ _ST = re.compile(rf"([+-]?{_NUMBER})st")
 _LANG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")
 
 
+def _finite(value: float, expected: str) -> float:
+    if not math.isfinite(value):
+        raise ValueError(expected)
+    return value
+
+
+def _within(value: float, limit: float, unit: str) -> float:
+    if not -limit <= value <= limit:
+        raise ValueError(f"a change of at most {limit:g}{unit} either way")
+    return value
+
+
 def _labels(table: dict[str, float] | dict[str, int]) -> str:
     return ", ".join(table)
 
@@ -32,7 +44,7 @@ def break_ms(value: str) -> int:
     m = _TIME.fullmatch(value.strip())
     if not m:
         raise ValueError("a duration like 500ms or 2s")
-    amount = float(m.group(1))
+    amount = _finite(float(m.group(1)), "a duration like 500ms or 2s")
     ms = amount * 1000 if m.group(2).lower() == "s" else amount
     if ms > symbols.MAX_PAUSE_MS:
         raise ValueError(f"at most {symbols.MAX_PAUSE_MS // 1000}s")
@@ -65,6 +77,8 @@ def rate_factor(value: str) -> float:
         raise ValueError(expected)
     if factor <= 0:
         raise ValueError("a rate above zero")
+    if factor > 100:  # clamped to RATE_MAX anyway; past this it is a typo (or infinity)
+        raise ValueError("a rate of at most 100 (10000%)")
     return factor
 
 
@@ -74,7 +88,7 @@ def volume_db(value: str) -> float:
     if v in symbols.VOLUME_LABELS_DB:
         return symbols.VOLUME_LABELS_DB[v]
     if m := _DB.fullmatch(v):
-        return float(m.group(1))
+        return _within(_finite(float(m.group(1)), "a finite number of dB"), symbols.VOLUME_MAX_DB, "dB")
     hint = " (silent is not supported; use <break>)" if v == "silent" else ""
     raise ValueError(f"one of {_labels(symbols.VOLUME_LABELS_DB)}, +NdB or -NdB{hint}")
 
@@ -86,7 +100,7 @@ def pitch_st(value: str) -> float:
     if v in symbols.PITCH_LABELS_ST:
         return symbols.PITCH_LABELS_ST[v]
     if m := _ST.fullmatch(v):
-        return float(m.group(1))
+        return _within(_finite(float(m.group(1)), "a finite number of semitones"), symbols.PITCH_MAX_ST, "st")
     m = _PERCENT.fullmatch(v)
     # An unsigned percent would be an absolute pitch, which has no meaning
     # without knowing the voice's base pitch.
@@ -95,7 +109,7 @@ def pitch_st(value: str) -> float:
     ratio = 1 + float(m.group(2)) / 100 if m.group(1) == "+" else 1 - float(m.group(2)) / 100
     if ratio <= 0:
         raise ValueError("a pitch change above -100%")
-    return 12 * math.log2(ratio)
+    return _within(12 * math.log2(_finite(ratio, "a finite percentage")), symbols.PITCH_MAX_ST, "st")
 
 
 def language_tag(value: str) -> str:

@@ -3,7 +3,9 @@
 A store keeps each artifact under its content-addressed file name (below an
 optional prefix), so the same audio is stored once and a media URL never
 points at changed bytes. ``put`` is idempotent: an object with the same key
-and size is not sent again. ``put_many`` runs a batch on a thread pool and
+and content (sha256) is not sent again, and an object with the same key but
+other content is never replaced: it was served as immutable, so the store
+keeps it, logs a warning and reports its URL with the warning. ``put_many`` runs a batch on a thread pool and
 reports each item as it finishes; one failure never stops the others, and
 nothing local is ever deleted.
 
@@ -25,7 +27,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal
 from urllib.parse import urlsplit
 
+from ..artifact import sha256_file
 from ..errors import StoreError
+from ..redaction import redact_url
 from .verify import UrlChecker
 
 if TYPE_CHECKING:
@@ -38,6 +42,7 @@ __all__ = [
     "DEFAULT_PORT",
     "Hosted",
     "Store",
+    "StoredObject",
     "StoreSettings",
     "UrlMode",
     "open_store",
@@ -98,7 +103,7 @@ class StoreSettings:
         for name in ("endpoint_url", "base_url"):
             problem = _url_problem(getattr(self, name))
             if problem:
-                problems.append(f"{name} {getattr(self, name)!r}: {problem}")
+                problems.append(f"{name} {redact_url(getattr(self, name))!r}: {problem}")
         if self.base_url and self.url_mode == "presigned":
             problems.append("base_url is for public URLs; presigned URLs are signed for the endpoint")
         if problems:
@@ -130,6 +135,8 @@ class Hosted:
     expires_at: datetime | None = None
     uploaded: bool = False
     key: str = ""
+    warning: str | None = None
+    """Set when the key already held other bytes, which were kept (the URL serves those)."""
 
     def report_fields(self) -> dict[str, Any]:
         """The fields a JSON report row gains: ``media_url``, plus ``expires_at`` when set."""
@@ -137,6 +144,39 @@ class Hosted:
         if self.expires_at is not None:
             fields["expires_at"] = self.expires_at.isoformat().replace("+00:00", "Z")
         return fields
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """What a store knows about an object it holds.
+
+    ``sha256`` is None when the store cannot tell (an S3 object uploaded
+    without voxpipe's metadata); ``md5`` is a plain single-part S3 ETag.
+    """
+
+    size: int
+    sha256: str | None = None
+    md5: str | None = None
+
+    def same_as(self, size: int, path: Path) -> tuple[bool, str]:
+        """(same content?, how it was decided) against the local file at ``path``."""
+        if self.size != size:
+            return False, f"{self.size} bytes stored, {size} here"
+        if self.sha256 is not None:
+            return self.sha256 == sha256_file(path), "sha256 differs"
+        if self.md5 is not None:
+            return self.md5 == _md5_file(path), "MD5 (ETag) differs"
+        return True, "same size; the stored object has no sha256 to compare"
+
+
+def _md5_file(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class Store(abc.ABC):
@@ -159,20 +199,42 @@ class Store(abc.ABC):
         return f"{self.prefix}/{artifact.name}" if self.prefix else artifact.name
 
     def exists(self, artifact: Artifact) -> bool:
-        """Whether an object with this artifact's key and size is already stored."""
-        return self._stored_size(self.key_for(artifact)) == self._source_size(artifact)
+        """Whether this artifact's key already holds this artifact's content."""
+        stored = self._stored(self.key_for(artifact))
+        return stored is not None and self._same(stored, artifact)[0]
 
     def put(self, artifact: Artifact) -> Hosted:
-        """Store the artifact unless the same key and size is already there."""
+        """Store the artifact unless its key is taken; a taken key is never overwritten.
+
+        Same content: nothing is sent. Other content: the stored object is
+        kept (its URL was served as immutable), a warning is logged, and the
+        returned :class:`Hosted` carries the warning and the existing URL.
+        """
         key = self.key_for(artifact)
         size = self._source_size(artifact)
-        uploaded = self._stored_size(key) != size
-        if uploaded:
+        stored = self._stored(key)
+        warning = None
+        if stored is None:
             self._write(artifact, key, size)
-        hosted = replace(self.url_for(key), uploaded=uploaded)
-        if self.verify_url:
+        else:
+            same, why = self._same(stored, artifact)
+            if not same:
+                warning = (
+                    f"{self.name}: {key} already holds other bytes ({why}); kept the stored object, "
+                    "not replaced (its URL was published as immutable)"
+                )
+                _LOG.warning("%s", warning)
+        hosted = replace(self.url_for(key), uploaded=stored is None, warning=warning)
+        if self.verify_url and warning is None:
             self.verify(hosted, artifact, size)
         return hosted
+
+    def _same(self, stored: StoredObject, artifact: Artifact) -> tuple[bool, str]:
+        size = self._source_size(artifact)
+        try:
+            return stored.same_as(size, Path(artifact.path))
+        except OSError as exc:
+            raise StoreError(f"{self.name}: cannot read the artifact {artifact.path}: {exc.strerror or exc}") from exc
 
     def verify(self, hosted: Hosted, artifact: Artifact, size: int | None = None) -> None:
         """Raise StoreError unless the media URL answers anonymously with this file."""
@@ -187,8 +249,8 @@ class Store(abc.ABC):
         """The media URL of ``key`` (``uploaded`` is False)."""
 
     @abc.abstractmethod
-    def _stored_size(self, key: str) -> int | None:
-        """The size of the object stored under ``key``, or None when there is none."""
+    def _stored(self, key: str) -> StoredObject | None:
+        """What is stored under ``key`` (size and, where known, digest), or None when nothing is."""
 
     @abc.abstractmethod
     def _write(self, artifact: Artifact, key: str, size: int) -> None:

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from ..artifact import atomic_path
+from ..artifact import atomic_path, sha256_file
 from ..errors import StoreError
-from .base import DEFAULT_BASE_URL, Hosted, Store, StoreSettings
+from .base import DEFAULT_BASE_URL, Hosted, Store, StoredObject, StoreSettings
 from .verify import UrlChecker
 
 if TYPE_CHECKING:
@@ -42,14 +42,17 @@ class LocalStore(Store):
         if self.root.exists() and not self.root.is_dir():
             raise StoreError(f"{self.name}: not a directory")
 
-    def _stored_size(self, key: str) -> int | None:
+    def _stored(self, key: str) -> StoredObject | None:
+        path = self.root / key
         try:
-            st = (self.root / key).stat()
+            st = path.stat()
+            if not stat.S_ISREG(st.st_mode):
+                return None
+            return StoredObject(st.st_size, sha256_file(path))
         except FileNotFoundError:
             return None
         except OSError as exc:
             raise StoreError(f"{self.name}: cannot read {key}: {exc.strerror or exc}") from exc
-        return st.st_size if stat.S_ISREG(st.st_mode) else None
 
     def _write(self, artifact: Artifact, key: str, size: int) -> None:
         source = Path(artifact.path)

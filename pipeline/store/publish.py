@@ -1,7 +1,8 @@
 """Hosting a prepared batch: every artifact of every good item gets a media URL.
 
 A failed upload marks only its item failed (with the store's reason); the
-local files stay where they are.
+local files stay where they are. A key that already held other bytes keeps
+them: the item gets the existing URL and a warning saying so.
 """
 
 from __future__ import annotations
@@ -40,8 +41,10 @@ def publish(results: list[ItemResult], store: Store) -> list[ItemResult]:
         with_urls = tuple(
             _with_url(a, o) if isinstance(o := outcomes[str(a.path)], Hosted) else a for a in result.artifacts
         )
+        kept = tuple(o.warning for a in result.artifacts if isinstance(o := outcomes[str(a.path)], Hosted) and o.warning)
+        warnings = tuple(dict.fromkeys(result.warnings + kept))
         if errors:
-            hosted.append(replace(result, status="error", error=str(errors[0]), artifacts=with_urls))
+            hosted.append(replace(result, status="error", error=str(errors[0]), artifacts=with_urls, warnings=warnings))
         else:
-            hosted.append(replace(result, artifacts=with_urls))
+            hosted.append(replace(result, artifacts=with_urls, warnings=warnings))
     return hosted

@@ -1,8 +1,12 @@
 """S3 and S3-compatible storage (AWS, SeaweedFS, MinIO, R2, Backblaze) over boto3.
 
-Objects are written under ``prefix/NAME`` with the artifact's Content-Type
-and the immutable Cache-Control. An object with the same key and size is
-not sent again; files from ``multipart_threshold`` up go multipart.
+Objects are written under ``prefix/NAME`` with the artifact's Content-Type,
+the immutable Cache-Control and the file's sha256 as ``x-amz-meta-sha256``.
+An object already under the key is compared by that sha256 (from HEAD), or
+by a plain MD5 ETag from the batch listing, and is never overwritten (see
+:mod:`pipeline.store.base`); an object without the metadata and with a
+multipart ETag is judged by size alone. Files from ``multipart_threshold``
+up go multipart.
 Credentials come from the standard AWS chain (environment, profile, role);
 they never appear in a message or a log line, and neither do presigned URLs.
 
@@ -43,8 +47,10 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from ..artifact import sha256_file
 from ..errors import StoreError
-from .base import CACHE_CONTROL, Hosted, Store, StoreSettings
+from ..redaction import redact_text
+from .base import CACHE_CONTROL, Hosted, Store, StoredObject, StoreSettings
 from .verify import UrlChecker
 
 if TYPE_CHECKING:
@@ -61,6 +67,15 @@ MAX_PRESIGN_S = 7 * 24 * 3600
 _PART_CONCURRENCY = 4
 _BUCKET_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]")
 _S3_ERRORS = (ClientError, BotoCoreError, Boto3Error)
+_PLAIN_ETAG = re.compile(r"[0-9a-f]{32}")
+#: User metadata key holding the object's sha256 (sent as x-amz-meta-sha256).
+SHA256_META = "sha256"
+
+
+def _stored_object(size: int, etag: str | None, metadata: dict[str, str] | None) -> StoredObject:
+    md5 = (etag or "").strip('"').lower()
+    sha = (metadata or {}).get(SHA256_META)
+    return StoredObject(size, sha.lower() if sha else None, md5 if _PLAIN_ETAG.fullmatch(md5) else None)
 
 
 def parse_s3_spec(spec: str) -> tuple[str, str]:
@@ -142,7 +157,7 @@ class S3Store(Store):
         self._checker = UrlChecker(self.settings.timeout_s)
         self._lock = threading.Lock()
         self._bucket_ok = False
-        self._known: dict[str, int] | None = None  # from prefetch(): key -> size
+        self._known: dict[str, StoredObject] | None = None  # from prefetch()
 
     def close(self) -> None:
         super().close()
@@ -155,9 +170,14 @@ class S3Store(Store):
         return cls(bucket, prefix, settings, client=client)
 
     # -- the Store interface -------------------------------------------------
-    def _stored_size(self, key: str) -> int | None:
+    def _stored(self, key: str) -> StoredObject | None:
         self._check_bucket()
-        return self._remote_size(key)
+        if self._known is not None:
+            known = self._known.get(key)
+            if known is None or known.md5 is not None:
+                return known
+            # Listed with a multipart ETag: only HEAD carries the sha256 metadata.
+        return self._remote(key)
 
     def _write(self, artifact: Artifact, key: str, size: int) -> None:
         self._upload(Path(artifact.path), key, artifact.mime, size)
@@ -211,7 +231,7 @@ class S3Store(Store):
         """
         self._check_bucket()
         max_pages = count // 1000 + 2
-        known: dict[str, int] = {}
+        known: dict[str, StoredObject] = {}
         try:
             pages = self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=f"{self.prefix}/" if self.prefix else ""
@@ -219,18 +239,19 @@ class S3Store(Store):
             for n, page in enumerate(pages):
                 if n >= max_pages:
                     return
-                known.update((o["Key"], int(o["Size"])) for o in page.get("Contents", ()))
+                known.update(
+                    (o["Key"], _stored_object(int(o["Size"]), o.get("ETag"), None)) for o in page.get("Contents", ())
+                )
         except _S3_ERRORS as exc:
             _LOG.debug("%s: not listing (%s); checking each object instead", self.name, type(exc).__name__)
             return
         self._known = known
 
-    def _remote_size(self, key: str) -> int | None:
-        """The stored object's size, or None when there is none."""
-        if self._known is not None:
-            return self._known.get(key)
+    def _remote(self, key: str) -> StoredObject | None:
+        """The stored object's size and digests, or None when there is none."""
         try:
-            return int(self.client.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+            return _stored_object(int(head["ContentLength"]), head.get("ETag"), head.get("Metadata"))
         except ClientError as exc:
             if _status(exc) == 404:
                 return None
@@ -247,17 +268,18 @@ class S3Store(Store):
             if code in ("NoSuchKey", "404"):
                 return None
             if code == "InvalidRange":
-                return 0
+                return StoredObject(0)
             raise self._error(f"cannot check {key}", exc) from exc
         except _S3_ERRORS as exc:
             raise self._error(f"cannot check {key}", exc) from exc
         answer["Body"].close()
         match = re.search(r"/(\d+)$", answer.get("ContentRange") or "")
-        return int(match.group(1)) if match else int(answer["ContentLength"])
+        size = int(match.group(1)) if match else int(answer["ContentLength"])
+        return _stored_object(size, None, answer.get("Metadata"))  # a ranged GET's ETag may not be the MD5
 
     def _upload(self, path: Path, key: str, mime: str, size: int) -> None:
-        extra = {"ContentType": mime, "CacheControl": CACHE_CONTROL}
         try:
+            extra = {"ContentType": mime, "CacheControl": CACHE_CONTROL, "Metadata": {SHA256_META: sha256_file(path)}}
             if size < self.settings.multipart_threshold:
                 # One request and no transfer-manager threads: the common case.
                 with open(path, "rb") as body:
@@ -338,7 +360,7 @@ def describe_s3_error(exc: BaseException, store: S3Store, needs: str | None = No
             return "the local clock is too far off the server's; fix the system time"
         detail = f"{code}: {message}" if message and message != code else code or "error"
         return f"{detail} (HTTP {status})" if status else detail
-    return f"{type(exc).__name__}: {exc}"
+    return f"{type(exc).__name__}: {redact_text(str(exc))}"
 
 
 def _check_expires(expires_s: int, name: str) -> None:

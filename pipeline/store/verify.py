@@ -12,7 +12,7 @@ import re
 import threading
 from typing import TYPE_CHECKING
 
-from ..redaction import redact_url
+from ..redaction import redact_text, redact_url
 
 if TYPE_CHECKING:
     import httpx
@@ -38,8 +38,8 @@ def media_url_problem(client: httpx.Client, url: str, *, mime: str, size: int | 
             method = "ranged GET"
             with client.stream("GET", url, headers={"Range": "bytes=0-0"}) as response:
                 pass  # headers are enough; the body is not read
-    except httpx.HTTPError as exc:
-        reason = str(exc).replace(url, redact_url(url)) or type(exc).__name__
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # ValueError: an IDNA host
+        reason = redact_text(str(exc).replace(url, redact_url(url))) or type(exc).__name__
         return f"cannot fetch {redact_url(url)} anonymously: {type(exc).__name__}: {reason}"
     status = response.status_code
     if status not in (200, 206):

@@ -14,10 +14,10 @@ from pipeline.engines import get_engine
 
 
 class MemoEngine:
-    """The real piper voice, but the same text always gives the same audio.
+    """The real piper voice, each text synthesised once and then remembered.
 
-    piper's duration predictor is stochastic (about ±2% per sentence), so a
-    test comparing two renderings of one text would measure piper, not us.
+    voxpipe's piper is deterministic (see tests/pipeline/test_determinism.py);
+    remembering saves the synthesis time and lets a test count engine calls.
     """
 
     name: ClassVar[str] = "piper"

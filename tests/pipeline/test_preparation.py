@@ -111,7 +111,8 @@ def test_a_second_prepare_reuses_files_without_synthesis(tmp_path: Path, monkeyp
 def test_a_failed_encode_leaves_nothing_under_a_final_name(tmp_path: Path, monkeypatch) -> None:
     profiles = tmp_path / "profiles"
     profiles.mkdir()
-    broken = {**json.loads(Path("assets/profiles/whatsapp.json").read_text()), "name": "broken", "bitrate_kbps": 99999}
+    # A profile that passes validation but that the encoder refuses: Opus at 510 kbps for 8 kHz mono.
+    broken = {**json.loads(Path("assets/profiles/whatsapp.json").read_text()), "name": "broken", "sample_rate": 8000, "bitrate_kbps": 510}
     (profiles / "broken.json").write_text(json.dumps(broken))
     monkeypatch.setenv("VOXPIPE_PROFILES_DIR", str(profiles))
     out = tmp_path / "out"

@@ -170,11 +170,15 @@ def test_second_put_of_the_same_artifact_is_skipped(admin, public_prefix, make_a
     again = store.put(art)
     assert again.uploaded is False
     assert again.media_url.endswith(art.path.name)
-    # a different size under the same key is not "already there"
+    assert admin.head_object(Bucket=BUCKET, Key=again.key)["Metadata"]["sha256"] == art.sha256
+    # a different size under the same key is not "already there", and it is not overwritten either:
+    # its URL was served as immutable, so it is kept and the put says so
     admin.put_object(Bucket=BUCKET, Key=again.key, Body=b"truncated")
     assert not store.exists(art)
-    assert store.put(art).uploaded is True
-    assert admin.head_object(Bucket=BUCKET, Key=again.key)["ContentLength"] == art.path.stat().st_size
+    kept = store.put(art)
+    assert kept.uploaded is False and kept.media_url == again.media_url
+    assert "already holds other bytes (9 bytes stored" in kept.warning and "kept the stored object" in kept.warning
+    assert admin.get_object(Bucket=BUCKET, Key=again.key)["Body"].read() == b"truncated"
 
 
 def test_big_files_go_multipart(admin, public_prefix, anon, make_artifact, store_at):
@@ -382,8 +386,8 @@ class GatedStore(Store):
         self.calls = 0
         self.lock = threading.Lock()
 
-    def _stored_size(self, key):
-        return self.inner._stored_size(key)
+    def _stored(self, key):
+        return self.inner._stored(key)
 
     def _write(self, artifact, key, size):
         self.inner._write(artifact, key, size)
