@@ -237,7 +237,7 @@ def test_a_broken_jsonl_row_fails_alone(tmp_path: Path, mp3_url: str) -> None:
 
 @pytest.mark.parametrize("files, args, message", [
     ({"n.jsonl": '{"id": "a", "to": "+447911123456", "text": 5}\n'}, ["n.jsonl"], "error  a: n.jsonl line 1: text must be a string"),
-    ({"bin.ssml": b"\xff\xfe\x00x"}, ["--to", "+447911123456", "--ssml", "bin.ssml"], "Error: markup error: bin.ssml: cannot read it as UTF-8 text"),
+    ({"bin.ssml": b"\xff\xfe\x00x"}, ["--to", "+447911123456", "--ssml-file", "bin.ssml"], "Error: markup error: bin.ssml: cannot read it as UTF-8 text"),
     ({"e.jsonl": ""}, ["e.jsonl"], "Error: e.jsonl: no rows to send"),
     ({"t.txt": "x"}, ["--to", "+447911123456", "--text", "hi", "--journal", "t.txt/j.db"], "Error: journal t.txt/j.db: cannot create its folder"),
     ({}, ["--to", "07911123456", "--text", "hi", "--default-region", "ZZ"], "'ZZ' is not a region phonenumbers knows"),
