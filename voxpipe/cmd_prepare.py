@@ -6,7 +6,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import click
 
@@ -17,8 +17,9 @@ from pipeline.preparation import Item, ItemResult, PrepareSettings, prepare_many
 from pipeline.profiles import DEFAULT_PROFILES, available_profiles, load_profile
 
 from .inputs import message_text
-from .output import check_report_target, echo_err, error_line, redact_errors, write_report
-from .params import FiniteFloat, ItemId
+from .output import (check_report_target, echo_err, error_line, forget_in_logs, hide_url_passwords, redact_errors,
+                     url_passwords, write_report)
+from .params import FiniteFloat, ItemId, check_audio_url
 from .progress import progress_bar
 from .store_options import store_options, store_settings
 
@@ -31,7 +32,7 @@ MAX_SECONDS_LIMIT = 86_400
 @click.option("--text", help="Plain text to speak (markup is also accepted).")
 @click.option("--ssml", help="Markup text (for a file of markup use --ssml-file).")
 @click.option("--ssml-file", type=click.Path(path_type=Path), help="A file of markup (UTF-8, at most 1 MiB).")
-@click.option("--audio", "audio", help="Source audio: a file path or an http(s) URL.")
+@click.option("--audio", "audio", callback=check_audio_url, help="Source audio: a file path or an http(s) URL.")
 @click.option("--id", "item_id", type=ItemId(), default="message", show_default=True, help="Id of a --text/--ssml/--ssml-file/--audio input.")
 @click.option("-p", "--profile", "profiles", multiple=True, help=f"Output profile, repeatable [default: {', '.join(DEFAULT_PROFILES)}].")
 @click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=_DEFAULTS.out_dir, show_default=True, help="Output folder.")
@@ -82,6 +83,8 @@ def prepare(
         raise click.UsageError("give only one of --text, --ssml, --audio or --ssml-file")
     if not direct and not sources:
         raise click.UsageError("nothing to prepare: give SOURCES, --text, --ssml, --ssml-file or --audio")
+    passwords = url_passwords(audio, store_args.get("base_url"), store_args.get("endpoint_url"))
+    forget_in_logs(passwords)
     if report is not None:
         check_report_target(report)
     spoken = message_text(text, ssml, ssml_file)
@@ -122,7 +125,7 @@ def prepare(
     finally:
         if target is not None:
             target.close()
-    emit_report(results, as_json, report, {"timing": timing})
+    emit_report(results, as_json, report, {"timing": timing}, passwords)
     if any(not r.ok for r in results):
         sys.exit(1)
 
@@ -138,9 +141,10 @@ def run_prepare(rows: list[Row | ItemResult], settings: PrepareSettings, progres
     return [done[r.item.id] if isinstance(r, Row) else r for r in rows]
 
 
-def emit_report(results: list[ItemResult], as_json: bool, report: Path | None, extra: dict[str, Any] | None = None) -> None:
+def emit_report(results: list[ItemResult], as_json: bool, report: Path | None, extra: dict[str, Any] | None = None,
+                passwords: Iterable[str] = ()) -> None:
     data = {
-        "items": [redact_errors(r.to_dict()) for r in results],
+        "items": hide_url_passwords([redact_errors(r.to_dict()) for r in results], passwords),
         "summary": {
             "items": len(results),
             "ok": sum(r.ok for r in results),
@@ -165,10 +169,10 @@ def _print_results(results: list[ItemResult], s: dict[str, Any]) -> None:
         for a in r.artifacts:
             state = "reused" if a.reused else "ok"
             url = f"  {a.media_url}" if a.media_url else ""
-            click.echo(
+            click.echo(hide_url_passwords(
                 f"{state:<6} {r.id:<{width}}  {a.profile:<9} {a.path}  {a.duration_s:.1f} s  "
                 f"{a.lufs:.1f} LUFS  {a.true_peak_dbtp:.1f} dBTP  {a.bytes // 1024} KB{url}"
-            )
+            ))
         for w in r.warnings:
             echo_err(f"warn   {r.id}: {w}")
     click.echo(f"{s['ok']} of {s['items']} prepared, {s['error']} failed", err=True)

@@ -31,8 +31,8 @@ from sender.recipients import normalize_recipients, read_recipients
 
 from .credentials import credential_options, given_credentials
 from .inputs import message_text
-from .output import echo_err, error_line, forget_in_logs, redact_errors
-from .params import FiniteFloat, Url
+from .output import echo_err, error_line, forget_in_logs, hide_url_passwords, redact_errors, url_passwords
+from .params import FiniteFloat, Url, check_audio_url
 from .progress import progress_bar
 from .store_options import store_options, store_settings
 
@@ -74,7 +74,7 @@ def journal_path(value: str | None) -> Path:
 @click.option("--text", help="Text to say (plain).")
 @click.option("--ssml", help="Markup text (for a file of markup use --ssml-file).")
 @click.option("--ssml-file", type=click.Path(path_type=Path), help="A file of markup (UTF-8, at most 1 MiB).")
-@click.option("--audio", help="Source audio: a file or an http(s) URL.")
+@click.option("--audio", callback=check_audio_url, help="Source audio: a file or an http(s) URL.")
 @click.option("--media-url", type=Url(), help="An already hosted audio file, sent as is.")
 @click.option("--allow-vanity", is_flag=True, help="Dial letters in numbers as keypad digits (1-800-FLOWERS); refused otherwise.")
 @click.option("--mode", type=click.Choice(["auto", "tts", "media"]), default="auto", show_default=True, help="auto: text as TTS where the provider speaks text, otherwise as audio.")
@@ -114,7 +114,8 @@ def send(manifest: Path | None, provider_name: str, api_url: str | None, to: tup
     credentials = given_credentials(rest)
     cls = provider_class(provider_name)
     provider = cls(base_url=api_url, credentials=credentials, options=options)
-    forget_in_logs(provider.secrets.values())  # flag-given credentials are as secret as the environment's
+    passwords = url_passwords(api_url, media_url, audio, store_args["endpoint_url"], store_args["base_url"], options.get("report_url"))
+    forget_in_logs([*provider.secrets.values(), *passwords])  # flag-given credentials are as secret as the environment's
     hosting = store_settings(store, **store_args)
     settings = SendSettings(
         concurrency=concurrency, rate_per_s=rate, retry=RetryPolicy(attempts=retries + 1), timeout_s=timeout,
@@ -148,7 +149,7 @@ def send(manifest: Path | None, provider_name: str, api_url: str | None, to: tup
             report["id"] = job.id
             reports.append(report)
             failed = failed or not report.get("ok", True)
-    _emit(reports, as_json, dry_run, manifest is not None)
+    _emit(hide_url_passwords(redact_errors(reports), passwords), as_json, dry_run, manifest is not None)
     if failed:
         sys.exit(1)
 
@@ -241,7 +242,6 @@ def _send_one(provider: Provider, message: Message, raws: list[str], default_reg
 
 
 def _emit(reports: list[dict[str, Any]], as_json: bool, is_dry: bool, many: bool) -> None:
-    reports = redact_errors(reports)
     if as_json:
         click.echo(json.dumps(reports if many else reports[0], indent=2, default=str))
         return

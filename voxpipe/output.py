@@ -7,11 +7,13 @@ password or a presigned query) or a callback path (with the hook secret).
 from __future__ import annotations
 
 import contextlib
+import re
 import os
 import stat
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable
+from urllib.parse import quote, quote_plus
 
 import click
 
@@ -32,6 +34,36 @@ def forget_in_logs(secrets: Iterable[str]) -> None:
 def echo_err(text: str) -> None:
     """One line on stderr, secrets redacted."""
     click.echo(redact_text(text), err=True)
+
+
+_URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]{1,15}://[^/@\s:?#\"'<>]*):[^@/\s?#\"'<>]*@")
+
+
+def url_passwords(*urls: str | None) -> set[str]:
+    """The passwords in these URLs (``https://user:pass@host``), to hide wherever they are echoed."""
+    found = set()
+    for url in urls:
+        if url and "://" in url:
+            userinfo = url.split("://", 1)[1].split("/", 1)[0].rpartition("@")[0]
+            if ":" in userinfo:
+                found.add(userinfo.split(":", 1)[1])
+    return found
+
+
+def hide_url_passwords(data: Any, passwords: Iterable[str] = ()) -> Any:
+    """``data`` (text, or a report made of dicts and lists) with every URL password replaced by ``***``:
+    in plain URLs, and in percent-encoded ones (a media URL inside a query string) for ``passwords``."""
+    if isinstance(data, list):
+        return [hide_url_passwords(v, passwords) for v in data]
+    if isinstance(data, dict):
+        return {k: hide_url_passwords(v, passwords) for k, v in data.items()}
+    if not isinstance(data, str):
+        return data
+    text = _URL_PASSWORD.sub(r"\1:***@", data)
+    for password in passwords:
+        for form in {quote(password, safe=""), quote_plus(password)}:
+            text = re.sub(rf"(?i)%3A{re.escape(form)}%40", "%3A***%40", text)
+    return text
 
 
 def error_line(item_id: str, error: str | None) -> str:

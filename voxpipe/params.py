@@ -17,7 +17,7 @@ import click
 
 from pipeline.manifest import ID_RULE, valid_id
 
-__all__ = ["FiniteFloat", "ItemId", "Url", "url_problem"]
+__all__ = ["FiniteFloat", "ItemId", "Url", "check_audio_url", "url_problem"]
 
 
 class FiniteFloat(click.ParamType):
@@ -91,6 +91,15 @@ class Url(click.ParamType):
 
     def get_metavar(self, param: click.Parameter, *args: Any) -> str:
         return "URL"
+
+
+def check_audio_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--audio is a path or a URL; a URL must parse (a bad port or IPv6 literal is one line here)."""
+    if value is not None and "://" in value:
+        problem = url_problem(value)
+        if problem:
+            raise click.BadParameter(f"{value}: {problem}", ctx, param)
+    return value
 
 
 class ItemId(click.ParamType):
