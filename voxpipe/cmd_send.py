@@ -48,7 +48,8 @@ def _provider_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         for name, option in cls.options.items():
             helps.setdefault(name, []).append(f"{cls.name}: {option.help}")
     for name in sorted(helps, reverse=True):
-        fn = click.option(f"--{name.replace('_', '-')}", f"opt_{name}", help="; ".join(helps[name]))(fn)
+        kind = Url() if name.endswith("_url") else None  # a bad port or IPv6 literal is one line here, not a failed send
+        fn = click.option(f"--{name.replace('_', '-')}", f"opt_{name}", type=kind, help="; ".join(helps[name]))(fn)
     return credential_options(REGISTRY.values())(fn)
 
 

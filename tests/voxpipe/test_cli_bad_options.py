@@ -73,6 +73,7 @@ CASES = [
     ([*PREPARE, "--store", "STORE", "--base-url", "http://h:99999"], 2, "Invalid value for '--base-url': http://h:99999: Port out of range"),
     ([*PREPARE, "--store", "s3://bucket-ok/p", "--endpoint-url", "http://[::1"], 2, "Invalid value for '--endpoint-url': http://[::1: Invalid IPv6 URL"),
     ([*PREPARE, "--store", "s3://bucket-ok:99999/p"], 1, "'bucket-ok:99999' is not a valid bucket name"),
+    (["send", "-P", "messagebird", "--to", "+447911123456", "--text", "Hi.", "--report-url", "http://[::1/x"], 2, "Invalid value for '--report-url': http://[::1/x: Invalid IPv6 URL"),
     (["hooks", "--public-url", "http://h:99999"], 2, "Invalid value for '--public-url': http://h:99999: Port out of range"),
     (["hooks", "--public-url", "http://[::1"], 2, "Invalid value for '--public-url': http://[::1: Invalid IPv6 URL"),
     (["status", "--refresh", "--api-url", "http://[::1"], 2, "Invalid value for '--api-url'"),
@@ -87,7 +88,7 @@ CASES = [
 
 def run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("VOXPIPE_", "AWS_"))}
-    base = {**clean, "VOXPIPE_9BITS_TOKEN": "t" * 12, "VOXPIPE_JOURNAL": str(cwd / "j.db"), **(env or {})}
+    base = {**clean, "VOXPIPE_9BITS_TOKEN": "t" * 12, "VOXPIPE_MESSAGEBIRD_KEY": "k" * 12, "VOXPIPE_JOURNAL": str(cwd / "j.db"), **(env or {})}
     return subprocess.run([sys.executable, "-m", "voxpipe", *args], capture_output=True, text=True, cwd=cwd,
                           env={**base, "PYTHONPATH": str(REPO)}, timeout=120)
 
