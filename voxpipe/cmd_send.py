@@ -97,14 +97,15 @@ def journal_path(value: str | None) -> Path:
 @_provider_options
 def send(manifest: Path | None, provider_name: str, api_url: str | None, to: tuple[str, ...], recipients_file: Path | None,
          default_region: str | None, text: str | None, ssml: str | None, ssml_file: Path | None, audio: str | None,
-         media_url: str | None, allow_vanity: bool, mode: str, campaign: str | None, journal_file: str | None, resend_unknown: bool, dry_run: bool, as_json: bool,
-         concurrency: int, rate: float | None, retries: int, timeout: float, out_dir: Path, engine: str,
+         media_url: str | None, allow_vanity: bool, mode: str, campaign: str | None, journal_file: str | None,
+         resend_unknown: bool, dry_run: bool, as_json: bool, concurrency: int, rate: float | None, retries: int, timeout: float, out_dir: Path, engine: str,
          tts_voice: str | None, allow_private_urls: bool, progress: bool | None, store: str | None, **rest: Any) -> None:
     """Send a voice message to recipients through a provider.
 
-    Give the message with --text, --ssml, --audio or --media-url and the
-    recipients with --to or --recipients; or give a MANIFEST (CSV/JSONL with
-    id, text|ssml|audio|media_url and to) to send one message per row.
+    Give the message with --text, --ssml, --ssml-file, --audio or --media-url
+    and the recipients with --to or --recipients; or give a MANIFEST
+    (CSV/JSONL with id, text|ssml|ssml_file|audio|media_url and to) to send
+    one message per row.
     Re-running the same command resumes: accepted recipients are never sent
     again. Exit status 1 when any recipient was not accepted.
     """
