@@ -29,6 +29,7 @@ from typing import Any, Iterator
 from .errors import ManifestError, VoxpipeError
 from .preparation import Item, ItemResult
 from .textfile import MAX_MANIFEST_BYTES, MAX_MARKUP_FILE_BYTES, read_text_file
+from .urlcheck import url_problem
 
 __all__ = [
     "AUDIO_SUFFIXES",
@@ -122,6 +123,9 @@ def _row(fields: dict[str, Any], where: str, base_dir: Path) -> Row | ItemResult
         if fields.get(key) not in (None, "") and not isinstance(fields[key], str):
             return bad(f"{key} must be a string")
     audio = fields.get("audio") or None
+    problem = url_problem(audio) if audio and "://" in audio else None
+    if problem:
+        return bad(f"audio {audio}: {problem}")
     try:
         text = row_text(fields, base_dir) or None
     except ManifestError as exc:

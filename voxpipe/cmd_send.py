@@ -22,6 +22,7 @@ from pipeline.errors import ManifestError, MarkupError, VoxpipeError
 from pipeline.manifest import read_records, row_text
 from pipeline.preparation import ItemResult, PrepareSettings
 from pipeline.retry import RetryPolicy
+from pipeline.urlcheck import url_problem
 from sender.dispatch import ChunkDone, SendReport, SendSettings, campaign_id, dry_run, http_client, send as send_chunks
 from sender.errors import ConfigError
 from sender.journal import Journal
@@ -194,6 +195,11 @@ def _manifest_jobs(path: Path, language: str | None, campaign: str | None) -> li
         wrong = [k for k in ("text", "ssml", "ssml_file", "audio", "media_url", "language") if row.get(k) and not isinstance(row[k], str)]
         if wrong:
             jobs.append(_Job(job_id, None, [], None, f"{where}: {', '.join(wrong)} must be a string"))
+            continue
+        problems = {k: url_problem(row[k]) for k in ("audio", "media_url") if row.get(k) and "://" in row[k]}
+        broken = [f"{k} {row[k]}: {problem}" for k, problem in problems.items() if problem]
+        if broken:
+            jobs.append(_Job(job_id, None, [], None, f"{where}: {broken[0]}"))
             continue
         to = row.get("to") or ""
         raws = [str(t) for t in to] if isinstance(to, list) else [t for t in re.split(r"[\s;,]+", str(to)) if t]

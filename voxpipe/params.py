@@ -8,16 +8,15 @@ option, before any work.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 from typing import Any
-from urllib.parse import urlsplit
 
 import click
 
 from pipeline.manifest import ID_RULE, valid_id
+from pipeline.urlcheck import url_problem
 
-__all__ = ["FiniteFloat", "ItemId", "Url", "check_audio_url", "url_problem"]
+__all__ = ["FiniteFloat", "ItemId", "Url", "check_audio_url"]
 
 
 class FiniteFloat(click.ParamType):
@@ -46,36 +45,6 @@ class FiniteFloat(click.ParamType):
 
     def get_metavar(self, param: click.Parameter, *args: Any) -> str:
         return "NUMBER"
-
-
-def url_problem(value: str) -> str | None:
-    """Why ``value`` cannot be used as a URL (bad port, broken IPv6 literal, no host), or None.
-
-    The scheme is left to the library that takes the URL, which names what it accepts.
-    """
-    try:
-        parts = urlsplit(value)
-        port = parts.port
-    except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535", a non-numeric port
-        return str(exc)
-    if port == 0:
-        return "port 0 cannot be connected to"
-    if parts.scheme.lower() not in ("http", "https"):
-        return None
-    if not parts.hostname:
-        return "no host name"
-    if parts.netloc.rpartition("@")[2].startswith("["):
-        try:
-            ipaddress.IPv6Address(parts.hostname.split("%", 1)[0])
-        except ValueError:
-            return f"[{parts.hostname}] is not an IPv6 address"
-    import httpx
-
-    try:
-        httpx.URL(value)
-    except (httpx.InvalidURL, ValueError) as exc:
-        return str(exc)
-    return None
 
 
 class Url(click.ParamType):

@@ -115,3 +115,12 @@ def test_a_fifo_device_or_huge_manifest_is_refused_without_reading(tmp_path: Pat
     folder.mkdir()
     with pytest.raises(ManifestError, match=r"dir\.csv: a folder, not a regular file"):
         read_records(folder)
+
+
+def test_audio_urls_that_do_not_parse_fail_their_row(tmp_path: Path) -> None:
+    """A bad port or IPv6 literal was a traceback deep in the fetch, ending the whole batch."""
+    path = write(tmp_path, "m.csv", "id,audio\nport,http://h:99999/a.mp3\nv6,http://[::1/a.mp3\nfile,clips/a.wav\n")
+    rows = {r.item.id if isinstance(r, Row) else r.id: r for r in read_manifest(path)}
+    assert rows["port"].error == "m.csv line 2: audio http://h:99999/a.mp3: Port out of range 0-65535"
+    assert rows["v6"].error == "m.csv line 3: audio http://[::1/a.mp3: Invalid IPv6 URL"
+    assert rows["file"].item.audio == "clips/a.wav"

@@ -372,3 +372,15 @@ def test_manifest_rows_take_markup_inline_or_from_an_ssml_file(tmp_path: Path) -
     assert reports["inline"]["requests"][0]["body"]["body"] == "Hello."
     assert reports["fromfile"]["requests"][0]["body"]["body"] == "Code 1, 2."
     assert reports["mistyped"]["error"] == "m.csv line 4: ssml 'msgs/otp.ssmll' looks like a file path; put files in an ssml_file column"
+
+
+def test_manifest_urls_that_do_not_parse_fail_their_row(tmp_path: Path, mp3_url: str) -> None:
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("id,media_url,to\n"
+                        f"port,http://user:pw-row-secret@h:99999/a.mp3,+2348020000001\n"
+                        f"good,{mp3_url},+2348020000002\n")
+    with NineBitsSim(token=TOKEN) as sim:
+        proc = voxpipe("send", str(manifest), "-P", "9bits", "--api-url", sim.base_url, "--journal", str(tmp_path / "j.db"), env=ENV)
+        assert sim.accepted_counts() == Counter({"2348020000002": 1})
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr and "pw-row-secret" not in proc.stderr + proc.stdout
+    assert "error  port: m.csv line 2: media_url http://user:***@h:99999/a.mp3: Port out of range 0-65535" in proc.stderr.splitlines()
