@@ -1,30 +1,57 @@
 """Batch inputs: manifests (CSV or JSONL), markup/text files, audio files, folders.
 
-A manifest row needs ``id`` and one of ``text`` or ``audio``; optional
-``engine``, ``voice``, ``language`` and ``profiles`` (a list, or names
-separated by spaces, commas or semicolons). Other columns are ignored here
-(a send manifest carries recipients in the same file). A bad row becomes an
-error result naming its id (or its line) and the batch goes on.
+A manifest row needs ``id`` and one of ``text`` (plain text or markup),
+``ssml`` (markup), ``ssml_file`` (a file of markup, relative to the
+manifest's folder) or ``audio``; optional ``engine``, ``voice``,
+``language`` and ``profiles`` (a list, or names separated by spaces, commas
+or semicolons). Other columns are ignored here (a send manifest carries
+recipients in the same file). A bad row becomes an error result naming its
+id (or its line) and the batch goes on.
+
+A file whose rows cannot be told apart is refused as a whole, naming the
+file and line: a quote that is never closed or that swallows whole rows, a
+header naming a column twice, a header with no rows. Manifests are read up
+to :data:`~pipeline.textfile.MAX_MANIFEST_BYTES`; a CSV field holds at most
+131,072 characters (Python's csv limit, above any text we would speak).
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import ManifestError
+from .errors import ManifestError, VoxpipeError
 from .preparation import Item, ItemResult
+from .textfile import MAX_MANIFEST_BYTES, MAX_MARKUP_FILE_BYTES, read_text_file
+from .urlcheck import url_problem
 
-__all__ = ["AUDIO_SUFFIXES", "MANIFEST_SUFFIXES", "TEXT_SUFFIXES", "Row", "expand_sources", "read_manifest", "read_records"]
+__all__ = [
+    "AUDIO_SUFFIXES",
+    "ID_RULE",
+    "MANIFEST_SUFFIXES",
+    "TEXT_SUFFIXES",
+    "Row",
+    "expand_sources",
+    "looks_like_path",
+    "read_manifest",
+    "read_records",
+    "row_text",
+    "valid_id",
+]
 
 MANIFEST_SUFFIXES = (".csv", ".jsonl")
 TEXT_SUFFIXES = (".ssml", ".xml", ".txt")
 AUDIO_SUFFIXES = (".wav", ".mp3", ".ogg", ".opus", ".flac", ".m4a", ".aac", ".webm")
+ID_RULE = "1-128 letters, digits, '.', '_', ':' or '-', starting with a letter or digit"
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+
+Record = tuple[str, dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -33,6 +60,39 @@ class Row:
 
     item: Item
     fields: dict[str, Any]
+
+
+def valid_id(value: str) -> bool:
+    """Whether ``value`` is a usable item id (it becomes part of file names and reports)."""
+    return bool(_ID_RE.match(value))
+
+
+def looks_like_path(value: str) -> bool:
+    """Whether markup text is more likely a file path: no ``<``, no whitespace, and a ``/`` or a
+    markup/text file suffix. Such a value was once spoken as the message."""
+    v = value.strip()
+    return bool(v) and "<" not in v and not any(c.isspace() for c in v) and ("/" in v or v.lower().endswith(TEXT_SUFFIXES))
+
+
+def row_text(fields: dict[str, Any], base_dir: Path) -> str | None:
+    """The text of a row from ``text``, ``ssml`` or ``ssml_file`` (read from ``base_dir``), or None.
+
+    Raises ManifestError (one line) for a bad combination, a path in ``ssml`` or an unreadable file.
+    """
+    given = [k for k in ("text", "ssml", "ssml_file") if fields.get(k) not in (None, "")]
+    if len(given) > 1:
+        raise ManifestError(f"give one of {', '.join(given)}, not {len(given)}")
+    if not given:
+        return None
+    key = given[0]
+    value = fields[key]
+    if not isinstance(value, str):
+        raise ManifestError(f"{key} must be a string")
+    if key == "ssml" and looks_like_path(value):
+        raise ManifestError(f"ssml {value.strip()!r} looks like a file path; put files in an ssml_file column")
+    if key == "ssml_file":
+        return read_text_file(base_dir / value.strip(), max_bytes=MAX_MARKUP_FILE_BYTES, error=ManifestError)
+    return value
 
 
 def _profiles(value: Any) -> tuple[str, ...] | None:
@@ -47,7 +107,7 @@ def _profiles(value: Any) -> tuple[str, ...] | None:
     return tuple(n for n in names if n) or None
 
 
-def _row(fields: dict[str, Any], where: str) -> Row | ItemResult:
+def _row(fields: dict[str, Any], where: str, base_dir: Path) -> Row | ItemResult:
     raw_id = fields.get("id")
     item_id = str(raw_id).strip() if raw_id not in (None, "") else ""
     label = item_id or where
@@ -57,17 +117,23 @@ def _row(fields: dict[str, Any], where: str) -> Row | ItemResult:
 
     if not item_id:
         return bad("missing id")
-    if not _ID_RE.match(item_id):
-        return bad(f"id {item_id!r} must be 1-128 letters, digits, '.', '_', ':' or '-'")
-    text = fields.get("text") or None
+    if not valid_id(item_id):
+        return bad(f"id {item_id!r} must be {ID_RULE}")
+    for key in ("audio", "engine", "voice", "language"):
+        if fields.get(key) not in (None, "") and not isinstance(fields[key], str):
+            return bad(f"{key} must be a string")
     audio = fields.get("audio") or None
+    problem = url_problem(audio) if audio and "://" in audio else None
+    if problem:
+        return bad(f"audio {audio}: {problem}")
+    try:
+        text = row_text(fields, base_dir) or None
+    except ManifestError as exc:
+        return bad(str(exc))
     if text is not None and audio is not None:
         return bad("give text or audio, not both")
     if text is None and audio is None:
-        return bad("needs a text or an audio column")
-    for key in ("text", "audio", "engine", "voice", "language"):
-        if fields.get(key) not in (None, "") and not isinstance(fields[key], str):
-            return bad(f"{key} must be a string")
+        return bad("needs a text, ssml, ssml_file or audio column")
     try:
         profiles = _profiles(fields.get("profiles"))
     except ValueError as exc:
@@ -84,49 +150,136 @@ def _row(fields: dict[str, Any], where: str) -> Row | ItemResult:
     return Row(item, dict(fields))
 
 
-def read_records(path: Path) -> list[tuple[str, dict[str, Any]] | ItemResult]:
+# --------------------------------------------------------------------------- JSONL
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise ValueError(f"key {key!r} appears twice")
+        obj[key] = value
+    return obj
+
+
+def _jsonl_records(path: Path, text: str) -> list[Record | ItemResult]:
+    records: list[Record | ItemResult] = []
+    for n, line in enumerate(text.split("\n"), start=1):  # not splitlines: U+2028 is allowed inside JSON strings
+        if not line.strip():
+            continue
+        where = f"{path.name} line {n}"
+        try:
+            obj = json.loads(line, parse_constant=_no_constants, object_pairs_hook=_unique_keys)
+        except json.JSONDecodeError as exc:
+            records.append(ItemResult(where, "error", error=f"{where}: invalid JSON: {exc.msg}"))
+            continue
+        except RecursionError:
+            records.append(ItemResult(where, "error", error=f"{where}: invalid JSON: nested too deeply"))
+            continue
+        except ValueError as exc:  # a duplicate key, NaN/Infinity, an integer over Python's digit limit
+            reason = str(exc)
+            if "integer string conversion" in reason:
+                reason = f"a number with more than {sys.get_int_max_str_digits()} digits"
+            records.append(ItemResult(where, "error", error=f"{where}: invalid JSON: {reason}"))
+            continue
+        if not isinstance(obj, dict):
+            records.append(ItemResult(where, "error", error=f"{where}: expected a JSON object"))
+            continue
+        records.append((where, obj))
+    return records
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def _csv_problem(exc: csv.Error, start: int, line: int) -> str:
+    reason = str(exc)
+    if "field larger than field limit" in reason:
+        return f"line {start}: a field longer than {csv.field_size_limit():,} characters"
+    if "unexpected end of data" in reason:
+        return f"line {start}: a quote opened here is never closed"
+    if "expected after" in reason:
+        return f"line {line}: text after a closing quote (inside a quoted field write a quote as \"\"; a quote may be missing)"
+    return f"line {line}: {reason}"
+
+
+def _swallowed_row(field: str, width: int) -> bool:
+    """Whether a multi-line field holds a line that reads as a whole row of its own: a quote was
+    left open on an earlier line and closed on a later one, merging the rows between."""
+    for line in field.splitlines()[1:]:
+        cells = next(csv.reader([line]), [])
+        if len(cells) == width and valid_id(cells[0].strip()):
+            return True
+    return False
+
+
+def _csv_records(path: Path, text: str) -> list[Record | ItemResult]:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header: list[str] | None = None
+    records: list[Record | ItemResult] = []
+    while True:
+        start = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise ManifestError(f"{path} {_csv_problem(exc, start, reader.line_num)}") from exc
+        if not cells or (len(cells) == 1 and not cells[0].strip()):
+            continue
+        if header is None:
+            header = [c.strip() for c in cells]
+            named = [h for h in header if h]
+            twice = sorted({h for h in named if named.count(h) > 1})
+            if twice:
+                raise ManifestError(f"{path} line {start}: column {twice[0]!r} appears more than once in the header")
+            if "id" not in header:
+                raise ManifestError(f"{path}: the CSV header must name an id column (found: {header})")
+            continue
+        end = reader.line_num
+        if end > start and any("\n" in c or "\r" in c for c in cells) and _swallowed_row("\n".join(cells), len(header)):
+            raise ManifestError(
+                f"{path} line {start}: a quoted field runs on to line {end} and holds whole rows; is a quote missing?"
+            )
+        where = f"{path.name} line {start}"
+        if len(cells) != len(header):
+            label = cells[header.index("id")].strip() if len(cells) > header.index("id") else ""
+            more = "more" if len(cells) > len(header) else "fewer"
+            records.append(ItemResult(label or where, "error",
+                                      error=f"{where}: {more} fields than the header ({len(cells)}, not {len(header)})"))
+            continue
+        fields = {k: (v if k in ("text", "ssml") else v.strip()) for k, v in zip(header, cells) if k}
+        records.append((where, fields))
+    if header is None:
+        raise ManifestError(f"{path}: empty; a CSV manifest starts with a header naming its columns (id, ...)")
+    return records
+
+
+def read_records(path: Path, purpose: str = "read") -> list[Record | ItemResult]:
     """The rows of a CSV or JSONL file as (where, fields); an unreadable row is an error result.
 
-    Shared by ``prepare`` and ``send`` manifests; a file that cannot be read at
-    all raises ManifestError.
+    Shared by ``prepare`` and ``send`` manifests (``purpose`` names the verb in
+    the "no rows" error). A file that cannot be read or split into rows, or that
+    has no rows, raises ManifestError naming the file (and line).
     """
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ManifestError(f"{path}: cannot read: {exc}") from exc
-    records: list[tuple[str, dict[str, Any]] | ItemResult] = []
-    if path.suffix.lower() == ".jsonl":
-        for n, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            where = f"{path.name} line {n}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                records.append(ItemResult(where, "error", error=f"{where}: invalid JSON: {exc.msg}"))
-                continue
-            if not isinstance(obj, dict):
-                records.append(ItemResult(where, "error", error=f"{where}: expected a JSON object"))
-                continue
-            records.append((where, obj))
-    elif path.suffix.lower() == ".csv":
-        reader = csv.DictReader(text.splitlines(keepends=True))
-        if not reader.fieldnames or "id" not in reader.fieldnames:
-            raise ManifestError(f"{path}: the CSV header must name an id column (found: {reader.fieldnames})")
-        for n, record in enumerate(reader, start=2):
-            where = f"{path.name} line {n}"
-            if None in record:
-                records.append(ItemResult(record.get("id") or where, "error", error=f"{where}: more fields than the header"))
-                continue
-            records.append((where, {k: (v.strip() if k != "text" else v) for k, v in record.items() if v is not None}))
-    else:
+    suffix = path.suffix.lower()
+    if suffix not in MANIFEST_SUFFIXES:
         raise ManifestError(f"{path}: a manifest is .csv or .jsonl")
+    text = read_text_file(path, max_bytes=MAX_MANIFEST_BYTES, error=ManifestError)
+    records = _jsonl_records(path, text) if suffix == ".jsonl" else _csv_records(path, text)
+    if not records:
+        only = " (only a header)" if suffix == ".csv" else ""
+        raise ManifestError(f"{path}: no rows to {purpose}{only}")
     return records
 
 
 def read_manifest(path: Path) -> list[Row | ItemResult]:
     """Rows of a CSV or JSONL manifest; unreadable files raise ManifestError."""
-    return [r if isinstance(r, ItemResult) else _row(r[1], r[0]) for r in read_records(path)]
+    return [r if isinstance(r, ItemResult) else _row(r[1], r[0], path.parent) for r in read_records(path, "prepare")]
 
 
 def _file_rows(path: Path) -> list[Row | ItemResult]:
@@ -135,9 +288,9 @@ def _file_rows(path: Path) -> list[Row | ItemResult]:
         return read_manifest(path)
     if suffix in TEXT_SUFFIXES:
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            return [ItemResult(path.stem, "error", error=f"{path}: cannot read: {exc}")]
+            text = read_text_file(path, max_bytes=MAX_MARKUP_FILE_BYTES)
+        except VoxpipeError as exc:
+            return [ItemResult(path.stem, "error", error=str(exc))]
         return [Row(Item(id=path.stem, text=text), {"id": path.stem})]
     if suffix in AUDIO_SUFFIXES:
         return [Row(Item(id=path.stem, audio=str(path)), {"id": path.stem})]
@@ -155,6 +308,8 @@ def expand_sources(sources: list[Path]) -> Iterator[Row | ItemResult]:
                 raise ManifestError(f"{source}: no manifests, markup or audio files in this folder")
         elif source.is_file():
             files = [source]
+        elif source.exists():
+            raise ManifestError(f"{source}: a FIFO, socket or device, not a regular file or folder")
         else:
             raise ManifestError(f"{source}: no such file or folder")
         for path in files:

@@ -2,6 +2,14 @@
 
 Every input is normalised once (E.164 for numbers), duplicates are dropped,
 and invalid inputs come back with the reason instead of stopping the rest.
+
+A number is digits with the usual punctuation (spaces, ``-``, ``.``, ``/``,
+brackets) and at most one leading ``+``. Anything else is refused with its
+reason rather than guessed at: phonenumbers would turn letters into keypad
+digits (``+234 802 OOO 0001`` would call 2348026660001, somebody else), so
+letters need ``allow_vanity``; extensions (``ext. 12``, ``x12``,
+``;ext=12``, ``#12``) cannot be dialled by these providers; emoji and other
+symbols are not part of a number.
 """
 
 from __future__ import annotations
@@ -15,11 +23,16 @@ from typing import Iterable
 
 import phonenumbers
 
+from pipeline.textfile import MAX_RECIPIENTS_BYTES, read_text_file
+
 from .errors import RecipientError
 
 __all__ = ["Recipient", "Rejected", "normalize_recipients", "parse_recipient", "read_recipients"]
 
 _CHAT_ID = re.compile(r"^(?P<id>\d{6,15}@c\.us|\d{6,30}(?:-\d+)?@g\.us|\d{6,30}@newsletter)$")
+_EXTENSION = re.compile(r"(?i)#|;\s*ext\s*=|\bext(?:ension|n)?\b|(?<![a-z])x\.?\s*\d+\s*$")
+# Separators people write numbers with (ASCII and the Unicode dashes phonenumbers accepts), besides spaces.
+_PUNCTUATION = frozenset("+-.()/[]\u2010\u2011\u2012\u2013\u2014\u2015\u2212\uff0d")
 
 
 @dataclass(frozen=True, order=True)
@@ -48,8 +61,35 @@ class Rejected:
     reason: str
 
 
-def parse_recipient(raw: str, default_region: str | None = None, *, chats: bool = False) -> Recipient:
-    """Normalise one input or raise :class:`RecipientError` naming it."""
+def _refuse_odd_characters(text: str, allow_vanity: bool) -> None:
+    """Raise RecipientError for what phonenumbers would guess at: letters, symbols, ``++``, extensions."""
+    if text.count("+") > 1:
+        raise RecipientError(f"{text}: more than one '+'")
+    if "+" in text and not text.lstrip("( ").startswith("+"):  # "(+44) 20 ..." is a common way to write it
+        raise RecipientError(f"{text}: '+' belongs only at the start")
+    if not any(c.isdecimal() for c in text):
+        raise RecipientError(f"{text}: not a phone number (not a number)")
+    if _EXTENSION.search(text):
+        raise RecipientError(f"{text}: extensions (ext., x, ;ext=, #) are not supported; give the number alone")
+    letters = ""
+    for ch in text:
+        if ch.isdecimal() or ch.isspace() or ch in _PUNCTUATION:
+            continue
+        if ch.isascii() and ch.isalpha():
+            letters += ch
+            continue
+        raise RecipientError(f"{text}: {ch!r} (U+{ord(ch):04X}) is not part of a phone number")
+    if letters and not allow_vanity:
+        raise RecipientError(
+            f"{text}: letters in a phone number ({letters}); to dial them as keypad digits pass --allow-vanity"
+        )
+
+
+def parse_recipient(raw: str, default_region: str | None = None, *, chats: bool = False, allow_vanity: bool = False) -> Recipient:
+    """Normalise one input or raise :class:`RecipientError` naming it.
+
+    ``allow_vanity`` dials letters as keypad digits (``+1 800 FLOWERS``); without it they are refused.
+    """
     text = raw.strip()
     if not text:
         raise RecipientError("empty recipient")
@@ -59,6 +99,7 @@ def parse_recipient(raw: str, default_region: str | None = None, *, chats: bool 
         if not _CHAT_ID.match(text):
             raise RecipientError(f"{text}: not a valid chat id (digits@c.us, digits@g.us or digits@newsletter)")
         return Recipient(text)
+    _refuse_odd_characters(text, allow_vanity)
     region = default_region.upper() if default_region else None
     if text.startswith("00") and region is None:
         text = "+" + text[2:]  # the common international prefix, where no region says otherwise
@@ -69,6 +110,8 @@ def parse_recipient(raw: str, default_region: str | None = None, *, chats: bool 
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
         raise RecipientError(f"{raw.strip()}: not a phone number ({_reason(exc)})") from exc
+    if number.extension:  # a spelling of an extension the pattern above does not know
+        raise RecipientError(f"{raw.strip()}: extensions (ext., x, ;ext=, #) are not supported; give the number alone")
     if not phonenumbers.is_valid_number(number):
         why = "too short" if phonenumbers.is_possible_number_with_reason(number) == phonenumbers.ValidationResult.TOO_SHORT else "not a valid number"
         raise RecipientError(f"{raw.strip()}: {why} for {phonenumbers.region_code_for_number(number) or 'any region'}")
@@ -88,7 +131,7 @@ def _reason(exc: phonenumbers.NumberParseException) -> str:
 
 
 def normalize_recipients(
-    raws: Iterable[str], default_region: str | None = None, *, chats: bool = False
+    raws: Iterable[str], default_region: str | None = None, *, chats: bool = False, allow_vanity: bool = False
 ) -> tuple[list[Recipient], list[Rejected]]:
     """(valid recipients without duplicates, in first-seen order; rejected inputs with reasons)."""
     seen: set[Recipient] = set()
@@ -96,7 +139,7 @@ def normalize_recipients(
     rejected: list[Rejected] = []
     for raw in raws:
         try:
-            recipient = parse_recipient(raw, default_region, chats=chats)
+            recipient = parse_recipient(raw, default_region, chats=chats, allow_vanity=allow_vanity)
         except RecipientError as exc:
             rejected.append(Rejected(raw.strip(), str(exc)))
             continue
@@ -107,11 +150,11 @@ def normalize_recipients(
 
 
 def read_recipients(path: Path) -> list[str]:
-    """Recipients from a file: one per line, or a CSV with a ``to``/``phone``/``recipient`` column."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RecipientError(f"{path}: cannot read: {exc}") from exc
+    """Recipients from a file: one per line, or a CSV with a ``to``/``phone``/``recipient`` column.
+
+    The file must be a regular file of at most 64 MiB (a FIFO or device is refused, not waited on).
+    """
+    text = read_text_file(path, max_bytes=MAX_RECIPIENTS_BYTES, error=RecipientError)
     first = text.splitlines()[0] if text.strip() else ""
     if "," in first and any(h.strip().lower() in ("to", "phone", "recipient", "number") for h in first.split(",")):
         reader = csv.DictReader(io.StringIO(text))

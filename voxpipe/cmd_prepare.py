@@ -6,7 +6,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import click
 
@@ -16,19 +16,24 @@ from pipeline.manifest import Row, expand_sources
 from pipeline.preparation import Item, ItemResult, PrepareSettings, prepare_many
 from pipeline.profiles import DEFAULT_PROFILES, available_profiles, load_profile
 
-from .inputs import error_line, read_ssml
+from .inputs import message_text
+from .output import (check_report_target, echo_err, error_line, forget_in_logs, hide_url_passwords, redact_errors,
+                     url_passwords, write_report)
+from .params import FiniteFloat, ItemId, check_audio_url
 from .progress import progress_bar
 from .store_options import store_options, store_settings
 
 _DEFAULTS = PrepareSettings()
+MAX_SECONDS_LIMIT = 86_400
 
 
 @click.command()
 @click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--text", help="Plain text to speak (markup is also accepted).")
-@click.option("--ssml", help="Markup text, or a file holding it.")
-@click.option("--audio", "audio", help="Source audio: a file path or an http(s) URL.")
-@click.option("--id", "item_id", default="message", show_default=True, help="Id of a --text/--ssml/--audio input.")
+@click.option("--ssml", help="Markup text (for a file of markup use --ssml-file).")
+@click.option("--ssml-file", type=click.Path(path_type=Path), help="A file of markup (UTF-8, at most 1 MiB).")
+@click.option("--audio", "audio", callback=check_audio_url, help="Source audio: a file path or an http(s) URL.")
+@click.option("--id", "item_id", type=ItemId(), default="message", show_default=True, help="Id of a --text/--ssml/--ssml-file/--audio input.")
 @click.option("-p", "--profile", "profiles", multiple=True, help=f"Output profile, repeatable [default: {', '.join(DEFAULT_PROFILES)}].")
 @click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=_DEFAULTS.out_dir, show_default=True, help="Output folder.")
 @click.option("--engine", default=DEFAULT_ENGINE, show_default=True, help="Speech engine (see `voxpipe engines`).")
@@ -38,7 +43,7 @@ _DEFAULTS = PrepareSettings()
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), help="Worker processes [default: one per core].")
 @click.option("--threads", type=click.IntRange(1, 256), help="Inference threads per worker [default: cores / jobs].")
 @click.option("--allow-private-urls", is_flag=True, help="Allow --audio URLs on loopback or private addresses.")
-@click.option("--max-seconds", type=click.FloatRange(0, 86400, min_open=True), default=FetchSettings().max_seconds, show_default=True, help="Longest source audio, or text script (pauses + estimated speech), accepted.")
+@click.option("--max-seconds", type=FiniteFloat(0, MAX_SECONDS_LIMIT, low_open=True), default=FetchSettings().max_seconds, show_default=True, help=f"Longest source audio, or text script (pauses + estimated speech), accepted (at most {MAX_SECONDS_LIMIT} s).")
 @click.option("--max-chars", type=click.IntRange(1), default=_DEFAULTS.max_chars, show_default=True, help="Longest text or markup accepted, in characters.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report on stdout.")
 @click.option("--report", type=click.Path(path_type=Path), help="Write the JSON report to this file.")
@@ -48,6 +53,7 @@ def prepare(
     sources: tuple[Path, ...],
     text: str | None,
     ssml: str | None,
+    ssml_file: Path | None,
     audio: str | None,
     item_id: str,
     profiles: tuple[str, ...],
@@ -74,11 +80,16 @@ def prepare(
     unchanged input is reused, not synthesised again. With --store every file
     is also hosted and gets a media_url a provider can fetch.
     """
-    direct = [v for v in (text, ssml, audio) if v is not None]
+    direct = [v for v in (text, ssml, ssml_file, audio) if v is not None]
     if len(direct) > 1:
-        raise click.UsageError("give only one of --text, --ssml, --audio")
+        raise click.UsageError("give only one of --text, --ssml, --audio or --ssml-file")
     if not direct and not sources:
-        raise click.UsageError("nothing to prepare: give SOURCES, --text, --ssml or --audio")
+        raise click.UsageError("nothing to prepare: give SOURCES, --text, --ssml, --ssml-file or --audio")
+    passwords = url_passwords(audio, store_args.get("base_url"), store_args.get("endpoint_url"))
+    forget_in_logs(passwords)
+    if report is not None:
+        check_report_target(report)
+    spoken = message_text(text, ssml, ssml_file)
     for name in profiles:
         load_profile(name)
     hosting = store_settings(store, **store_args)
@@ -100,10 +111,8 @@ def prepare(
         max_chars=max_chars,
     )
     rows: list[Row | ItemResult] = list(expand_sources(list(sources)))
-    if text is not None:
-        rows.append(Row(Item(item_id, text=text), {"id": item_id}))
-    elif ssml is not None:
-        rows.append(Row(Item(item_id, text=read_ssml(ssml)), {"id": item_id}))
+    if spoken is not None:
+        rows.append(Row(Item(item_id, text=spoken), {"id": item_id}))
     elif audio is not None:
         rows.append(Row(Item(item_id, audio=audio), {"id": item_id}))
     started = time.perf_counter()
@@ -119,7 +128,7 @@ def prepare(
     finally:
         if target is not None:
             target.close()
-    emit_report(results, as_json, report, {"timing": timing})
+    emit_report(results, as_json, report, {"timing": timing}, passwords)
     if any(not r.ok for r in results):
         sys.exit(1)
 
@@ -135,9 +144,10 @@ def run_prepare(rows: list[Row | ItemResult], settings: PrepareSettings, progres
     return [done[r.item.id] if isinstance(r, Row) else r for r in rows]
 
 
-def emit_report(results: list[ItemResult], as_json: bool, report: Path | None, extra: dict[str, Any] | None = None) -> None:
+def emit_report(results: list[ItemResult], as_json: bool, report: Path | None, extra: dict[str, Any] | None = None,
+                passwords: Iterable[str] = ()) -> None:
     data = {
-        "items": [r.to_dict() for r in results],
+        "items": hide_url_passwords([redact_errors(r.to_dict()) for r in results], passwords),
         "summary": {
             "items": len(results),
             "ok": sum(r.ok for r in results),
@@ -145,27 +155,29 @@ def emit_report(results: list[ItemResult], as_json: bool, report: Path | None, e
             **(extra or {}),
         },
     }
-    if report:
-        report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     if as_json:
         click.echo(json.dumps(data, indent=2))
-        return
+    else:
+        _print_results(results, data["summary"])
+    if report:
+        write_report(report, json.dumps(data, indent=2) + "\n")
+
+
+def _print_results(results: list[ItemResult], s: dict[str, Any]) -> None:
     width = max((len(r.id) for r in results if r.ok), default=0)
     for r in results:
         if not r.ok:
-            click.echo(error_line(r.id, r.error), err=True)
+            echo_err(error_line(r.id, r.error))
             continue
         for a in r.artifacts:
             state = "reused" if a.reused else "ok"
             url = f"  {a.media_url}" if a.media_url else ""
-            click.echo(
+            click.echo(hide_url_passwords(
                 f"{state:<6} {r.id:<{width}}  {a.profile:<9} {a.path}  {a.duration_s:.1f} s  "
                 f"{a.lufs:.1f} LUFS  {a.true_peak_dbtp:.1f} dBTP  {a.bytes // 1024} KB{url}"
-            )
+            ))
         for w in r.warnings:
-            click.echo(f"warn   {r.id}: {w}", err=True)
-    s = data["summary"]
+            echo_err(f"warn   {r.id}: {w}")
     click.echo(f"{s['ok']} of {s['items']} prepared, {s['error']} failed", err=True)
 
 

@@ -18,10 +18,11 @@ from typing import Any, Callable
 import click
 
 from pipeline.engines import DEFAULT_ENGINE
-from pipeline.errors import MarkupError, VoxpipeError
-from pipeline.manifest import read_records
+from pipeline.errors import ManifestError, MarkupError, VoxpipeError
+from pipeline.manifest import read_records, row_text
 from pipeline.preparation import ItemResult, PrepareSettings
 from pipeline.retry import RetryPolicy
+from pipeline.urlcheck import url_problem
 from sender.dispatch import ChunkDone, LeaseWait, SendReport, SendSettings, campaign_id, dry_run, http_client, send as send_chunks
 from sender.errors import ConfigError
 from sender.journal import Journal
@@ -31,11 +32,15 @@ from sender.providers import REGISTRY, Provider, provider_class
 from sender.recipients import normalize_recipients, read_recipients
 
 from .credentials import credential_options, given_credentials
-from .inputs import error_line, read_ssml
+from .inputs import message_text
+from .output import echo_err, error_line, forget_in_logs, hide_url_passwords, redact_errors, url_passwords
+from .params import FiniteFloat, Url, check_audio_url
 from .progress import progress_bar
 from .store_options import store_options, store_settings
 
 DEFAULT_JOURNAL = "voxpipe-journal.db"
+MAX_RATE = 10_000
+MAX_TIMEOUT_S = 3_600
 _S = SendSettings()
 
 
@@ -45,7 +50,8 @@ def _provider_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         for name, option in cls.options.items():
             helps.setdefault(name, []).append(f"{cls.name}: {option.help}")
     for name in sorted(helps, reverse=True):
-        fn = click.option(f"--{name.replace('_', '-')}", f"opt_{name}", help="; ".join(helps[name]))(fn)
+        kind = Url() if name.endswith("_url") else None  # a bad port or IPv6 literal is one line here, not a failed send
+        fn = click.option(f"--{name.replace('_', '-')}", f"opt_{name}", type=kind, help="; ".join(helps[name]))(fn)
     return credential_options(REGISTRY.values())(fn)
 
 
@@ -64,14 +70,16 @@ def journal_path(value: str | None) -> Path:
 @click.command()
 @click.argument("manifest", required=False, type=click.Path(path_type=Path))
 @click.option("-P", "--provider", "provider_name", required=True, help="Provider (see `voxpipe providers`).")
-@click.option("--api-url", help="Provider base URL (white-label host, simulator) [default: the provider's].")
+@click.option("--api-url", type=Url(), help="Provider base URL (white-label host, simulator) [default: the provider's].")
 @click.option("--to", "to", multiple=True, help="A recipient; repeatable.")
 @click.option("--recipients", "recipients_file", type=click.Path(path_type=Path), help="File of recipients: one per line, or CSV with a to/phone column.")
 @click.option("--default-region", callback=lambda _c, _p, v: _region(v), help="Region for national numbers, e.g. NG, GB, UA.")
 @click.option("--text", help="Text to say (plain).")
-@click.option("--ssml", help="Markup text, or a file holding it.")
-@click.option("--audio", help="Source audio: a file or an http(s) URL.")
-@click.option("--media-url", help="An already hosted audio file, sent as is.")
+@click.option("--ssml", help="Markup text (for a file of markup use --ssml-file).")
+@click.option("--ssml-file", type=click.Path(path_type=Path), help="A file of markup (UTF-8, at most 1 MiB).")
+@click.option("--audio", callback=check_audio_url, help="Source audio: a file or an http(s) URL.")
+@click.option("--media-url", type=Url(), help="An already hosted audio file, sent as is.")
+@click.option("--allow-vanity", is_flag=True, help="Dial letters in numbers as keypad digits (1-800-FLOWERS); refused otherwise.")
 @click.option("--mode", type=click.Choice(["auto", "tts", "media"]), default="auto", show_default=True, help="auto: text as TTS where the provider speaks text, otherwise as audio.")
 @click.option("--campaign", help="Campaign id [default: derived from the message and recipients].")
 @click.option("--journal", "journal_file", help=f"Send journal (SQLite) [default: $VOXPIPE_JOURNAL or ./{DEFAULT_JOURNAL}].")
@@ -81,9 +89,9 @@ def journal_path(value: str | None) -> Path:
 @click.option("--dry-run", is_flag=True, help="Print the exact requests (credentials redacted) and send nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON result on stdout.")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=_S.concurrency, show_default=True, help="Requests in flight at once.")
-@click.option("--rate", type=click.FloatRange(min=0.01), help="Requests per second at most.")
+@click.option("--rate", type=FiniteFloat(0.01, MAX_RATE), help=f"Requests per second at most (0.01 to {MAX_RATE:,}).")
 @click.option("--retries", type=click.IntRange(0, 20), default=_S.retry.attempts - 1, show_default=True, help="Retries of a request the provider could not have accepted.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=_S.timeout_s, show_default=True, help="Seconds to wait for an answer.")
+@click.option("--timeout", type=FiniteFloat(0.1, MAX_TIMEOUT_S), default=_S.timeout_s, show_default=True, help=f"Seconds to wait for an answer (0.1 to {MAX_TIMEOUT_S:,}).")
 @click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=PrepareSettings().out_dir, show_default=True, help="Where prepared audio goes (media mode).")
 @click.option("--engine", default=DEFAULT_ENGINE, show_default=True, help="Speech engine for media mode.")
 @click.option("--tts-voice", help="Voice of that engine (piper .onnx path).")
@@ -92,15 +100,16 @@ def journal_path(value: str | None) -> Path:
 @store_options
 @_provider_options
 def send(manifest: Path | None, provider_name: str, api_url: str | None, to: tuple[str, ...], recipients_file: Path | None,
-         default_region: str | None, text: str | None, ssml: str | None, audio: str | None, media_url: str | None,
-         mode: str, campaign: str | None, journal_file: str | None, resend_unknown: bool, wait_for_lease: bool, dry_run: bool, as_json: bool,
-         concurrency: int, rate: float | None, retries: int, timeout: float, out_dir: Path, engine: str,
+         default_region: str | None, text: str | None, ssml: str | None, ssml_file: Path | None, audio: str | None,
+         media_url: str | None, allow_vanity: bool, mode: str, campaign: str | None, journal_file: str | None,
+         resend_unknown: bool, wait_for_lease: bool, dry_run: bool, as_json: bool, concurrency: int, rate: float | None, retries: int, timeout: float, out_dir: Path, engine: str,
          tts_voice: str | None, allow_private_urls: bool, progress: bool | None, store: str | None, **rest: Any) -> None:
     """Send a voice message to recipients through a provider.
 
-    Give the message with --text, --ssml, --audio or --media-url and the
-    recipients with --to or --recipients; or give a MANIFEST (CSV/JSONL with
-    id, text|ssml|audio|media_url and to) to send one message per row.
+    Give the message with --text, --ssml, --ssml-file, --audio or --media-url
+    and the recipients with --to or --recipients; or give a MANIFEST
+    (CSV/JSONL with id, text|ssml|ssml_file|audio|media_url and to) to send
+    one message per row.
     Re-running the same command resumes: accepted recipients are never sent
     again. Exit status 1 when any recipient was not accepted.
     """
@@ -111,13 +120,15 @@ def send(manifest: Path | None, provider_name: str, api_url: str | None, to: tup
     credentials = given_credentials(rest)
     cls = provider_class(provider_name)
     provider = cls(base_url=api_url, credentials=credentials, options=options)
+    passwords = url_passwords(api_url, media_url, audio, store_args["endpoint_url"], store_args["base_url"], options.get("report_url"))
+    forget_in_logs([*provider.secrets.values(), *passwords])  # flag-given credentials are as secret as the environment's
     hosting = store_settings(store, **store_args)
     settings = SendSettings(
         concurrency=concurrency, rate_per_s=rate, retry=RetryPolicy(attempts=retries + 1), timeout_s=timeout,
         resend_unknown=resend_unknown, lease=LeaseSettings(wait_s=WAIT_BOUND_S if wait_for_lease else 0.0),
     )
     prep = PrepareSettings(out_dir=out_dir, engine=engine, voice=tts_voice, fetch=FetchSettings(allow_private=allow_private_urls))
-    jobs = _jobs(manifest, to, recipients_file, text, ssml, audio, media_url, options.get("language"), campaign)
+    jobs = _jobs(manifest, to, recipients_file, text, ssml, ssml_file, audio, media_url, options.get("language"), campaign)
     reports: list[dict[str, Any]] = []
     failed = False
     with contextlib.ExitStack() as stack:
@@ -133,8 +144,8 @@ def send(manifest: Path | None, provider_name: str, api_url: str | None, to: tup
             try:
                 if job.message is None:
                     raise ConfigError(job.error or "bad row")
-                report = _send_one(provider, job.message, job.recipients, default_region, mode, prep, store_obj,
-                                   settings, journal, client, job.campaign, progress)
+                report = _send_one(provider, job.message, job.recipients, default_region, allow_vanity, mode, prep,
+                                   store_obj, settings, journal, client, job.campaign, progress)
             except VoxpipeError as exc:
                 if manifest is None:
                     raise
@@ -144,7 +155,7 @@ def send(manifest: Path | None, provider_name: str, api_url: str | None, to: tup
             report["id"] = job.id
             reports.append(report)
             failed = failed or not report.get("ok", True)
-    _emit(reports, as_json, dry_run, manifest is not None)
+    _emit(hide_url_passwords(redact_errors(reports), passwords), as_json, dry_run, manifest is not None)
     if failed:
         sys.exit(1)
 
@@ -161,50 +172,55 @@ class _Job:
 
 
 def _jobs(manifest: Path | None, to: tuple[str, ...], recipients_file: Path | None, text: str | None, ssml: str | None,
-          audio: str | None, media_url: str | None, language: str | None, campaign: str | None) -> list[_Job]:
+          ssml_file: Path | None, audio: str | None, media_url: str | None, language: str | None,
+          campaign: str | None) -> list[_Job]:
     if manifest is not None:
-        if any((to, recipients_file, text, ssml, audio, media_url)):
+        if any((to, recipients_file, text, ssml, ssml_file, audio, media_url)):
             raise click.UsageError("give a MANIFEST or --to/--recipients with a message, not both")
         return _manifest_jobs(manifest, language, campaign)
+    spoken = message_text(text, ssml, ssml_file)
     raws = list(to) + (read_recipients(recipients_file) if recipients_file else [])
     if not raws:
         raise click.UsageError("no recipients: give --to or --recipients")
-    message = Message(text=read_ssml(ssml) if ssml else text, audio=audio, media_url=media_url, language=language)
+    message = Message(text=spoken, audio=audio, media_url=media_url, language=language)
     return [_Job("message", message, raws, campaign)]
 
 
 def _manifest_jobs(path: Path, language: str | None, campaign: str | None) -> list[_Job]:
     """One job per row (id, text|ssml|audio|media_url, to); a bad row is a job that fails alone."""
     jobs = []
-    for record in read_records(path):
+    for record in read_records(path, "send"):
         if isinstance(record, ItemResult):
             jobs.append(_Job(record.id, None, [], None, record.error))
             continue
         where, row = record
         job_id = str(row.get("id") or where)
-        wrong = [k for k in ("text", "ssml", "audio", "media_url", "language") if row.get(k) and not isinstance(row[k], str)]
+        wrong = [k for k in ("text", "ssml", "ssml_file", "audio", "media_url", "language") if row.get(k) and not isinstance(row[k], str)]
         if wrong:
             jobs.append(_Job(job_id, None, [], None, f"{where}: {', '.join(wrong)} must be a string"))
+            continue
+        problems = {k: url_problem(row[k]) for k in ("audio", "media_url") if row.get(k) and "://" in row[k]}
+        broken = [f"{k} {row[k]}: {problem}" for k, problem in problems.items() if problem]
+        if broken:
+            jobs.append(_Job(job_id, None, [], None, f"{where}: {broken[0]}"))
             continue
         to = row.get("to") or ""
         raws = [str(t) for t in to] if isinstance(to, list) else [t for t in re.split(r"[\s;,]+", str(to)) if t]
         try:
             message = Message(
-                text=read_ssml(row["ssml"]) if row.get("ssml") else row.get("text") or None,
+                text=row_text(row, path.parent) or None,
                 audio=row.get("audio") or None,
                 media_url=row.get("media_url") or None,
                 language=row.get("language") or language,
             )
-        except (ConfigError, MarkupError) as exc:
-            jobs.append(_Job(job_id, None, raws, None, str(exc)))
+        except (ConfigError, ManifestError, MarkupError) as exc:
+            jobs.append(_Job(job_id, None, raws, None, f"{where}: {exc}" if isinstance(exc, ManifestError) else str(exc)))
             continue
         jobs.append(_Job(job_id, message, raws, f"{campaign}-{job_id}" if campaign else None))
-    if not jobs:
-        raise ConfigError(f"{path}: no rows to send")
     return jobs
 
 
-def _send_one(provider: Provider, message: Message, raws: list[str], default_region: str | None, mode: str,
+def _send_one(provider: Provider, message: Message, raws: list[str], default_region: str | None, allow_vanity: bool, mode: str,
               prep: PrepareSettings, store: Any, settings: SendSettings, journal: Journal | None,
               client: Any, campaign: str | None, progress: bool | None) -> dict[str, Any]:
     """Send one message; with no journal (a dry run) only show the requests."""
@@ -212,7 +228,7 @@ def _send_one(provider: Provider, message: Message, raws: list[str], default_reg
     if not raws:
         raise ConfigError("no recipients")
     chosen = resolve_mode(provider, message, mode)
-    valid, rejected = normalize_recipients(raws, default_region, chats=provider.recipient_form == "whatsapp")
+    valid, rejected = normalize_recipients(raws, default_region, chats=provider.recipient_form == "whatsapp", allow_vanity=allow_vanity)
     payload = build_payload(provider, message, chosen, prep, store, upload=not is_dry)
     campaign = campaign or campaign_id(provider, chosen, message, valid)
     if is_dry:
@@ -245,7 +261,7 @@ def _emit(reports: list[dict[str, Any]], as_json: bool, is_dry: bool, many: bool
         return
     for report in reports:
         if "error" in report and "campaign" not in report:
-            click.echo(error_line(report["id"], report["error"]), err=True)
+            echo_err(error_line(report["id"], report["error"]))
             continue
         if is_dry:
             click.echo(json.dumps(report, indent=2))
@@ -254,9 +270,9 @@ def _emit(reports: list[dict[str, Any]], as_json: bool, is_dry: bool, many: bool
             detail = row.get("error") or ""
             click.echo(f"{row['status']:<9} {row['address']:<22} {row.get('ref') or '-':<34} {detail}".rstrip())
         counts = ", ".join(f"{v} {k}" for k, v in sorted(report["counts"].items()))
-        click.echo(f"campaign {report['campaign']} via {report['provider']} ({report['mode']}): {counts}", err=True)
+        echo_err(f"campaign {report['campaign']} via {report['provider']} ({report['mode']}): {counts}")
         if report.get("stopped"):
-            click.echo(f"campaign {report['campaign']}: {report['stopped']}", err=True)
+            echo_err(f"campaign {report['campaign']}: {report['stopped']}")
 
 
 @click.command()

@@ -27,6 +27,12 @@ from sender import tracking
 
 from .cmd_send import journal_path
 from .credentials import credential_options, given_credentials
+from .output import echo_err, forget_in_logs
+from .params import FiniteFloat, Url
+
+MAX_WATCH_S = 30 * 86_400
+MAX_INTERVAL_S = 3_600
+MAX_RATE = 10_000
 
 _CLIENT = SendSettings(timeout_s=30)
 
@@ -56,10 +62,10 @@ def _campaigns(journal: Journal, ids: tuple[str, ...]) -> list[Campaign]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 @click.option("--refresh", is_flag=True, help="First look up recipients that are not final (MessageBird; AlphaSMS text calls).")
 @click.option("--watch", is_flag=True, help="Refresh until every recipient is final; exit 1 at --timeout.")
-@click.option("--timeout", type=click.FloatRange(min=0), default=600, show_default=True, help="Seconds --watch waits.")
-@click.option("--interval", type=click.FloatRange(min=0.05), default=10, show_default=True, help="Seconds between --watch rounds.")
-@click.option("--api-url", help="Provider base URL for look-ups (white-label host, simulator) [default: the provider's].")
-@click.option("--rate", type=click.FloatRange(min=0.01), help="Look-up requests per second at most.")
+@click.option("--timeout", type=FiniteFloat(0, MAX_WATCH_S), default=600, show_default=True, help="Seconds --watch waits (at most 30 days).")
+@click.option("--interval", type=FiniteFloat(0.05, MAX_INTERVAL_S), default=10, show_default=True, help="Seconds between --watch rounds (0.05 to 3,600).")
+@click.option("--api-url", type=Url(), help="Provider base URL for look-ups (white-label host, simulator) [default: the provider's].")
+@click.option("--rate", type=FiniteFloat(0.01, MAX_RATE), help="Look-up requests per second at most (0.01 to 10,000).")
 @credential_options(cls for cls in REGISTRY.values() if cls.can_poll or cls.can_cancel)
 def status(campaign_ids: tuple[str, ...], journal_file: str | None, as_json: bool, refresh: bool, watch: bool,
            timeout: float, interval: float, api_url: str | None, rate: float | None, **rest: Any) -> None:
@@ -93,7 +99,7 @@ def status(campaign_ids: tuple[str, ...], journal_file: str | None, as_json: boo
                         for note in notes:
                             if note not in said:
                                 said.add(note)
-                                click.echo(f"refresh {result.campaign}: {note}", err=True)
+                                echo_err(f"refresh {result.campaign}: {note}")
 
                 if watch:
                     done = tracking.wait_final(journal, ids, step, timeout_s=timeout, interval_s=interval)
@@ -106,7 +112,7 @@ def status(campaign_ids: tuple[str, ...], journal_file: str | None, as_json: boo
         _print_tables(reports, path)
     if watch and not done:
         waiting = sum(r["open"] for r in reports)
-        click.echo(f"timed out after {timeout:g} s: {waiting} recipient(s) still without a final status", err=True)
+        echo_err(f"timed out after {timeout:g} s: {waiting} recipient(s) still without a final status")
         sys.exit(1)
     if (failed or unconfigured) and not watch:
         sys.exit(1)
@@ -124,8 +130,9 @@ def _look_up_providers(journal: Journal, campaigns: list[Campaign], api_url: str
             cls = provider_class(campaign.provider)
             try:
                 providers[cls.name] = cls(base_url=api_url, credentials={c.name: credentials[c.name] for c in cls.credentials if c.name in credentials})
+                forget_in_logs(providers[cls.name].secrets.values())
             except ConfigError as exc:  # one provider without credentials must not stop the others' look-ups
-                click.echo(f"warn   {exc}: not looking up its campaigns", err=True)
+                echo_err(f"warn   {exc}: not looking up its campaigns")
                 unconfigured = True
     return providers, unconfigured
 
@@ -172,7 +179,7 @@ def _print_tables(reports: list[dict[str, Any]], path: Path) -> None:
 # --------------------------------------------------------------------------- hooks
 
 @click.command()
-@click.option("--public-url", required=True, help="Where providers reach `voxpipe serve` (e.g. https://voice.example.com).")
+@click.option("--public-url", type=Url(), required=True, help="Where providers reach `voxpipe serve` (e.g. https://voice.example.com).")
 @click.option("--journal", "journal_file", help="Send journal whose secret the URLs carry (created if missing).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 def hooks(public_url: str, journal_file: str | None, as_json: bool) -> None:
@@ -195,7 +202,7 @@ def hooks(public_url: str, journal_file: str | None, as_json: bool) -> None:
     for item in listed:
         click.echo(f"{item['provider']}: {item['url']}")
         click.echo(f"  {item['method']}; configure: {item['configure']}")
-    click.echo(f"(run `voxpipe serve DIR --journal {path}` behind {base}; the URLs carry this journal's secret)", err=True)
+    echo_err(f"(run `voxpipe serve DIR --journal {path}` behind {base}; the URLs carry this journal's secret)")
 
 
 # --------------------------------------------------------------------------- cancel
@@ -203,7 +210,7 @@ def hooks(public_url: str, journal_file: str | None, as_json: bool) -> None:
 @click.command("cancel")
 @click.option("--campaign", "campaign_id", required=True, help="The campaign to withdraw.")
 @click.option("--journal", "journal_file", help="Send journal [default: $VOXPIPE_JOURNAL or ./voxpipe-journal.db].")
-@click.option("--api-url", help="Provider base URL (white-label host, simulator) [default: the provider's].")
+@click.option("--api-url", type=Url(), help="Provider base URL (white-label host, simulator) [default: the provider's].")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 @credential_options(cls for cls in REGISTRY.values() if cls.can_poll or cls.can_cancel)
 def cancel(campaign_id: str, journal_file: str | None, api_url: str | None, as_json: bool, **rest: Any) -> None:
@@ -221,6 +228,7 @@ def cancel(campaign_id: str, journal_file: str | None, api_url: str | None, as_j
         cls = provider_class(campaign.provider)
         tracking.check_cancel(journal, campaign_id, cls)  # before asking for credentials
         provider = cls(base_url=api_url, credentials=given_credentials(rest))
+        forget_in_logs(provider.secrets.values())
         with http_client(_CLIENT) as client:
             results = tracking.cancel(journal, campaign_id, provider, client)
     if as_json:

@@ -11,12 +11,15 @@ import click
 
 from pipeline.store import DEFAULT_HOST, DEFAULT_PORT, MediaServer, StoreSettings
 
+from .output import echo_err
+from .params import Url
+
 
 @click.command()
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on (0.0.0.0 for every interface).")
 @click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True)
-@click.option("--base-url", help="Public address of this server (behind a proxy or tunnel), for printed URLs.")
+@click.option("--base-url", type=Url(), help="Public address of this server (behind a proxy or tunnel), for printed URLs.")
 @click.option("--journal", "journal_file", help="Send journal that receives delivery callbacks under /hooks/ (created if missing) [default: $VOXPIPE_JOURNAL or ./voxpipe-journal.db].")
 def serve(directory: Path, host: str, port: int, base_url: str | None, journal_file: str | None) -> None:
     """Serve a directory of prepared files over HTTP (GET, HEAD, ranges), and
@@ -28,8 +31,8 @@ def serve(directory: Path, host: str, port: int, base_url: str | None, journal_f
     try:
         server.mount(*receiver.route)
         logging.getLogger("pipeline.store.server").setLevel(logging.INFO)
-        click.echo(f"serving {directory} at {server.url}" + (f" (public: {base_url})" if base_url else ""), err=True)
-        click.echo(f"receiving delivery callbacks into {receiver.path} under /hooks/ (see `voxpipe hooks`)", err=True)
+        echo_err(f"serving {directory} at {server.url}" + (f" (public: {base_url})" if base_url else ""))
+        echo_err(f"receiving delivery callbacks into {receiver.path} under /hooks/ (see `voxpipe hooks`)")
         server.serve_forever()
     finally:
         receiver.close()
@@ -55,7 +58,7 @@ def storage() -> None:
 
 @storage.command("init")
 @click.argument("spec")
-@click.option("--endpoint-url", help="Endpoint of an S3-compatible service.")
+@click.option("--endpoint-url", type=Url(), help="Endpoint of an S3-compatible service.")
 @click.option("--region", default=StoreSettings().region, show_default=True)
 def storage_init(spec: str, endpoint_url: str | None, region: str) -> None:
     """Create the bucket of SPEC (s3://bucket/prefix) and let anyone read objects under the prefix.

@@ -8,16 +8,18 @@ import click
 
 from pipeline.store import StoreSettings
 
+from .params import Url
+
 _D = StoreSettings()
 
 
 def store_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--store", help="Host files here: a directory (served by `voxpipe serve`) or s3://bucket/prefix."),
-        click.option("--base-url", help="Public base URL of a directory store (behind a proxy or tunnel)."),
+        click.option("--base-url", type=Url(), help="Public base URL of a directory store (behind a proxy or tunnel)."),
         click.option("--url-mode", type=click.Choice(["public", "presigned"]), default=_D.url_mode, show_default=True, help="s3: public object URL (bucket policy) or presigned GET URL."),
-        click.option("--expires", "expires_s", type=int, default=_D.expires_s, show_default=True, help="s3 presigned: seconds the URL stays valid (at most 7 days)."),
-        click.option("--endpoint-url", help="s3: endpoint of an S3-compatible service (MinIO, SeaweedFS, R2 ...)."),
+        click.option("--expires", "expires_s", type=int, help=f"s3 presigned: seconds the URL stays valid (at most 7 days) [default: {_D.expires_s}]."),
+        click.option("--endpoint-url", type=Url(), help="s3: endpoint of an S3-compatible service (MinIO, SeaweedFS, R2 ...)."),
         click.option("--region", default=_D.region, show_default=True, help="s3: region."),
         click.option("--verify-url", is_flag=True, help="After upload, fetch each media URL anonymously and check it."),
         click.option("--upload-workers", type=click.IntRange(1, 64), default=_D.workers, show_default=True, help="Concurrent uploads."),
@@ -31,18 +33,23 @@ def store_settings(
     store: str | None,
     base_url: str | None,
     url_mode: str,
-    expires_s: int,
+    expires_s: int | None,
     endpoint_url: str | None,
     region: str,
     verify_url: bool,
     upload_workers: int,
 ) -> tuple[str, StoreSettings] | None:
     """(spec, settings) for ``open_store``, or None without --store; checked up front."""
+    presigned_s3 = store is not None and url_mode == "presigned" and store.lower().startswith("s3://")
+    if expires_s is not None and not presigned_s3:  # it would be accepted and mean nothing
+        raise click.UsageError("--expires applies only to presigned URLs: --store s3://bucket/prefix --url-mode presigned")
     if store is None:
         for flag, value in (("--base-url", base_url), ("--endpoint-url", endpoint_url)):
             if value:
                 raise click.UsageError(f"{flag} needs --store")
         return None
+    if expires_s is None:
+        expires_s = _D.expires_s
     settings = StoreSettings(
         url_mode=url_mode,  # type: ignore[arg-type]
         expires_s=expires_s,
@@ -52,7 +59,7 @@ def store_settings(
         verify_url=verify_url,
         workers=upload_workers,
     )
-    if url_mode == "presigned" and store.lower().startswith("s3://"):
+    if presigned_s3:
         from pipeline.errors import StoreError
         from pipeline.store import MAX_PRESIGN_S
 

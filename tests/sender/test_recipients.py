@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,82 @@ def test_recipient_files(tmp_path: Path, content: str, expected: list[str]) -> N
 def test_unreadable_recipient_file(tmp_path: Path) -> None:
     with pytest.raises(RecipientError, match=r"missing\.txt: cannot read"):
         read_recipients(tmp_path / "missing.txt")
+
+
+# What phonenumbers would guess at is refused with its reason (issue 8, item 12).
+@pytest.mark.parametrize("raw, message", [
+    # letters: keypad digits would call somebody else (+234 802 OOO 0001 -> 2348026660001)
+    ("+234 802 OOO 0001", "+234 802 OOO 0001: letters in a phone number (OOO); to dial them as keypad digits pass --allow-vanity"),
+    ("+1 800 FLOWERS", "+1 800 FLOWERS: letters in a phone number (FLOWERS); to dial them as keypad digits pass --allow-vanity"),
+    ("+44 79l1 123456", "+44 79l1 123456: letters in a phone number (l); to dial them as keypad digits pass --allow-vanity"),
+    # emoji, look-alike letters from other scripts, invisible and other symbols
+    ("+2348020000001 📞", "+2348020000001 📞: '📞' (U+1F4DE) is not part of a phone number"),
+    ("+234 802 ООО 0001", "+234 802 ООО 0001: 'О' (U+041E) is not part of a phone number"),
+    ("+23480200\u200b00001", "+23480200\u200b00001: '\\u200b' (U+200B) is not part of a phone number"),
+    ("+2348020000001!", "+2348020000001!: '!' (U+0021) is not part of a phone number"),
+    ("+44*7911123456", "+44*7911123456: '*' (U+002A) is not part of a phone number"),
+    # plus signs
+    ("++2348020000001", "++2348020000001: more than one '+'"),
+    ("+234+8020000001", "+234+8020000001: more than one '+'"),
+    ("234+8020000001", "234+8020000001: '+' belongs only at the start"),
+    # extensions: no provider here dials them
+    ("+44 20 7946 0000 ext. 12", "+44 20 7946 0000 ext. 12: extensions (ext., x, ;ext=, #) are not supported; give the number alone"),
+    ("+44 20 7946 0000 ext 12", "+44 20 7946 0000 ext 12: extensions (ext., x, ;ext=, #) are not supported; give the number alone"),
+    ("+44 20 7946 0000 extension 12", "+44 20 7946 0000 extension 12: extensions (ext., x, ;ext=, #) are not supported; give the number alone"),
+    ("+44 20 7946 0000 x12", "+44 20 7946 0000 x12: extensions (ext., x, ;ext=, #) are not supported; give the number alone"),
+    ("+44 20 7946 0000 X 12", "+44 20 7946 0000 X 12: extensions (ext., x, ;ext=, #) are not supported; give the number alone"),
+    ("+442079460000;ext=12", "+442079460000;ext=12: extensions (ext., x, ;ext=, #) are not supported; give the number alone"),
+    ("+442079460000#12", "+442079460000#12: extensions (ext., x, ;ext=, #) are not supported; give the number alone"),
+    ("+442079460000#", "+442079460000#: extensions (ext., x, ;ext=, #) are not supported; give the number alone"),
+    # no digits at all is still "not a number"
+    ("📞", "📞: not a phone number (not a number)"),
+])
+def test_what_would_be_guessed_at_is_refused(raw: str, message: str) -> None:
+    with pytest.raises(RecipientError) as err:
+        parse_recipient(raw)
+    assert str(err.value) == message
+    with pytest.raises(RecipientError):  # chats parse numbers the same way
+        parse_recipient(raw, chats=True)
+
+
+@pytest.mark.parametrize("raw, region, allow_vanity, address", [
+    ("+1 800 FLOWERS", None, True, "+18003569377"),
+    ("+234 802 OOO 0001", None, True, "+2348026660001"),  # only on request
+    ("(+44) 20 7946 0000", None, False, "+442079460000"),
+    ("+44 20 7946-0000", None, False, "+442079460000"),
+    ("+44.20.7946.0000", None, False, "+442079460000"),
+    ("+44 (0)20 7946 0000", None, False, "+442079460000"),
+    ("0171/1234567", "DE", False, "+491711234567"),
+    ("+44\u00a020\u00a07946\u00a00000", None, False, "+442079460000"),  # no-break spaces from a document
+    ("+44 20 7946\u20130000", None, False, "+442079460000"),  # en dash
+    ("+٢٣٤٨٠٢٠٠٠٠٠٠٠", None, False, "+2348020000000"),  # Arabic-Indic digits are digits
+])
+def test_written_forms_that_are_numbers(raw: str, region: str | None, allow_vanity: bool, address: str) -> None:
+    assert parse_recipient(raw, region, allow_vanity=allow_vanity) == Recipient(address)
+
+
+def test_vanity_is_passed_through_normalize() -> None:
+    valid, rejected = normalize_recipients(["+234 802 OOO 0001", "+2348026660001"], allow_vanity=True)
+    assert valid == [Recipient("+2348026660001")] and rejected == []
+    valid, rejected = normalize_recipients(["+234 802 OOO 0001", "+2348026660001"])
+    assert valid == [Recipient("+2348026660001")] and [r.raw for r in rejected] == ["+234 802 OOO 0001"]
+
+
+def _sparse(path: Path, size: int) -> None:
+    path.touch()
+    os.truncate(path, size)  # no disk used
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: os.mkfifo(p), "a FIFO, socket or device, not a regular file"),
+    (lambda p: p.mkdir(), "a folder, not a regular file"),
+    (lambda p: _sparse(p, 64 * 1024 * 1024 + 1), "67,108,865 bytes; at most 67,108,864 are read"),
+])
+def test_recipient_files_that_are_not_small_regular_files(tmp_path: Path, make, message: str) -> None:
+    path = tmp_path / "to.txt"
+    make(path)
+    with pytest.raises(RecipientError) as err:
+        read_recipients(path)  # a FIFO would block a plain open() forever
+    assert str(err.value) == f"{path}: {message}"
+    with pytest.raises(RecipientError, match="^/dev/zero: a FIFO, socket or device, not a regular file$"):
+        read_recipients(Path("/dev/zero"))

@@ -21,7 +21,7 @@ import pytest
 from pipeline.store import MediaServer
 from tests.cli import REPO, voxpipe
 from tests.simulators import MediaServer as SimMediaServer
-from tests.simulators import NineBitsSim, make_audio
+from tests.simulators import MessageBirdSim, NineBitsSim, make_audio
 
 TOKEN = "secret-token-9b"
 ENV = {"VOXPIPE_9BITS_TOKEN": TOKEN}
@@ -237,7 +237,7 @@ def test_a_broken_jsonl_row_fails_alone(tmp_path: Path, mp3_url: str) -> None:
 
 @pytest.mark.parametrize("files, args, message", [
     ({"n.jsonl": '{"id": "a", "to": "+447911123456", "text": 5}\n'}, ["n.jsonl"], "error  a: n.jsonl line 1: text must be a string"),
-    ({"bin.ssml": b"\xff\xfe\x00x"}, ["--to", "+447911123456", "--ssml", "bin.ssml"], "Error: markup error: bin.ssml: cannot read it as UTF-8 text"),
+    ({"bin.ssml": b"\xff\xfe\x00x"}, ["--to", "+447911123456", "--ssml-file", "bin.ssml"], "Error: markup error: bin.ssml: cannot read it as UTF-8 text"),
     ({"e.jsonl": ""}, ["e.jsonl"], "Error: e.jsonl: no rows to send"),
     ({"t.txt": "x"}, ["--to", "+447911123456", "--text", "hi", "--journal", "t.txt/j.db"], "Error: journal t.txt/j.db: cannot create its folder"),
     ({}, ["--to", "07911123456", "--text", "hi", "--default-region", "ZZ"], "'ZZ' is not a region phonenumbers knows"),
@@ -261,3 +261,126 @@ def test_a_foreign_sqlite_file_is_not_taken_for_a_journal(tmp_path: Path) -> Non
     assert proc.returncode == 1 and proc.stderr.strip() == f"Error: journal {other}: an SQLite file of something else, not a voxpipe journal"
     with sqlite3.connect(other) as db:
         assert [r[0] for r in db.execute("SELECT name FROM sqlite_master")] == ["notes"]
+
+
+# --------------------------------------------------------------------------- inputs refused before anything is sent
+
+MB_ENV = {"VOXPIPE_MESSAGEBIRD_KEY": "mb-key-123456"}
+
+
+def _dry_bodies(proc: subprocess.CompletedProcess[str]) -> list[dict]:
+    return [r["body"] for r in json.loads(proc.stdout)["requests"]]
+
+
+def test_a_mistyped_ssml_path_is_refused_not_spoken(tmp_path: Path) -> None:
+    proc = voxpipe("send", "-P", "messagebird", "--ssml", "/srv/messages/otp.ssmll", "--to", "+447911123456", "--dry-run",
+                   env=MB_ENV, cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.splitlines() == [
+        "Error: Invalid value for --ssml: '/srv/messages/otp.ssmll' looks like a file path; "
+        "for a file of markup use --ssml-file /srv/messages/otp.ssmll (see 'voxpipe send --help')"
+    ]
+
+
+def test_ssml_file_and_ssml_text_send_the_same_body(tmp_path: Path) -> None:
+    markup = "<speak>Your code is <say-as interpret-as='digits'>4839</say-as>.</speak>"
+    (tmp_path / "otp.ssml").write_text(markup)
+    common = ["send", "-P", "messagebird", "--to", "+447911123456", "--dry-run", "--json"]
+    from_file = voxpipe(*common, "--ssml-file", "otp.ssml", env=MB_ENV, cwd=tmp_path)
+    inline = voxpipe(*common, "--ssml", markup, env=MB_ENV, cwd=tmp_path)
+    assert from_file.returncode == inline.returncode == 0, from_file.stderr + inline.stderr
+    assert _dry_bodies(from_file) == _dry_bodies(inline) and _dry_bodies(inline)[0]["body"] == "Your code is 4, 8, 3, 9."
+
+
+def test_letters_in_a_number_are_refused_unless_vanity_is_asked_for(tmp_path: Path) -> None:
+    common = ["send", "-P", "messagebird", "--text", "Hi.", "--to", "+234 802 OOO 0001", "--to", "+447911123456", "--dry-run", "--json"]
+    plain = voxpipe(*common, env=MB_ENV, cwd=tmp_path)
+    assert plain.returncode == 1
+    report = json.loads(plain.stdout)
+    assert [b["recipients"] for b in _dry_bodies(plain)] == [["447911123456"]]
+    assert report["rejected"] == [{"recipient": "+234 802 OOO 0001", "error":
+                                   "+234 802 OOO 0001: letters in a phone number (OOO); to dial them as keypad digits pass --allow-vanity"}]
+    vanity = voxpipe(*common, "--allow-vanity", env=MB_ENV, cwd=tmp_path)
+    assert vanity.returncode == 0 and sorted(_dry_bodies(vanity)[0]["recipients"]) == ["2348026660001", "447911123456"]
+
+
+_ODD = {
+    "fifo": "a FIFO, socket or device, not a regular file",
+    "zero": "a FIFO, socket or device, not a regular file",
+    "huge": "67,108,865 bytes; at most 67,108,864 are read",
+    "folder": "a folder, not a regular file",
+}
+
+
+# /dev/zero is no manifest: a manifest is named by its suffix (.csv, .jsonl).
+@pytest.mark.parametrize("kind, message, as_", [(k, m, a) for a in ("--recipients", "--ssml-file", "MANIFEST")
+                                                for k, m in _ODD.items() if (k, a) != ("zero", "MANIFEST")])
+def test_fifo_device_or_huge_inputs_are_refused_without_blocking(tmp_path: Path, kind: str, message: str, as_: str) -> None:
+    path = {"fifo": tmp_path / "in.csv", "zero": Path("/dev/zero"), "huge": tmp_path / "in.csv", "folder": tmp_path / "in.csv"}[kind]
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "huge":
+        with path.open("wb") as f:
+            f.truncate(64 * 1024 * 1024 + 1)
+    elif kind == "folder":
+        path.mkdir()
+    if as_ == "--recipients":
+        args = ["--recipients", str(path), "--text", "Hi."]
+    elif as_ == "--ssml-file":
+        args = ["--ssml-file", str(path), "--to", "+447911123456"]
+        if kind == "huge":
+            message = "67,108,865 bytes; at most 1,048,576 are read"
+    else:
+        args = [str(path)]
+    with MessageBirdSim(access_key="mb-key-123456") as sim:
+        proc = voxpipe("send", "-P", "messagebird", "--api-url", sim.base_url, *args, "--journal", str(tmp_path / "j.db"),
+                       env=MB_ENV, timeout=60)
+        assert sim.requests_count == 0
+    lines = proc.stderr.splitlines()
+    assert proc.returncode == 1 and len(lines) == 1 and lines[0].startswith("Error: ") and "Traceback" not in proc.stderr
+    assert f"{path}: {message}" in lines[0]
+    assert not (tmp_path / "j.db").exists()
+
+
+@pytest.mark.parametrize("content, message", [
+    ("id,text,to\n", "m.csv: no rows to send (only a header)"),
+    ('id,text,to\na,"Hello,+447911123456\nb,Bye,+447911123457\nc,Hi",+447911123458\n',
+     "m.csv line 2: a quoted field runs on to line 4 and holds whole rows; is a quote missing?"),
+    ("id,text,id\na,Hello,b\n", "m.csv line 1: column 'id' appears more than once in the header"),
+])
+def test_a_manifest_that_cannot_be_split_into_rows_sends_nothing(tmp_path: Path, content: str, message: str) -> None:
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(content)
+    with MessageBirdSim(access_key="mb-key-123456") as sim:
+        proc = voxpipe("send", str(manifest), "-P", "messagebird", "--api-url", sim.base_url, "--journal", str(tmp_path / "j.db"),
+                       env=MB_ENV)
+        assert sim.requests_count == 0
+    assert proc.returncode == 1 and proc.stderr.splitlines() == [f"Error: {tmp_path / message}"]
+
+
+def test_manifest_rows_take_markup_inline_or_from_an_ssml_file(tmp_path: Path) -> None:
+    (tmp_path / "msgs").mkdir()
+    (tmp_path / "msgs" / "otp.ssml").write_text("<speak>Code <say-as interpret-as='digits'>12</say-as>.</speak>")
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("id,ssml,ssml_file,to\n"
+                        "inline,<speak>Hello.</speak>,,+447911123456\n"
+                        "fromfile,,msgs/otp.ssml,+447911123457\n"
+                        "mistyped,msgs/otp.ssmll,,+447911123458\n")
+    proc = voxpipe("send", str(manifest), "-P", "messagebird", "--dry-run", "--json", env=MB_ENV)
+    reports = {r["id"]: r for r in json.loads(proc.stdout)}
+    assert proc.returncode == 1
+    assert reports["inline"]["requests"][0]["body"]["body"] == "Hello."
+    assert reports["fromfile"]["requests"][0]["body"]["body"] == "Code 1, 2."
+    assert reports["mistyped"]["error"] == "m.csv line 4: ssml 'msgs/otp.ssmll' looks like a file path; put files in an ssml_file column"
+
+
+def test_manifest_urls_that_do_not_parse_fail_their_row(tmp_path: Path, mp3_url: str) -> None:
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("id,media_url,to\n"
+                        f"port,http://user:pw-row-secret@h:99999/a.mp3,+2348020000001\n"
+                        f"good,{mp3_url},+2348020000002\n")
+    with NineBitsSim(token=TOKEN) as sim:
+        proc = voxpipe("send", str(manifest), "-P", "9bits", "--api-url", sim.base_url, "--journal", str(tmp_path / "j.db"), env=ENV)
+        assert sim.accepted_counts() == Counter({"2348020000002": 1})
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr and "pw-row-secret" not in proc.stderr + proc.stdout
+    assert "error  port: m.csv line 2: media_url http://user:***@h:99999/a.mp3: Port out of range 0-65535" in proc.stderr.splitlines()

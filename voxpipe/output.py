@@ -1,0 +1,138 @@
+"""Everything the CLI says about failures goes through here, so no secret reaches a terminal or a report.
+
+Error texts come from libraries and may quote a URL the user gave (with a
+password or a presigned query) or a callback path (with the hook secret).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import os
+import stat
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+from urllib.parse import quote, quote_plus
+
+import click
+
+from pipeline.redaction import redact_text
+
+_ERROR_KEYS = ("error", "reason", "warnings")
+REDACTOR_KEY = "voxpipe.log_redactor"
+
+
+def forget_in_logs(secrets: Iterable[str]) -> None:
+    """Have the CLI's log filter blank out these values too (credentials given as flags)."""
+    ctx = click.get_current_context(silent=True)
+    redactor = ctx.find_root().meta.get(REDACTOR_KEY) if ctx else None
+    if redactor is not None:
+        redactor.add_secrets(secrets)
+
+
+def echo_err(text: str) -> None:
+    """One line on stderr, secrets redacted."""
+    click.echo(redact_text(text), err=True)
+
+
+_URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]{1,15}://[^/@\s:?#\"'<>]*):[^@/\s?#\"'<>]*@")
+
+
+def url_passwords(*urls: str | None) -> set[str]:
+    """The passwords in these URLs (``https://user:pass@host``), to hide wherever they are echoed."""
+    found = set()
+    for url in urls:
+        if url and "://" in url:
+            userinfo = url.split("://", 1)[1].split("/", 1)[0].rpartition("@")[0]
+            if ":" in userinfo:
+                found.add(userinfo.split(":", 1)[1])
+    return found
+
+
+def hide_url_passwords(data: Any, passwords: Iterable[str] = ()) -> Any:
+    """``data`` (text, or a report made of dicts and lists) with every URL password replaced by ``***``:
+    in plain URLs, and in percent-encoded ones (a media URL inside a query string) for ``passwords``."""
+    if isinstance(data, list):
+        return [hide_url_passwords(v, passwords) for v in data]
+    if isinstance(data, dict):
+        return {k: hide_url_passwords(v, passwords) for k, v in data.items()}
+    if not isinstance(data, str):
+        return data
+    text = _URL_PASSWORD.sub(r"\1:***@", data)
+    for password in passwords:
+        for form in {quote(password, safe=""), quote_plus(password)}:
+            text = re.sub(rf"(?i)%3A{re.escape(form)}%40", "%3A***%40", text)
+    return text
+
+
+def error_line(item_id: str, error: str | None) -> str:
+    """``error  <id>: <reason>``, without repeating an id the reason already starts with."""
+    reason = error or "failed"
+    return f"error  {reason}" if reason.startswith(f"{item_id}:") else f"error  {item_id}: {reason}"
+
+
+def redact_errors(data: Any) -> Any:
+    """``data`` (a report) with every ``error``/``reason``/``warnings`` text redacted; media URLs are kept."""
+    if isinstance(data, list):
+        return [redact_errors(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    out = {}
+    for key, value in data.items():
+        if key in _ERROR_KEYS and isinstance(value, str):
+            out[key] = redact_text(value)
+        elif key in _ERROR_KEYS and isinstance(value, list):
+            out[key] = [redact_text(v) if isinstance(v, str) else v for v in value]
+        else:
+            out[key] = redact_errors(value)
+    return out
+
+
+def check_report_target(path: Path) -> None:
+    """Refuse a --report target that could not be written, before any work is done.
+
+    It must be a regular file or not exist yet, in a folder that exists (or can
+    be made) and takes new files: the report is written next to it and renamed.
+    """
+    where = f"--report {path}"
+    try:
+        if path.exists():
+            mode = path.stat().st_mode
+            if stat.S_ISDIR(mode):
+                raise click.ClickException(f"{where}: a folder, not a file")
+            if not stat.S_ISREG(mode):
+                raise click.ClickException(f"{where}: a FIFO, socket or device, not a regular file")
+        folder = path.parent
+        while not folder.exists():
+            folder = folder.parent
+        if not folder.is_dir():
+            raise click.ClickException(f"{where}: {folder} is not a folder")
+        if folder == path.parent:
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{path.name}.", suffix=".probe"):
+                pass
+        elif not os.access(folder, os.W_OK | os.X_OK):
+            raise click.ClickException(f"{where}: cannot create folders in {folder}")
+    except OSError as exc:
+        raise click.ClickException(f"{where}: cannot write there: {exc.strerror or exc}") from exc
+
+
+def write_report(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all (temporary file, then rename)."""
+    tmp: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # as an ordinary new file would be, not mkstemp's 0600
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as exc:
+        raise click.ClickException(f"--report {path}: cannot write it: {exc.strerror or exc}") from exc
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
