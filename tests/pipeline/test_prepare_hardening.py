@@ -58,10 +58,16 @@ def test_every_broken_audio_url_fails_alone(tmp_path: Path, jobs: str) -> None:
 
 def test_five_megabytes_of_text_is_refused_before_parsing(tmp_path: Path) -> None:
     big = tmp_path / "big.txt"
-    big.write_text("All work and no play makes Jack a dull boy. " * 120_000)  # ~5.3 MB
+    big.write_text("All work and no play makes Jack a dull boy. " * 120_000)  # ~5.3 MB: over the markup file cap
     proc = voxpipe("prepare", str(big), "-o", str(tmp_path / "out"))
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert "error  big: markup error: the text has 5,280,000 characters; the limit is 100,000" in proc.stderr.splitlines()
+    assert f"error  big: {big}: 5,280,000 bytes; at most 1,048,576 are read" in proc.stderr.splitlines()
+    assert _artifacts(tmp_path / "out") == []
+    long = tmp_path / "long.txt"
+    long.write_text("All work and no play makes Jack a dull boy. " * 6_000)  # 264 KB: read, then over max_chars
+    proc = voxpipe("prepare", str(long), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "error  long: markup error: the text has 264,000 characters; the limit is 100,000" in proc.stderr.splitlines()
     assert _artifacts(tmp_path / "out") == []
 
 
