@@ -19,6 +19,8 @@ def url_problem(value: str) -> str | None:
 
     The scheme is left to the library that takes the URL, which names what it accepts.
     """
+    if any(ch.isspace() or not ch.isprintable() for ch in value):
+        return "a URL has no spaces or control characters (write a space as %20)"
     try:
         parts = urlsplit(value)
         port = parts.port

@@ -18,6 +18,7 @@ from typing import Any
 
 from pipeline.markup import Script, parse
 from pipeline.preparation import Item, PrepareSettings, prepare
+from pipeline.urlcheck import url_problem
 
 from .errors import ConfigError
 from .providers.base import Mode, Payload, Provider
@@ -41,6 +42,9 @@ class Message:
             raise ConfigError("give exactly one of --text/--ssml, --audio or --media-url")
         if self.media_url and not self.media_url.startswith(("http://", "https://")):
             raise ConfigError(f"--media-url {self.media_url}: must be an http(s) URL a provider can fetch")
+        problem = url_problem(self.media_url) if self.media_url else None
+        if problem:
+            raise ConfigError(f"--media-url {self.media_url}: {problem}")
 
     @cached_property
     def script(self) -> Script | None:

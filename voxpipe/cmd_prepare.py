@@ -178,7 +178,8 @@ def _print_results(results: list[ItemResult], s: dict[str, Any]) -> None:
             ))
         for w in r.warnings:
             echo_err(f"warn   {r.id}: {w}")
-    click.echo(f"{s['ok']} of {s['items']} prepared, {s['error']} failed", err=True)
+    if len(results) > 1:  # one input: its own line says it all
+        click.echo(f"{s['ok']} of {s['items']} prepared, {s['error']} failed", err=True)
 
 
 @click.command()

@@ -24,7 +24,7 @@ from pipeline.preparation import ItemResult, PrepareSettings
 from pipeline.retry import RetryPolicy
 from pipeline.urlcheck import url_problem
 from sender.dispatch import ChunkDone, LeaseWait, SendReport, SendSettings, campaign_id, dry_run, http_client, send as send_chunks
-from sender.errors import ConfigError
+from sender.errors import ConfigError, RecipientError
 from sender.journal import Journal
 from sender.lease import WAIT_BOUND_S, LeaseSettings
 from sender.message import Message, build_payload, resolve_mode
@@ -229,6 +229,9 @@ def _send_one(provider: Provider, message: Message, raws: list[str], default_reg
         raise ConfigError("no recipients")
     chosen = resolve_mode(provider, message, mode)
     valid, rejected = normalize_recipients(raws, default_region, chats=provider.recipient_form == "whatsapp", allow_vanity=allow_vanity)
+    if not valid:  # before any synthesis or request: there is nobody to send to
+        more = f" (and {len(rejected) - 1} more)" if len(rejected) > 1 else ""
+        raise RecipientError(f"no valid recipient: {rejected[0].reason}{more}")
     payload = build_payload(provider, message, chosen, prep, store, upload=not is_dry)
     campaign = campaign or campaign_id(provider, chosen, message, valid)
     if is_dry:

@@ -48,11 +48,13 @@ class FiniteFloat(click.ParamType):
 
 
 class Url(click.ParamType):
-    """A URL whose host and port parse (see :func:`url_problem`); the value is kept as given."""
+    """An http(s) URL whose host and port parse (see :func:`url_problem`); the value is kept as given."""
 
     name = "url"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        if not str(value).lower().startswith(("http://", "https://")):
+            self.fail(f"{value!r}: must be an http:// or https:// URL", param, ctx)
         problem = url_problem(str(value))
         if problem:
             self.fail(f"{value}: {problem}", param, ctx)

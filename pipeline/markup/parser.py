@@ -16,7 +16,7 @@ from typing import TypeVar, Union
 from ..errors import MarkupError
 from . import symbols, values
 from .script import Pause, Prosody, Script, Segment, Speech
-from .tokenizer import EndTag, StartTag, Text, markup_error, prepare, tokenize
+from .tokenizer import CONTROL, EndTag, StartTag, Text, markup_error, prepare, tokenize
 
 __all__ = ["parse"]
 
@@ -387,6 +387,9 @@ def parse(text: str) -> Script:
     of the offending tag, or ``"nothing to say"`` if no speech is left.
     """
     prepared = prepare(text)
+    control = CONTROL.search(prepared)
+    if control:
+        raise markup_error(prepared, control.start(), f"control character U+{ord(control.group()):04X} in the text")
     builder = _Builder(prepared)
     for token in tokenize(prepared):
         if isinstance(token, Text):

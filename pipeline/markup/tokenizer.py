@@ -53,6 +53,10 @@ _END_REST = re.compile(r"\s*>")
 _XML_DECL = re.compile(r"\s*<\?xml[\s?]")
 
 
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""Control characters no text to speak contains (tab and line ends excepted); engines choke on NUL."""
+
+
 def prepare(text: str) -> str:
     """Line ends made ``\\n`` and a byte-order mark dropped, so columns agree."""
     return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
@@ -73,8 +77,8 @@ def decode_entities(text: str) -> str:
         if name is not None:
             return symbols.ENTITIES.get(name, m.group(0))
         code = int(dec) if dec is not None else int(hexa, 16)
-        # An impossible code point is kept as typed, like an unknown name.
-        if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+        # An impossible code point, or a control character, is kept as typed, like an unknown name.
+        if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF or CONTROL.fullmatch(chr(code)):
             return m.group(0)
         return chr(code)
 

@@ -191,6 +191,8 @@ class Provider:
         credentials: Mapping[str, str] | None = None,
         options: Mapping[str, str] | None = None,
     ) -> None:
+        if base_url is not None and not base_url.strip():  # an empty --api-url must not mean "the real provider"
+            raise ConfigError(f"{self.name}: the base URL is empty; leave the option out to use {self.default_base_url}")
         self.base_url = (base_url or os.environ.get(f"VOXPIPE_{self.env_prefix}_URL") or self.default_base_url).rstrip("/")
         if not self.base_url.startswith(("http://", "https://")):
             raise ConfigError(f"{self.name}: base URL {self.base_url!r} must start with http:// or https://")

@@ -43,6 +43,7 @@ ACKS = {-1: ("failed", "ERROR"), 0: ("queued", "PENDING"), 1: ("accepted", "SERV
 """whatsapp-web.js ack -> (normalised status, raw status)."""
 _REPLY_TO = re.compile(r"(true|false)_\d+(-\d+)?@(c\.us|g\.us|newsletter)_[A-Za-z0-9]+(_\S+)?")
 _LOG = logging.getLogger(__name__)
+_NOT_OPUS_SUFFIXES = frozenset({"mp3", "wav", "m4a", "aac", "mp4", "flac", "amr", "3gp", "webm", "wma", "aif", "aiff"})
 _SECRET_PARAMS = re.compile(r"([?&](?:instance_id|access_token)=)[^&]*")
 
 
@@ -85,7 +86,13 @@ class Wawp(Provider):
     def check(self, payload: Payload) -> None:
         if not payload.media_url:
             raise ConfigError(f"{self.name}: sends audio by URL; give --store (to host the prepared file) or --media-url")
-        # A --media-url has no known type: Wawp checks it. A known type must be Ogg/Opus.
+        # A --media-url's type is unknown (Wawp checks it), but a name that says another format is refused here.
+        suffix = (payload.filename or "").rpartition(".")[2].lower() if "." in (payload.filename or "") else ""
+        if not payload.mime and suffix in _NOT_OPUS_SUFFIXES:
+            raise ConfigError(
+                f"{self.name}: WhatsApp voice notes must be Ogg/Opus ({OPUS_MIME}); {payload.filename} is named as .{suffix}; "
+                "prepare it with the whatsapp profile"
+            )
         if payload.mime and not is_opus(payload.mime):
             raise ConfigError(
                 f"{self.name}: WhatsApp voice notes must be Ogg/Opus ({OPUS_MIME}), this audio is {payload.mime}; "

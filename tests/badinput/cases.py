@@ -115,7 +115,7 @@ for name in ("unclosed-prosody", "prosody-pitch-overflow", "break-time-overflow"
     add("markup", f"send-{name}", (*SEND_MB, *TO, "--text", MARKUP[name][0]), MARKUP[name][1])
 
 # --------------------------------------------------------------------------- text size and length
-add("text", "5mb-file", (*PREP, "--ssml-file", "{ws}/markup/big.ssml"), r"characters|too long|limit")
+add("text", "5mb-file", (*PREP, "--ssml-file", "{ws}/markup/big.ssml"), r"big\.ssml.*(bytes|characters)|too long|limit")
 add("text", "just-over-limit", (*PREP, "--ssml-file", "{ws}/markup/just-over.txt"), r"characters|too long|limit")
 add("text", "400-breaks", (*PREP, "--ssml-file", "{ws}/markup/breaks-400.ssml"), r"seconds|long|max")
 add("text", "100-breaks", (*PREP, "--ssml-file", "{ws}/markup/breaks-100.ssml"), r"seconds|long|max")
@@ -132,7 +132,7 @@ add("text", "nul-file", (*PREP, "--ssml-file", "{ws}/markup/nul.ssml"), r"nul|co
 add("text", "ssml-looks-like-path", (*PREP, "--ssml", "/srv/messages/otp.ssmll"), r"otp\.ssmll|ssml-file")
 add("text", "ssml-looks-like-file", (*PREP, "--ssml", "otp.ssml"), r"otp\.ssml|ssml-file")
 add("text", "send-ssml-path", (*SEND_MB, *TO, "--ssml", "/srv/messages/otp.ssmll", "--dry-run"), r"otp\.ssmll|ssml-file")
-add("text", "send-5mb", (*SEND_MB, *TO, "--ssml-file", "{ws}/markup/big.ssml"), r"characters|too long|limit|1000")
+add("text", "send-5mb", (*SEND_MB, *TO, "--ssml-file", "{ws}/markup/big.ssml"), r"big\.ssml.*(bytes|characters)|too long|limit|1000")
 add("text", "send-over-body", (*SEND_MB, *TO, "--text", "word " * 300), r"1000|characters|body")
 add("text", "both-text-and-ssml", (*PREP, "--text", "a", "--ssml", "<s>b</s>"), r"only one|--text|--ssml")
 add("text", "mb-empty-body", (*SEND_MB, *TO, "--text", " "), r"empty|nothing|no text")
@@ -172,8 +172,8 @@ CSV_SAYS = {
     "empty": r"empty\.csv",
     "blank-lines": r"blank-lines\.csv",
     "no-id-column": r"no-id-column\.csv.*id",
-    "duplicate-id-column": r"duplicate-id-column\.csv.*(duplicate|twice)",
-    "duplicate-text-column": r"duplicate-text-column\.csv.*(duplicate|twice)",
+    "duplicate-id-column": r"duplicate-id-column\.csv.*(duplicate|twice|more than once)",
+    "duplicate-text-column": r"duplicate-text-column\.csv.*(duplicate|twice|more than once)",
     "unbalanced-quote": r"unbalanced-quote\.csv.*(line \d|quote)",
     "extra-fields": r"extra-fields\.csv line 2",
     "missing-id": r"missing-id\.csv line 2.*id",
@@ -458,7 +458,7 @@ RECIPIENTS = {
 for name, (value, says) in RECIPIENTS.items():
     add("recipients", name, (*SEND_MB, "--to", value, "--text", "hi"), says)
 for name, says in [("letters.txt", r"OOO|letter"), ("empty.txt", r"empty\.txt|no recipients"), ("comments.txt", r"comments\.txt|no recipients"),
-                   ("latin1.txt", r"latin1\.txt"), ("no-column.csv", r"no-column\.csv|column|not a phone|ann"), ("huge.txt", r"huge\.txt"),
+                   ("latin1.txt", r"latin1\.txt"), ("no-column.csv", r"no-column\.csv|column|not a phone|ann"), ("huge.txt", r"huge\.txt.*(bytes|large|at most)"),
                    ("folder.txt", r"folder\.txt"), ("dev-zero.txt", r"dev-zero\.txt"), ("fifo.txt", r"fifo\.txt"),
                    ("missing.txt", r"missing\.txt")]:  # fmt: skip
     add("recipients", f"file-{name.replace('.', '-')}", (*SEND_MB, "--recipients", f"{{ws}}/recipients/{name}", "--text", "hi"), says)

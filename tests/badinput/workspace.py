@@ -239,7 +239,7 @@ def _recipients(root: Path) -> None:
     _write(r / "comments.txt", "# nobody here\n")
     _write(r / "latin1.txt", "+234802000000\xe9\n".encode("latin-1"))
     _write(r / "no-column.csv", "name,email\nann,ann@example.com\n")
-    _write(r / "huge.txt", "+2348020000001\n" * 2_000_000)  # 30 MB
+    _write(r / "huge.txt", "+2348020000001\n" * 4_700_000)  # 70 MB: over the recipient file cap
     (r / "folder.txt").mkdir(parents=True, exist_ok=True)
     if not (r / "dev-zero.txt").exists():
         os.symlink("/dev/zero", r / "dev-zero.txt")

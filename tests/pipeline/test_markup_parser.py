@@ -574,3 +574,18 @@ def test_public_api() -> None:
 def test_every_module_declares_all(name: str) -> None:
     module = importlib.import_module(f"pipeline.markup.{name}")
     assert module.__all__ and all(hasattr(module, n) for n in module.__all__)
+
+
+@pytest.mark.parametrize(("text", "where", "code"), [
+    ("hel\x00lo", "line 1, column 4", "U+0000"),
+    ("ok\nthen \x1b[31m red", "line 2, column 6", "U+001B"),
+    ("<speak>bell\x07</speak>", "line 1, column 12", "U+0007"),
+])
+def test_control_characters_are_refused_where_they_stand(text: str, where: str, code: str) -> None:
+    with pytest.raises(MarkupError, match=f"{where}: control character {code} in the text"):
+        parse(text)
+
+
+def test_a_control_character_written_as_a_reference_stays_text() -> None:
+    [speech] = parse("a &#0; b &#7; c").segments
+    assert isinstance(speech, Speech) and speech.text == "a &#0; b &#7; c"

@@ -120,7 +120,9 @@ PAYLOAD_ERRORS = [
     (Payload(Mode.MEDIA, media_path=Path("/tmp/a.ogg"), mime=OPUS), "wawp: sends audio by URL; give --store (to host the prepared file) or --media-url"),
     (media(mime=OPUS), None),
     (media(mime='Audio/Ogg;codecs="opus"'), None),
-    (media("https://h/greeting.mp3", mime=None), None),  # a --media-url: Wawp itself judges it
+    (media("https://h/greeting", mime=None), None),  # a --media-url of unknown type: Wawp itself judges it
+    (media("https://h/greeting.opus?sig=1", mime=None), None),
+    (media("https://h/greeting.mp3", mime=None), "wawp: WhatsApp voice notes must be Ogg/Opus (audio/ogg; codecs=opus); greeting.mp3 is named as .mp3; prepare it with the whatsapp profile"),
 ]
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sender.errors import RecipientError
+from sender.errors import ConfigError, RecipientError
 from sender.recipients import Recipient, normalize_recipients, parse_recipient, read_recipients
 
 
@@ -146,3 +146,18 @@ def test_recipient_files_that_are_not_small_regular_files(tmp_path: Path, make, 
     assert str(err.value) == f"{path}: {message}"
     with pytest.raises(RecipientError, match="^/dev/zero: a FIFO, socket or device, not a regular file$"):
         read_recipients(Path("/dev/zero"))
+
+
+@pytest.mark.parametrize("url", ["https://example.com/a b.mp3", "https://example.com/a\tb.mp3", "https://example.com:99999/a.mp3"])
+def test_a_media_url_that_cannot_be_fetched_is_refused(url: str) -> None:
+    from sender.message import Message
+
+    with pytest.raises(ConfigError, match="--media-url"):
+        Message(media_url=url)
+
+
+def test_an_empty_base_url_is_not_the_real_provider() -> None:
+    from sender.providers import provider_class
+
+    with pytest.raises(ConfigError, match="the base URL is empty"):
+        provider_class("messagebird")(base_url=" ", credentials={"key": "k"})

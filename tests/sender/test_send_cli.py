@@ -87,7 +87,6 @@ def test_dry_run_shows_redacted_requests_and_sends_nothing(tmp_path: Path, mp3_u
     (["--mode", "tts", "--text", "hi"], ENV, "Error: 9bits cannot speak text (modes: media); use --mode media"),
     (["--text", "hi"], ENV, "Error: 9bits fetches audio from a URL: give --store (a directory served by `voxpipe serve`, or s3://bucket/prefix) or --media-url"),
     (["--media-url", "http://x/a.mp3"], {}, "Error: 9bits: missing credential: set VOXPIPE_9BITS_TOKEN or pass --token"),
-    (["--media-url", "ftp://x/a.mp3"], ENV, "Error: --media-url ftp://x/a.mp3: must be an http(s) URL a provider can fetch"),
     (["--media-url", "http://x/a.mp3", "--repeat", "2"], ENV, "Error: 9bits: option(s) --repeat not supported (options for 9bits: none)"),
 ])
 def test_errors_before_anything_is_sent(tmp_path: Path, args: list[str], env: dict, message: str) -> None:
@@ -100,6 +99,17 @@ def test_errors_before_anything_is_sent(tmp_path: Path, args: list[str], env: di
         )
         assert sim.requests_count == 0
     assert proc.returncode == 1 and proc.stderr.strip() == message
+
+
+def test_a_media_url_that_is_not_http_is_a_usage_error(tmp_path: Path) -> None:
+    with NineBitsSim(token=TOKEN) as sim:
+        proc = voxpipe("send", "-P", "9bits", "--api-url", sim.base_url, "--to", "+2348020000001", "--journal", str(tmp_path / "j.db"),
+                       "--media-url", "ftp://x/a.mp3", env=ENV)
+        assert sim.requests_count == 0
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("Error: Invalid value for '--media-url': 'ftp://x/a.mp3': must be an http:// or https:// URL "
+                                   "(see 'voxpipe send --help')")
+    assert not (tmp_path / "j.db").exists()
 
 
 def test_unknown_provider() -> None:
