@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import math
+import re
 
 import pytest
 
@@ -582,7 +583,7 @@ def test_every_module_declares_all(name: str) -> None:
     ("<speak>bell\x07</speak>", "line 1, column 12", "U+0007"),
 ])
 def test_control_characters_are_refused_where_they_stand(text: str, where: str, code: str) -> None:
-    with pytest.raises(MarkupError, match=f"{where}: control character {code} in the text"):
+    with pytest.raises(MarkupError, match=re.escape(f"{where}: control character {code} in the text")):
         parse(text)
 
 
