@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import numpy as np
 
 from .audio import Audio
 from .errors import AudioInputError
@@ -159,6 +160,8 @@ def decode_source(data: bytes, name: str, settings: FetchSettings = FetchSetting
         raise AudioInputError(f"{shown}: longer than the {settings.max_seconds:g} s limit")
     if len(audio.samples) == 0:
         raise AudioInputError(f"{shown}: contains no audio samples")
+    if not np.isfinite(audio.samples).all():  # float WAVs can hold them; every later measurement would be NaN
+        raise AudioInputError(f"{shown}: contains NaN or infinite samples")
     return audio
 
 

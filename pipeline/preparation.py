@@ -23,7 +23,7 @@ from .artifact import Artifact, atomic_path, content_key, load_sidecar, remove_s
 from .audio import Audio
 from .encoding import Verified, encode, verify
 from .engines import DEFAULT_ENGINE, Engine, VoiceSettings, get_engine
-from .errors import EncodeError, MarkupError, VoxpipeError
+from .errors import AudioInputError, EncodeError, MarkupError, VoxpipeError
 from .load import FetchSettings, decode_source, read_source
 from .markup import Pause, Script, normalize, parse
 from .mastering import MasterSettings, master
@@ -225,6 +225,10 @@ def prepare(item: Item, settings: PrepareSettings = PrepareSettings()) -> ItemRe
             for have, profile, path in zip(found, plan.profiles, plan.paths)
         ]
         return _result(item.id, artifacts)
+    except AudioInputError as exc:  # mastering's "silent" names no file: say which source it was
+        source = redact_text(item.audio) if item.audio else ""
+        said = str(exc)
+        return ItemResult(item.id, "error", error=said if said.startswith(source) else f"{source}: {said}")
     except VoxpipeError as exc:
         return ItemResult(item.id, "error", error=str(exc))
     except OSError as exc:  # the output folder: missing rights, a file in the way, a full disk

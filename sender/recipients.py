@@ -27,7 +27,7 @@ from pipeline.textfile import MAX_RECIPIENTS_BYTES, read_text_file
 
 from .errors import RecipientError
 
-__all__ = ["Recipient", "Rejected", "normalize_recipients", "parse_recipient", "read_recipients"]
+__all__ = ["Recipient", "Rejected", "normalize_recipients", "parse_recipient", "read_recipients", "split_recipients"]
 
 _CHAT_ID = re.compile(r"^(?P<id>\d{6,15}@c\.us|\d{6,30}(?:-\d+)?@g\.us|\d{6,30}@newsletter)$")
 _EXTENSION = re.compile(r"(?i)#|;\s*ext\s*=|\bext(?:ension|n)?\b|(?<![a-z])x\.?\s*\d+\s*$")
@@ -128,6 +128,22 @@ def _reason(exc: phonenumbers.NumberParseException) -> str:
         phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
         phonenumbers.NumberParseException.TOO_LONG: "too long",
     }.get(exc.error_type, str(exc))
+
+
+def split_recipients(text: str) -> list[str]:
+    """The recipients of one field: separated by ``;``, ``,`` or line ends, or by spaces when
+    every space-separated part is a whole international number (``+…``, ``00…``) or a chat id.
+
+    A number written with spaces (``+234 802 000 0001``) stays one recipient.
+    """
+    out: list[str] = []
+    for part in re.split(r"[;,\n]+", text):
+        words = part.split()
+        if len(words) > 1 and all(w.startswith(("+", "00")) or "@" in w for w in words):
+            out.extend(words)
+        elif part.strip():
+            out.append(part.strip())
+    return out
 
 
 def normalize_recipients(

@@ -29,7 +29,7 @@ from sender.journal import Journal
 from sender.lease import WAIT_BOUND_S, LeaseSettings
 from sender.message import Message, build_payload, resolve_mode
 from sender.providers import REGISTRY, Provider, provider_class
-from sender.recipients import normalize_recipients, read_recipients
+from sender.recipients import normalize_recipients, read_recipients, split_recipients
 
 from .credentials import credential_options, given_credentials
 from .inputs import message_text
@@ -205,7 +205,10 @@ def _manifest_jobs(path: Path, language: str | None, campaign: str | None) -> li
             jobs.append(_Job(job_id, None, [], None, f"{where}: {broken[0]}"))
             continue
         to = row.get("to") or ""
-        raws = [str(t) for t in to] if isinstance(to, list) else [t for t in re.split(r"[\s;,]+", str(to)) if t]
+        if not isinstance(to, (str, list)) or (isinstance(to, list) and not all(isinstance(t, str) for t in to)):
+            jobs.append(_Job(job_id, None, [], None, f"{where}: to must be a string or a list of strings"))
+            continue
+        raws = list(to) if isinstance(to, list) else split_recipients(to)
         try:
             message = Message(
                 text=row_text(row, path.parent) or None,

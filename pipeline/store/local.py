@@ -41,6 +41,10 @@ class LocalStore(Store):
             raise StoreError(f"{self.name}: presigned URLs need an s3:// store; a local directory is served as is")
         if self.root.exists() and not self.root.is_dir():
             raise StoreError(f"{self.name}: not a directory")
+        # Checked now, not after a batch was prepared: a file where a folder must be created.
+        blocker = next((p for p in self.root.parents if p.exists()), None)
+        if blocker is not None and not blocker.is_dir():
+            raise StoreError(f"{self.name}: cannot be created, {blocker} is a file")
 
     def _stored(self, key: str) -> StoredObject | None:
         path = self.root / key

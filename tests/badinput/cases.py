@@ -117,9 +117,9 @@ for name in ("unclosed-prosody", "prosody-pitch-overflow", "break-time-overflow"
 # --------------------------------------------------------------------------- text size and length
 add("text", "5mb-file", (*PREP, "--ssml-file", "{ws}/markup/big.ssml"), r"big\.ssml.*(bytes|characters)|too long|limit")
 add("text", "just-over-limit", (*PREP, "--ssml-file", "{ws}/markup/just-over.txt"), r"characters|too long|limit")
-add("text", "400-breaks", (*PREP, "--ssml-file", "{ws}/markup/breaks-400.ssml"), r"seconds|long|max")
-add("text", "100-breaks", (*PREP, "--ssml-file", "{ws}/markup/breaks-100.ssml"), r"seconds|long|max")
-add("text", "long-vs-max-seconds", (*PREP, "--max-seconds", "5", "--text", "word " * 200), r"seconds|long|max")
+add("text", "400-breaks", (*PREP, "--ssml-file", "{ws}/markup/breaks-400.ssml"), r"runs at least \d+ s.*limit")
+add("text", "100-breaks", (*PREP, "--ssml-file", "{ws}/markup/breaks-100.ssml"), r"runs at least \d+ s.*limit")
+add("text", "long-vs-max-seconds", (*PREP, "--max-seconds", "5", "--text", "word " * 200), r"runs at least \d+ s.*limit is 5 s")
 add("text", "cardinal-5000", (*PREP, "--ssml-file", "{ws}/markup/digits-5000.ssml"), r"cardinal|digits|long|number|seconds")
 add("text", "latin1-file", (*PREP, "--ssml-file", "{ws}/markup/latin1.ssml"), r"latin1|utf-8")
 add("text", "empty-file", (*PREP, "--ssml-file", "{ws}/markup/empty.ssml"), r"empty|nothing|no text")
@@ -127,7 +127,7 @@ add("text", "folder-file", (*PREP, "--ssml-file", "{ws}/markup/folder.ssml"), r"
 add("text", "dev-zero-file", (*PREP, "--ssml-file", "{ws}/markup/dev-zero.ssml"), r"dev-zero|regular|not a file")
 add("text", "fifo-file", (*PREP, "--ssml-file", "{ws}/markup/fifo.ssml"), r"fifo|regular|not a file")
 add("text", "missing-file", (*PREP, "--ssml-file", "{ws}/markup/nope.ssml"), r"nope\.ssml")
-add("text", "deep-file", (*PREP, "--ssml-file", "{ws}/markup/deep.ssml"), r"nest|deep|prosody")
+add("text", "deep-file", (*PREP, "--ssml-file", "{ws}/markup/deep.ssml"), r"characters|nest|deep|prosody")
 add("text", "nul-file", (*PREP, "--ssml-file", "{ws}/markup/nul.ssml"), r"nul|control|character|\\x00|markup")
 add("text", "ssml-looks-like-path", (*PREP, "--ssml", "/srv/messages/otp.ssmll"), r"otp\.ssmll|ssml-file")
 add("text", "ssml-looks-like-file", (*PREP, "--ssml", "otp.ssml"), r"otp\.ssml|ssml-file")
@@ -185,7 +185,7 @@ CSV_SAYS = {
     "neither": r"neither\.csv line 2",
     "bad-profiles": r"nonexistent",
     "huge-field": r"huge-field\.csv.*(field|long|limit)",
-    "nul-byte": r"nul-byte\.csv",
+    "nul-byte": r"control character",
     "bad-markup": r"markup|rate",
     "bad-engine": r"festival",
 }
@@ -437,7 +437,7 @@ for name, path in JOURNAL_PATHS.items():
 RECIPIENTS = {
     "letters": ("+234 802 OOO 0001", r"OOO|letter"),
     "vanity": ("1-800-FLOWERS", r"FLOWERS|letter"),
-    "emoji": ("+234802000\U0001f600001", r"emoji|character|not a phone"),
+    "emoji": ("+234802000\U0001f600001", r"U\+1F600.*not part of a phone number"),
     "double-plus": ("++2348020000001", r"\+\+"),
     "extension": ("+2348020000001 ext. 12", r"ext"),
     "extension-x": ("+2348020000001x12", r"ext|x12"),

@@ -95,3 +95,13 @@ def test_unreachable_url_names_the_url() -> None:
         url = f"{srv.url}/a.mp3"
     with pytest.raises(AudioInputError, match=r"^http://127\.0\.0\.1:\d+/a\.mp3: fetch failed: ConnectError"):
         load_audio(url, FetchSettings(allow_private=True, timeout_s=2))
+
+
+def test_nan_and_infinite_samples_are_refused(tmp_path: Path) -> None:
+    import numpy as np
+    import soundfile
+
+    path = tmp_path / "nan.wav"
+    soundfile.write(str(path), np.full(8000, np.nan, dtype=np.float32), 16000, subtype="FLOAT")
+    with pytest.raises(AudioInputError, match=r"nan\.wav: contains NaN or infinite samples"):
+        load_audio(str(path))

@@ -370,3 +370,10 @@ def test_mounted_route_errors_are_500_and_mount_later(media_dir, web):
         srv.mount("/late", lambda req: Response.text("late"))
         r = web.get(f"{srv.url}/late")
         assert (r.status_code, r.text) == (200, "late")
+
+
+def test_a_store_that_cannot_be_created_is_refused_when_opened(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match=r"a-file/store/deeper: cannot be created, .*a-file is a file"):
+        open_store(str(blocker / "store" / "deeper"))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sender.errors import ConfigError, RecipientError
-from sender.recipients import Recipient, normalize_recipients, parse_recipient, read_recipients
+from sender.recipients import Recipient, normalize_recipients, parse_recipient, read_recipients, split_recipients
 
 
 @pytest.mark.parametrize("raw, region, chats, address", [
@@ -161,3 +161,16 @@ def test_an_empty_base_url_is_not_the_real_provider() -> None:
 
     with pytest.raises(ConfigError, match="the base URL is empty"):
         provider_class("messagebird")(base_url=" ", credentials={"key": "k"})
+
+
+@pytest.mark.parametrize(("field", "expected"), [
+    ("+447911123456 +447911123457", ["+447911123456", "+447911123457"]),
+    ("+234 802 000 0001", ["+234 802 000 0001"]),
+    ("+234 802 OOO 0001", ["+234 802 OOO 0001"]),
+    ("+447911123456; 0044 7911 123457,\n201012345678@c.us", ["+447911123456", "0044 7911 123457", "201012345678@c.us"]),
+    ("00447911123456 201012345678@c.us", ["00447911123456", "201012345678@c.us"]),
+    (" ; , ", []),
+])
+def test_a_manifest_field_splits_into_recipients_but_keeps_spaced_numbers_whole(field: str, expected: list[str]) -> None:
+    assert split_recipients(field) == expected
+
