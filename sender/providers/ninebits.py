@@ -96,6 +96,8 @@ class NineBits(Provider):
             _utc(call["answer_at"], "answer_at")
         duration = _seconds(call.get("call_duration")) if answered else 0.0
         amount = call.get("total_amount")
+        if amount not in (None, ""):
+            finite(amount, "9bits: total_amount")  # kept as written (a money string), but it must be a number
         return StatusUpdate(
             cls.name,
             "answered" if answered else "no_answer",

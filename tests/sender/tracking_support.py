@@ -25,7 +25,7 @@ from sender.recipients import Recipient
 FAST = SendSettings(retry=RetryPolicy(attempts=3, base_s=0.01, max_s=0.1), timeout_s=5)
 KEYS = {"9bits": {"token": "tok-9b"}, "messagebird": {"key": "mb-Secret+Key"},
         "wawp": {"instance_id": "INST1", "access_token": "wawp-token"}, "alphasms": {"key": "alpha-Secret/Key"}}  # fmt: skip
-MEDIA_URL = "http://127.0.0.1:9/voice.mp3"  # the simulators are told not to fetch it
+MEDIA_URL = "http://127.0.0.1:9/voice"  # the simulators are told not to fetch it; no suffix: any provider takes it
 
 
 def provider(cls: type[Provider], base_url: str, **options: str) -> Provider:
