@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from pipeline.artifact import Artifact  # noqa: E402
-from pipeline.store import Hosted, S3Store, StoreSettings, init_bucket, put_many  # noqa: E402
+from voxpipe.pipeline.artifact import Artifact  # noqa: E402
+from voxpipe.pipeline.store import Hosted, S3Store, StoreSettings, init_bucket, put_many  # noqa: E402
 from tests.s3server import running_s3_server  # noqa: E402
 
 BUCKET = "bench"

@@ -1,7 +1,7 @@
 """Preparation stages: markup or source audio into mastered, verified files.
 
 ```python
-from pipeline import parse, get_engine, synthesize, master, encode, load_profile
+from voxpipe.pipeline import parse, get_engine, synthesize, master, encode, load_profile
 
 script = parse('Your code is <say-as interpret-as="digits">4839</say-as>.')
 audio = synthesize(script, get_engine("piper"))

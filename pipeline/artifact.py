@@ -55,7 +55,7 @@ class Artifact:
     reused: bool = False
     warnings: tuple[str, ...] = field(default=())
     media_url: str | None = None
-    """Where a provider can fetch it, once hosted (see :mod:`pipeline.store`)."""
+    """Where a provider can fetch it, once hosted (see :mod:`voxpipe.pipeline.store`)."""
     expires_at: str | None = None
     """When a presigned ``media_url`` stops working (ISO 8601, UTC)."""
 

@@ -5,7 +5,7 @@ size cap, only over http and https, and (unless allowed) never from loopback,
 private, link-local or otherwise reserved addresses, so a manifest row cannot
 make voxpipe read an internal service. Each request's host is resolved once,
 every address it resolves to is checked, and the connection goes to exactly
-the checked address (see :mod:`pipeline.fetch`), so a name that answers with
+the checked address (see :mod:`voxpipe.pipeline.fetch`), so a name that answers with
 a public address first and 127.0.0.1 next cannot slip through. Redirects are
 followed by hand so every hop is resolved, checked and pinned the same way.
 """

@@ -60,16 +60,14 @@ def _shown(value: Any) -> str:
 
 
 def assets_dir() -> Path:
-    """The ``assets/`` folder, installed as ``voxpipe.assets`` or beside the source."""
+    """The ``assets/`` folder: ``voxpipe/assets`` when installed, ``assets/`` in the source tree.
+
+    Either way it sits beside this package's folder (``voxpipe.pipeline`` maps to ``pipeline/``).
+    """
     env = os.environ.get("VOXPIPE_ASSETS_DIR")
     if env:
         return Path(env)
-    source_tree = Path(__file__).resolve().parent.parent / "assets"
-    if (source_tree / "profiles").is_dir():
-        return source_tree
-    import voxpipe.assets  # installed copy (a namespace package: data only)
-
-    return Path(next(iter(voxpipe.assets.__path__)))
+    return Path(__file__).resolve().parent.parent / "assets"
 
 
 @dataclass(frozen=True)

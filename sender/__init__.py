@@ -1,7 +1,7 @@
 """Sending voice messages through providers, with a journal that survives crashes.
 
 ```python
-from sender import Journal, Message, SendSettings, provider_class, normalize_recipients, send
+from voxpipe.sender import Journal, Message, SendSettings, provider_class, normalize_recipients, send
 ```
 """
 

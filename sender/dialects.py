@@ -9,7 +9,7 @@
   pitch, emphasis) is kept as plain text: the words stay, the markup goes.
   ``&``, ``<`` and ``>`` in text are escaped so the body is unambiguous.
 
-Both raise :class:`pipeline.errors.MarkupError` for a say-as value that
+Both raise :class:`voxpipe.pipeline.errors.MarkupError` for a say-as value that
 cannot be read (as the pipeline does).
 """
 
@@ -19,7 +19,7 @@ import math
 import re
 from dataclasses import replace
 
-from pipeline.markup import Pause, Script, Speech, normalize, spell_digits, to_plain_text
+from voxpipe.pipeline.markup import Pause, Script, Speech, normalize, spell_digits, to_plain_text
 
 __all__ = ["SPELLED", "break_tag", "messagebird_body", "plain_text", "rate_percent"]
 

@@ -8,10 +8,10 @@ back-off wait, and put back to ``pending`` while it waits to be retried, so
 a crash during a wait leaves it unsent, not in doubt. A failure after the
 request may have been accepted (HTTP 500, a timeout, a connection lost
 before the answer, a 2xx the client cannot read) is looked up where the
-provider can be asked (:mod:`sender.reconcile`) and otherwise recorded as
+provider can be asked (:mod:`voxpipe.sender.reconcile`) and otherwise recorded as
 ``unknown`` and not resent; ``resend_unknown`` does that on purpose.
 
-The whole run holds the campaign's lease (:mod:`sender.lease`): a second
+The whole run holds the campaign's lease (:mod:`voxpipe.sender.lease`): a second
 run of the same campaign on the same journal refuses, or waits for it.
 """
 
@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterator
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
-from pipeline.retry import RetryPolicy, retry_after_seconds
+from voxpipe.pipeline.retry import RetryPolicy, retry_after_seconds
 
 from .errors import ProviderError
 from .journal import Journal, Lease, LeaseLost, RecipientRow

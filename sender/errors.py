@@ -1,10 +1,10 @@
-"""Errors of the sending side; part of the one tree drawn in :mod:`pipeline.errors`."""
+"""Errors of the sending side; part of the one tree drawn in :mod:`voxpipe.pipeline.errors`."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pipeline.errors import VoxpipeError
+from voxpipe.pipeline.errors import VoxpipeError
 
 if TYPE_CHECKING:
     import httpx

@@ -19,7 +19,7 @@ Answers:
   recorded as an unmatched event): the provider should stop redelivering it.
   MessageBird redelivers until it gets exactly 200.
 
-Updates are applied with :func:`sender.status.apply_update`, so duplicates
+Updates are applied with :func:`voxpipe.sender.status.apply_update`, so duplicates
 change nothing and a late callback never moves a recipient back. The journal
 is the only state: a restarted receiver carries on where the last one was.
 Given a path instead of a journal, the receiver opens it on the first
@@ -29,7 +29,7 @@ The secret never reaches a log: the server logs ``/hooks/<provider>/***``
 for a known provider and ``/hooks/***`` for any other path under the prefix
 (``/hooks/<secret>``, ``/hooks//<secret>``, an unknown provider segment that
 may be the secret itself); every line the receiver logs goes through
-:func:`pipeline.redaction.redact_text`.
+:func:`voxpipe.pipeline.redaction.redact_text`.
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ import threading
 from pathlib import Path
 from urllib.parse import unquote
 
-from pipeline.redaction import REDACTED, redact_hook_paths, redact_text
-from pipeline.store import Request, Response
+from voxpipe.pipeline.redaction import REDACTED, redact_hook_paths, redact_text
+from voxpipe.pipeline.store import Request, Response
 
 from .journal import Journal
 from .providers import REGISTRY

@@ -8,7 +8,7 @@ do next:
 
 - ``pending`` / ``failed``: never accepted; the next run sends them.
 - ``in_flight``: the request may have reached the provider; the next run
-  looks it up where the provider can be asked (``sender.reconcile``) and
+  looks it up where the provider can be asked (``voxpipe.sender.reconcile``) and
   otherwise reports it ``unknown``, never silently sends it twice.
 - ``accepted`` / ``rejected`` / ``unknown``: settled; only ``--resend-unknown``
   sends ``unknown`` again (after a look-up, where there is one).
@@ -19,7 +19,7 @@ checks and renews that lease in the same transaction that marks the chunk in
 flight (:meth:`Journal.claim`). The file (and its -wal/-shm) is created
 readable by its owner only: it holds the hook secret.
 
-Callbacks and polls (``sender.status``) later move accepted recipients on to
+Callbacks and polls (``voxpipe.sender.status``) later move accepted recipients on to
 delivery states in the same table.
 """
 

@@ -3,7 +3,7 @@
 A run takes the campaign's lease before it looks at anything in flight
 (another live run's chunks are not "interrupted") and keeps it alive with a
 heartbeat thread. Every chunk it claims checks and renews the lease in the
-same journal transaction (:meth:`sender.journal.Journal.claim`), so two runs
+same journal transaction (:meth:`voxpipe.sender.journal.Journal.claim`), so two runs
 can never both have the same campaign on the wire. The lease of a run that
 died expires after ``ttl_s``; on the same host it is taken over at once when
 its pid no longer exists. A run that finds its lease taken stops claiming.

@@ -16,9 +16,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pipeline.markup import Script, parse
-from pipeline.preparation import Item, PrepareSettings, prepare
-from pipeline.urlcheck import url_problem
+from voxpipe.pipeline.markup import Script, parse
+from voxpipe.pipeline.preparation import Item, PrepareSettings, prepare
+from voxpipe.pipeline.urlcheck import url_problem
 
 from .errors import ConfigError
 from .providers.base import Mode, Payload, Provider

@@ -23,7 +23,7 @@ from typing import Iterable
 
 import phonenumbers
 
-from pipeline.textfile import MAX_RECIPIENTS_BYTES, read_text_file
+from voxpipe.pipeline.textfile import MAX_RECIPIENTS_BYTES, read_text_file
 
 from .errors import RecipientError
 

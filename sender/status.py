@@ -35,7 +35,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
-from pipeline.redaction import redact_text
+from voxpipe.pipeline.redaction import redact_text
 
 from .journal import Journal, RecipientRow
 from .recipients import Recipient

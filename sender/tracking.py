@@ -8,7 +8,7 @@ a look-up changes nothing at the provider, so repeating it is safe.
 (MessageBird, while still scheduled) and marks their recipients
 ``cancelled``; it retries only what cannot have reached the provider.
 Both write what they learn to the journal through
-:func:`sender.status.apply_update`; ``wait_final`` repeats ``refresh`` until
+:func:`voxpipe.sender.status.apply_update`; ``wait_final`` repeats ``refresh`` until
 every recipient is final or a timeout.
 """
 
@@ -21,7 +21,7 @@ from typing import Callable, Iterable, Mapping
 
 import httpx
 
-from pipeline.retry import RetryPolicy
+from voxpipe.pipeline.retry import RetryPolicy
 
 from .dispatch import MaybeSent, NotSent, Pacer, exchange
 from .errors import ConfigError, ProviderError

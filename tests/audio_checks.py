@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.ffmpeg import ffmpeg_exe
+from voxpipe.pipeline.ffmpeg import ffmpeg_exe
 
 
 @dataclass(frozen=True)

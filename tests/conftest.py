@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.artifact import Artifact
-from pipeline.ffmpeg import run as run_ffmpeg
+from voxpipe.pipeline.artifact import Artifact
+from voxpipe.pipeline.ffmpeg import run as run_ffmpeg
 from tests.s3server import S3Server, find_weed, start_s3_server
 
 _FORMATS = {

@@ -3,7 +3,7 @@
 Any :class:`~pipeline.errors.VoxpipeError` becomes one line on stderr and exit
 status 1; usage errors are one line too and exit 2 (click's convention). A
 traceback means a bug. Every error line and every log line goes through the
-redactor (:mod:`pipeline.redaction`, :mod:`voxpipe.log_redaction`): URL
+redactor (:mod:`voxpipe.pipeline.redaction`, :mod:`voxpipe.log_redaction`): URL
 passwords, query strings, hook secrets and credentials never reach stderr.
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 
 import click
 
-from pipeline.errors import VoxpipeError
-from pipeline.redaction import redact_text
+from voxpipe.pipeline.errors import VoxpipeError
+from voxpipe.pipeline.redaction import redact_text
 
 from .log_redaction import RedactingFilter
 from .output import REDACTOR_KEY
@@ -59,7 +59,7 @@ class _Group(click.Group):
 
 
 def _environment_secrets() -> list[str]:
-    from sender.providers import REGISTRY
+    from voxpipe.sender.providers import REGISTRY
 
     names = [c.env for cls in REGISTRY.values() for c in cls.credentials] + list(_SECRET_ENV)
     return [os.environ[n] for n in names if os.environ.get(n)]

@@ -10,11 +10,11 @@ from typing import Any, Iterable
 
 import click
 
-from pipeline.engines import DEFAULT_ENGINE, engine_infos
-from pipeline.load import FetchSettings
-from pipeline.manifest import Row, expand_sources
-from pipeline.preparation import Item, ItemResult, PrepareSettings, prepare_many
-from pipeline.profiles import DEFAULT_PROFILES, available_profiles, load_profile
+from voxpipe.pipeline.engines import DEFAULT_ENGINE, engine_infos
+from voxpipe.pipeline.load import FetchSettings
+from voxpipe.pipeline.manifest import Row, expand_sources
+from voxpipe.pipeline.preparation import Item, ItemResult, PrepareSettings, prepare_many
+from voxpipe.pipeline.profiles import DEFAULT_PROFILES, available_profiles, load_profile
 
 from .inputs import message_text
 from .output import (check_report_target, echo_err, error_line, forget_in_logs, hide_url_passwords, redact_errors,
@@ -95,7 +95,7 @@ def prepare(
     hosting = store_settings(store, **store_args)
     target = None
     if hosting is not None:
-        from pipeline.store import open_store
+        from voxpipe.pipeline.store import open_store
 
         target = open_store(*hosting)  # a bad store location fails here, before any work
     settings = PrepareSettings(
@@ -120,7 +120,7 @@ def prepare(
         results = run_prepare(rows, settings, progress)
         timing = {"prepare_s": round(time.perf_counter() - started, 3)}
         if target is not None:
-            from pipeline.store import publish
+            from voxpipe.pipeline.store import publish
 
             started = time.perf_counter()
             results = publish(results, target)

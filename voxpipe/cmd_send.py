@@ -17,19 +17,19 @@ from typing import Any, Callable
 
 import click
 
-from pipeline.engines import DEFAULT_ENGINE
-from pipeline.errors import ManifestError, MarkupError, VoxpipeError
-from pipeline.manifest import read_records, row_text
-from pipeline.preparation import ItemResult, PrepareSettings
-from pipeline.retry import RetryPolicy
-from pipeline.urlcheck import url_problem
-from sender.dispatch import ChunkDone, LeaseWait, SendReport, SendSettings, campaign_id, dry_run, http_client, send as send_chunks
-from sender.errors import ConfigError, RecipientError
-from sender.journal import Journal
-from sender.lease import WAIT_BOUND_S, LeaseSettings
-from sender.message import Message, build_payload, resolve_mode
-from sender.providers import REGISTRY, Provider, provider_class
-from sender.recipients import normalize_recipients, read_recipients, split_recipients
+from voxpipe.pipeline.engines import DEFAULT_ENGINE
+from voxpipe.pipeline.errors import ManifestError, MarkupError, VoxpipeError
+from voxpipe.pipeline.manifest import read_records, row_text
+from voxpipe.pipeline.preparation import ItemResult, PrepareSettings
+from voxpipe.pipeline.retry import RetryPolicy
+from voxpipe.pipeline.urlcheck import url_problem
+from voxpipe.sender.dispatch import ChunkDone, LeaseWait, SendReport, SendSettings, campaign_id, dry_run, http_client, send as send_chunks
+from voxpipe.sender.errors import ConfigError, RecipientError
+from voxpipe.sender.journal import Journal
+from voxpipe.sender.lease import WAIT_BOUND_S, LeaseSettings
+from voxpipe.sender.message import Message, build_payload, resolve_mode
+from voxpipe.sender.providers import REGISTRY, Provider, provider_class
+from voxpipe.sender.recipients import normalize_recipients, read_recipients, split_recipients
 
 from .credentials import credential_options, given_credentials
 from .inputs import message_text
@@ -113,7 +113,7 @@ def send(manifest: Path | None, provider_name: str, api_url: str | None, to: tup
     Re-running the same command resumes: accepted recipients are never sent
     again. Exit status 1 when any recipient was not accepted.
     """
-    from pipeline.load import FetchSettings
+    from voxpipe.pipeline.load import FetchSettings
 
     store_args = {k: rest.pop(k) for k in ("base_url", "url_mode", "expires_s", "endpoint_url", "region", "verify_url", "upload_workers")}
     options = {k[4:]: v for k, v in rest.items() if k.startswith("opt_") and v is not None}
@@ -134,7 +134,7 @@ def send(manifest: Path | None, provider_name: str, api_url: str | None, to: tup
     with contextlib.ExitStack() as stack:
         store_obj = None
         if hosting is not None:
-            from pipeline.store import open_store
+            from voxpipe.pipeline.store import open_store
 
             store_obj = stack.enter_context(open_store(*hosting))
         # One journal and one connection pool for every row of a manifest; a dry run needs neither.

@@ -17,13 +17,13 @@ from typing import Any
 
 import click
 
-from sender.dispatch import SendSettings, http_client
-from sender.errors import ConfigError
-from sender.hooks import hook_url
-from sender.journal import Campaign, Journal, RecipientRow
-from sender.providers import REGISTRY, Provider, provider_class
-from sender.status import STATUSES
-from sender import tracking
+from voxpipe.sender.dispatch import SendSettings, http_client
+from voxpipe.sender.errors import ConfigError
+from voxpipe.sender.hooks import hook_url
+from voxpipe.sender.journal import Campaign, Journal, RecipientRow
+from voxpipe.sender.providers import REGISTRY, Provider, provider_class
+from voxpipe.sender.status import STATUSES
+from voxpipe.sender import tracking
 
 from .cmd_send import journal_path
 from .credentials import credential_options, given_credentials

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from pipeline.store import DEFAULT_HOST, DEFAULT_PORT, MediaServer, StoreSettings
+from voxpipe.pipeline.store import DEFAULT_HOST, DEFAULT_PORT, MediaServer, StoreSettings
 
 from .output import echo_err
 from .params import Url
@@ -30,7 +30,7 @@ def serve(directory: Path, host: str, port: int, base_url: str | None, journal_f
     receiver = hook_receiver(journal_file)
     try:
         server.mount(*receiver.route)
-        logging.getLogger("pipeline.store.server").setLevel(logging.INFO)
+        logging.getLogger("voxpipe.pipeline.store.server").setLevel(logging.INFO)
         echo_err(f"serving {directory} at {server.url}" + (f" (public: {base_url})" if base_url else ""))
         echo_err(f"receiving delivery callbacks into {receiver.path} under /hooks/ (see `voxpipe hooks`)")
         server.serve_forever()
@@ -42,8 +42,8 @@ def hook_receiver(journal_file: str | None) -> Any:
     """The callback receiver mounted next to the media. A journal named with
     --journal or $VOXPIPE_JOURNAL is created now; the default one is opened
     once it exists (so serving media alone leaves no journal behind)."""
-    from sender.hooks import HookReceiver
-    from sender.journal import Journal
+    from voxpipe.sender.hooks import HookReceiver
+    from voxpipe.sender.journal import Journal
 
     from .cmd_send import journal_path
 
@@ -66,6 +66,6 @@ def storage_init(spec: str, endpoint_url: str | None, region: str) -> None:
     Uses a bucket policy allowing s3:GetObject on bucket/prefix/* only (no
     listing, no writes, no per-object ACLs), so public media URLs work.
     """
-    from pipeline.store import init_bucket
+    from voxpipe.pipeline.store import init_bucket
 
     click.echo(init_bucket(spec, StoreSettings(endpoint_url=endpoint_url, region=region)).describe())

@@ -6,7 +6,7 @@ from typing import Any, Callable, Iterable
 
 import click
 
-from sender.providers import Provider
+from voxpipe.sender.providers import Provider
 
 
 def credential_options(classes: Iterable[type[Provider]]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from pipeline.errors import MarkupError
-from pipeline.manifest import looks_like_path
-from pipeline.textfile import MAX_MARKUP_FILE_BYTES, read_text_file
+from voxpipe.pipeline.errors import MarkupError
+from voxpipe.pipeline.manifest import looks_like_path
+from voxpipe.pipeline.textfile import MAX_MARKUP_FILE_BYTES, read_text_file
 
 
 def ssml_text(value: str) -> str:

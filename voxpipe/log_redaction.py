@@ -12,7 +12,7 @@ loggers (a filter on a logger would not), so one filter covers them all:
     logging.basicConfig(level=logging.DEBUG, handlers=[handler])
 
 It cleans the formatted message, the exception text and the stack text
-with :func:`pipeline.redaction.redact_text` (URL passwords, query strings,
+with :func:`voxpipe.pipeline.redaction.redact_text` (URL passwords, query strings,
 hook secrets), credential-bearing headers and signatures, and any literal
 secret it was given (``add_secrets``).
 """
@@ -24,7 +24,7 @@ import re
 from typing import Iterable
 from urllib.parse import quote, quote_plus
 
-from pipeline.redaction import REDACTED, redact_text
+from voxpipe.pipeline.redaction import REDACTED, redact_text
 
 __all__ = ["RedactingFilter", "install_log_redaction"]
 

@@ -17,7 +17,7 @@ from urllib.parse import quote, quote_plus
 
 import click
 
-from pipeline.redaction import redact_text
+from voxpipe.pipeline.redaction import redact_text
 
 _ERROR_KEYS = ("error", "reason", "warnings")
 REDACTOR_KEY = "voxpipe.log_redactor"

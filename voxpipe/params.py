@@ -13,8 +13,8 @@ from typing import Any
 
 import click
 
-from pipeline.manifest import ID_RULE, valid_id
-from pipeline.urlcheck import url_problem
+from voxpipe.pipeline.manifest import ID_RULE, valid_id
+from voxpipe.pipeline.urlcheck import url_problem
 
 __all__ = ["FiniteFloat", "ItemId", "Url", "check_audio_url"]
 

@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 import click
 
-from pipeline.store import StoreSettings
+from voxpipe.pipeline.store import StoreSettings
 
 from .params import Url
 
@@ -60,8 +60,8 @@ def store_settings(
         workers=upload_workers,
     )
     if presigned_s3:
-        from pipeline.errors import StoreError
-        from pipeline.store import MAX_PRESIGN_S
+        from voxpipe.pipeline.errors import StoreError
+        from voxpipe.pipeline.store import MAX_PRESIGN_S
 
         if not 0 < expires_s <= MAX_PRESIGN_S:  # named by its flag here; S3Store checks it again for callers of the library
             raise StoreError(f"{store}: --expires {expires_s} s: presigned URLs last 1 s to 7 days ({MAX_PRESIGN_S} s)")

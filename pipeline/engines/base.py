@@ -2,7 +2,7 @@
 
 An engine turns one run of plain text into :class:`~pipeline.audio.Audio`.
 Everything markup-related (pauses, rate, volume, say-as) is done around it by
-:mod:`pipeline.synthesis`, so engines stay small and interchangeable.
+:mod:`voxpipe.pipeline.synthesis`, so engines stay small and interchangeable.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A :class:`Script` is what every engine renders and what every provider
 dialect is translated from. Speech keeps its say-as hint un-normalised so a
 provider that speaks digits its own way can still see them; ``normalize``
-(see :mod:`pipeline.markup.normalize`) turns hints into words for engines.
+(see :mod:`voxpipe.pipeline.markup.normalize`) turns hints into words for engines.
 """
 
 from __future__ import annotations

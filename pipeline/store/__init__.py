@@ -1,7 +1,7 @@
 """Hosting: put prepared artifacts where providers can fetch them by URL.
 
 ```python
-from pipeline.store import StoreSettings, open_store, put_many
+from voxpipe.pipeline.store import StoreSettings, open_store, put_many
 
 store = open_store("s3://media/voice", StoreSettings(url_mode="presigned", expires_s=3600))
 for artifact, result in put_many(store, artifacts):

@@ -4,7 +4,7 @@ Objects are written under ``prefix/NAME`` with the artifact's Content-Type,
 the immutable Cache-Control and the file's sha256 as ``x-amz-meta-sha256``.
 An object already under the key is compared by that sha256 (from HEAD), or
 by a plain MD5 ETag from the batch listing, and is never overwritten (see
-:mod:`pipeline.store.base`); an object without the metadata and with a
+:mod:`voxpipe.pipeline.store.base`); an object without the metadata and with a
 multipart ETag is judged by size alone. Files from ``multipart_threshold``
 up go multipart.
 Credentials come from the standard AWS chain (environment, profile, role);

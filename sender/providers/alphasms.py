@@ -28,13 +28,13 @@ from typing import Any, ClassVar
 
 import httpx
 
-from pipeline.errors import MarkupError
+from voxpipe.pipeline.errors import MarkupError
 
 from ..dialects import plain_text
 from ..errors import ConfigError
 from ..recipients import Recipient
 from .alphasms_status import AlphaSmsTracking, our_ids
-from pipeline.redaction import REDACTED, redact_hook_paths
+from voxpipe.pipeline.redaction import REDACTED, redact_hook_paths
 
 from .base import Chunk, Credential, LookupPage, Mode, Option, Outcome, Payload, Provider, json_object
 

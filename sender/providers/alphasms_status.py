@@ -38,7 +38,7 @@ from ..status import StatusUpdate, normalise
 from .base import Chunk, LookupPage, Outcome, callback_data, finite, json_object
 
 if TYPE_CHECKING:
-    from pipeline.store import Request
+    from voxpipe.pipeline.store import Request
 
     from ..journal import RecipientRow
 

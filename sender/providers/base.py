@@ -2,22 +2,22 @@
 
 A provider never touches the network. It builds an :class:`httpx.Request`
 for one chunk of recipients and parses the response into one outcome per
-recipient; :mod:`sender.dispatch` sends, retries and journals. HTTP statuses
+recipient; :mod:`voxpipe.sender.dispatch` sends, retries and journals. HTTP statuses
 that say the provider cannot have accepted the message (429, 502, 503, 504)
 and ambiguous failures (500, timeouts, dropped connections) are classified
 by the dispatcher, so providers only parse answers that mean something.
 
 Reconciliation too: where a provider can say whether it took a request
 (``can_look_up``), ``build_lookup`` / ``parse_lookup`` ask it about one
-chunk after a crash or an ambiguous answer, and :mod:`sender.reconcile`
+chunk after a crash or an ambiguous answer, and :mod:`voxpipe.sender.reconcile`
 sends them; each recipient is settled ``accepted``, ``not_sent`` or left
 ``unknown``.
 
 Delivery tracking follows the same split: ``parse_callback`` reads a
-callback the receiver got (:mod:`sender.hooks`), ``build_poll`` /
+callback the receiver got (:mod:`voxpipe.sender.hooks`), ``build_poll`` /
 ``parse_poll`` look statuses up and ``build_cancel`` / ``parse_cancel``
-withdraw a message (:mod:`sender.tracking` sends them). Each says what it
-found as :class:`sender.status.StatusUpdate` values; ``can_poll``,
+withdraw a message (:mod:`voxpipe.sender.tracking` sends them). Each says what it
+found as :class:`voxpipe.sender.status.StatusUpdate` values; ``can_poll``,
 ``can_cancel`` and ``callback_setup`` declare what the provider offers.
 """
 
@@ -35,14 +35,14 @@ from urllib.parse import parse_qsl, quote, quote_plus
 
 import httpx
 
-from pipeline.markup import Script
-from pipeline.redaction import REDACTED, redact_hook_paths
+from voxpipe.pipeline.markup import Script
+from voxpipe.pipeline.redaction import REDACTED, redact_hook_paths
 
 from ..errors import ConfigError
 from ..recipients import Recipient
 
 if TYPE_CHECKING:
-    from pipeline.store import Request
+    from voxpipe.pipeline.store import Request
 
     from ..journal import RecipientRow
     from ..status import StatusUpdate

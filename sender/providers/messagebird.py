@@ -26,7 +26,7 @@ from typing import Any, Callable, ClassVar
 
 import httpx
 
-from pipeline.errors import MarkupError
+from voxpipe.pipeline.errors import MarkupError
 
 from ..dialects import messagebird_body
 from ..errors import ConfigError, ProviderError

@@ -29,7 +29,7 @@ from ..status import StatusUpdate, normalise
 from .base import CancelOutcome, callback_data, finite, json_object, parse_time
 
 if TYPE_CHECKING:
-    from pipeline.store import Request
+    from voxpipe.pipeline.store import Request
 
     from ..journal import RecipientRow
 

@@ -29,7 +29,7 @@ from ..status import StatusUpdate
 from .base import Chunk, Credential, Mode, Outcome, Payload, Provider, callback_data, finite, json_object, parse_time
 
 if TYPE_CHECKING:
-    from pipeline.store import Request
+    from voxpipe.pipeline.store import Request
 
 __all__ = ["NineBits"]
 

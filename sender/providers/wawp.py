@@ -28,12 +28,12 @@ import httpx
 from ..errors import ConfigError
 from ..recipients import Recipient
 from ..status import StatusUpdate
-from pipeline.redaction import REDACTED
+from voxpipe.pipeline.redaction import REDACTED
 
 from .base import Chunk, Credential, Mode, Option, Outcome, Payload, Provider, callback_data, finite, json_object
 
 if TYPE_CHECKING:
-    from pipeline.store import Request
+    from voxpipe.pipeline.store import Request
 
 __all__ = ["ACKS", "OPUS_MIME", "Wawp", "is_opus"]
 

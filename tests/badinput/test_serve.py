@@ -18,7 +18,7 @@ from typing import Iterator
 
 import pytest
 
-from sender.journal import Journal
+from voxpipe.sender.journal import Journal
 from tests.simulators import make_audio
 
 SECRET_FIELD = "{secret}"

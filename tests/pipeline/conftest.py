@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from pipeline.audio import Audio
-from pipeline.engines import get_engine
+from voxpipe.pipeline.audio import Audio
+from voxpipe.pipeline.engines import get_engine
 
 
 class MemoEngine:

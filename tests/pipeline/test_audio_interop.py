@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.audio import Audio
-from pipeline.ffmpeg import configure_pydub, ffmpeg_exe
-from pipeline.mastering import master
-from pipeline.profiles import load_profile
+from voxpipe.pipeline.audio import Audio
+from voxpipe.pipeline.ffmpeg import configure_pydub, ffmpeg_exe
+from voxpipe.pipeline.mastering import master
+from voxpipe.pipeline.profiles import load_profile
 
 
 def test_pydub_uses_the_bundled_ffmpeg() -> None:

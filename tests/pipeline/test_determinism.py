@@ -7,7 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from pipeline.engines import VoiceSettings, get_engine
+from voxpipe.pipeline.engines import VoiceSettings, get_engine
 from tests.cli import voxpipe
 
 ROWS = [

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pipeline.errors import AudioInputError
-from pipeline.load import FetchSettings, load_audio, read_source
+from voxpipe.pipeline.errors import AudioInputError
+from voxpipe.pipeline.load import FetchSettings, load_audio, read_source
 from tests.httpd import Answer
 from tests.pipeline.netservers import LoopbackServer, TrickleServer, self_signed, server_context
 

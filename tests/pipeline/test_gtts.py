@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.engines import VoiceSettings
-from pipeline.engines.gtts_engine import GttsEngine
-from pipeline.errors import SynthesisError
-from pipeline.ffmpeg import run
-from pipeline.preparation import Item, PrepareSettings, prepare
-from pipeline.retry import RetryPolicy
+from voxpipe.pipeline.engines import VoiceSettings
+from voxpipe.pipeline.engines.gtts_engine import GttsEngine
+from voxpipe.pipeline.errors import SynthesisError
+from voxpipe.pipeline.ffmpeg import run
+from voxpipe.pipeline.preparation import Item, PrepareSettings, prepare
+from voxpipe.pipeline.retry import RetryPolicy
 from tests.httpd import Answer, ScriptedServer
 
 FAST = RetryPolicy(attempts=3, base_s=0.01, max_s=0.05)

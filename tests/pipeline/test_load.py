@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import AudioInputError
-from pipeline.load import FetchSettings, load_audio
+from voxpipe.pipeline.errors import AudioInputError
+from voxpipe.pipeline.load import FetchSettings, load_audio
 from tests.httpd import Answer, ScriptedServer
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import ManifestError
-from pipeline.manifest import Row, looks_like_path, read_manifest, read_records
-from pipeline.preparation import ItemResult
-from pipeline.textfile import MAX_MANIFEST_BYTES
+from voxpipe.pipeline.errors import ManifestError
+from voxpipe.pipeline.manifest import Row, looks_like_path, read_manifest, read_records
+from voxpipe.pipeline.preparation import ItemResult
+from voxpipe.pipeline.textfile import MAX_MANIFEST_BYTES
 
 
 def write(tmp_path: Path, name: str, content: str | bytes) -> Path:

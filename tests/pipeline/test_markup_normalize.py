@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.errors import MarkupError
-from pipeline.markup import Pause, Prosody, Script, Speech, normalize, parse, spell_digits, to_plain_text
-from pipeline.markup.normalize import (
+from voxpipe.pipeline.errors import MarkupError
+from voxpipe.pipeline.markup import Pause, Prosody, Script, Speech, normalize, parse, spell_digits, to_plain_text
+from voxpipe.pipeline.markup.normalize import (
     date_format,
     number_language,
     say_cardinal,

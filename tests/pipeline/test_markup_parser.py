@@ -9,11 +9,11 @@ import re
 
 import pytest
 
-import pipeline.markup as markup
-from pipeline.errors import MarkupError
-from pipeline.markup import Pause, Prosody, Script, Speech, parse
-from pipeline.markup import symbols, values
-from pipeline.markup.tokenizer import decode_entities, locate, prepare
+import voxpipe.pipeline.markup as markup
+from voxpipe.pipeline.errors import MarkupError
+from voxpipe.pipeline.markup import Pause, Prosody, Script, Speech, parse
+from voxpipe.pipeline.markup import symbols, values
+from voxpipe.pipeline.markup.tokenizer import decode_entities, locate, prepare
 
 TAGS = "speak, break, prosody, say-as, sub, s, p, emphasis"
 INTERPRET = "digits, characters, spell-out, telephone, cardinal, ordinal, date"
@@ -573,7 +573,7 @@ def test_public_api() -> None:
 
 @pytest.mark.parametrize("name", ["normalize", "parser", "script", "symbols", "tokenizer", "values"])
 def test_every_module_declares_all(name: str) -> None:
-    module = importlib.import_module(f"pipeline.markup.{name}")
+    module = importlib.import_module(f"voxpipe.pipeline.markup.{name}")
     assert module.__all__ and all(hasattr(module, n) for n in module.__all__)
 
 

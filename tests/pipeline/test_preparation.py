@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import engines
-from pipeline.artifact import sha256_file
-from pipeline.preparation import Item, PrepareSettings, prepare
-from pipeline.profiles import load_profile
+from voxpipe.pipeline import engines
+from voxpipe.pipeline.artifact import sha256_file
+from voxpipe.pipeline.preparation import Item, PrepareSettings, prepare
+from voxpipe.pipeline.profiles import load_profile
 from tests.audio_checks import ebur128, ffmpeg_decode, silent_gaps_ms
 
 OTP = (

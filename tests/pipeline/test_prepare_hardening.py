@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.artifact import remove_stale_parts
-from pipeline.errors import MarkupError
-from pipeline.ffmpeg import ffmpeg_exe
-from pipeline.preparation import Item, PrepareSettings, check_item_id, check_script_length, prepare
-from pipeline.markup import parse
+from voxpipe.pipeline.artifact import remove_stale_parts
+from voxpipe.pipeline.errors import MarkupError
+from voxpipe.pipeline.ffmpeg import ffmpeg_exe
+from voxpipe.pipeline.preparation import Item, PrepareSettings, check_item_id, check_script_length, prepare
+from voxpipe.pipeline.markup import parse
 from tests.cli import REPO, voxpipe
 
 BAD_URLS = {

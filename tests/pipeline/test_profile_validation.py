@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import ProfileError
-from pipeline.profiles import load_profile
+from voxpipe.pipeline.errors import ProfileError
+from voxpipe.pipeline.profiles import load_profile
 from tests.cli import voxpipe
 
 PSTN = json.loads(Path("assets/profiles/pstn.json").read_text())

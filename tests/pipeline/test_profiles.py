@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import ProfileError
-from pipeline.profiles import available_profiles, load_profile
+from voxpipe.pipeline.errors import ProfileError
+from voxpipe.pipeline.profiles import available_profiles, load_profile
 
 
 def test_presets() -> None:

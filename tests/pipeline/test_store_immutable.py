@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import StoreError
-from pipeline.preparation import ItemResult
-from pipeline.store import Hosted, LocalStore, S3Store, StoreSettings, init_bucket, publish, put_many
+from voxpipe.pipeline.errors import StoreError
+from voxpipe.pipeline.preparation import ItemResult
+from voxpipe.pipeline.store import Hosted, LocalStore, S3Store, StoreSettings, init_bucket, publish, put_many
 
 BUCKET = "voxpipe-immutable"
 
@@ -29,7 +29,7 @@ def test_local_store_keeps_the_stored_file_when_the_bytes_differ(tmp_path: Path,
     # Same name and size, other content (what a non-deterministic re-render used to produce).
     art.path.write_bytes(_same_size_other_bytes(art.path))
     assert not store.exists(art)
-    with caplog.at_level(logging.WARNING, logger="pipeline.store.base"):
+    with caplog.at_level(logging.WARNING, logger="voxpipe.pipeline.store.base"):
         kept = store.put(art)
     assert kept.uploaded is False and kept.media_url == first.media_url
     assert kept.warning and "already holds other bytes (sha256 differs)" in kept.warning

@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pipeline.errors import StoreError
-from pipeline.store import (
+from voxpipe.pipeline.errors import StoreError
+from voxpipe.pipeline.store import (
     CACHE_CONTROL,
     Hosted,
     LocalStore,
@@ -29,7 +29,7 @@ from pipeline.store import (
     open_store,
     put_many,
 )
-from pipeline.store.server import parse_range, resolve_media
+from voxpipe.pipeline.store.server import parse_range, resolve_media
 
 
 @pytest.fixture
@@ -289,7 +289,7 @@ def test_symlink_inside_the_root_is_served(media_dir, server, web, make_artifact
 def test_raw_nul_and_garbage_request_lines(server, caplog):
     assert raw_exchange(server.port, b"GET /\x00.mp3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").startswith(b"HTTP/1.1 404 ")
     # Lines that do not parse get the stdlib's error page (no status line before HTTP/1.0 is known).
-    with caplog.at_level(logging.DEBUG, logger="pipeline.store.server"):
+    with caplog.at_level(logging.DEBUG, logger="voxpipe.pipeline.store.server"):
         assert b"Error code: 400" in raw_exchange(server.port, b"GARBAGE?token=topsecret\r\n\r\n")
         assert b"Error code: 505" in raw_exchange(server.port, b"GET /x.mp3?token=topsecret HTTP/7.0\r\n\r\n")
     assert not any("topsecret" in r.getMessage() for r in caplog.records)
@@ -308,10 +308,10 @@ def test_other_methods_are_405(media_dir, server, web, make_artifact):
 
 def test_log_lines_have_no_query_string(media_dir, server, web, make_artifact, caplog):
     art = make_artifact("mp3", directory=media_dir)
-    with caplog.at_level(logging.INFO, logger="pipeline.store.server"):
+    with caplog.at_level(logging.INFO, logger="voxpipe.pipeline.store.server"):
         web.get(f"{server.url}/{art.path.name}?X-Amz-Signature=topsecret&token=abc")
         web.get(f"{server.url}/nothing.mp3?token=topsecret")
-    lines = [r.getMessage() for r in caplog.records if r.name == "pipeline.store.server"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "voxpipe.pipeline.store.server"]
     assert len(lines) == 2
     assert f"GET /{art.path.name}\" 200" in lines[0]
     assert "404" in lines[1]

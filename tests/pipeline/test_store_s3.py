@@ -18,8 +18,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import httpx
 import pytest
 
-from pipeline.errors import StoreError
-from pipeline.store import (
+from voxpipe.pipeline.errors import StoreError
+from voxpipe.pipeline.store import (
     CACHE_CONTROL,
     MAX_PRESIGN_S,
     Hosted,

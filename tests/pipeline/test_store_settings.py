@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import StoreError
-from pipeline.preparation import ItemResult
-from pipeline.store import Hosted, LocalStore, MediaServer, StoreSettings, publish, put_many
+from voxpipe.pipeline.errors import StoreError
+from voxpipe.pipeline.preparation import ItemResult
+from voxpipe.pipeline.store import Hosted, LocalStore, MediaServer, StoreSettings, publish, put_many
 
 
 @pytest.mark.parametrize("settings, message", [

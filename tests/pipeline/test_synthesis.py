@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline import dsp
-from pipeline.errors import MarkupError, SynthesisError
-from pipeline.markup import parse
-from pipeline.synthesis import synthesize
+from voxpipe.pipeline import dsp
+from voxpipe.pipeline.errors import MarkupError, SynthesisError
+from voxpipe.pipeline.markup import parse
+from voxpipe.pipeline.synthesis import synthesize
 
 SENTENCE = "Your appointment is on Tuesday at three in the afternoon."
 

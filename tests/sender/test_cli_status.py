@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from sender.journal import Journal
+from voxpipe.sender.journal import Journal
 from tests.cli import REPO, voxpipe
 from tests.simulators import AlphaSmsSim, MessageBirdSim, NineBitsSim
 
@@ -45,6 +45,8 @@ def test_hooks_prints_every_providers_url_and_where_to_configure_it(journal_file
     text = voxpipe("hooks", "--public-url", "https://voice.example.com", "--journal", str(journal_file))
     assert f"messagebird: https://voice.example.com/hooks/messagebird/{secret}\n  GET; configure: pass it" in text.stdout
     bad = voxpipe("hooks", "--public-url", "ftp://x", "--journal", str(journal_file))
+    assert bad.returncode == 2 and "'ftp://x': must be an http:// or https:// URL" in bad.stderr
+    bad = voxpipe("hooks", "--public-url", "https://voice.example.com/?a=1", "--journal", str(journal_file))
     assert bad.returncode == 2 and "an http(s) URL without a query" in bad.stderr
 
 
@@ -188,7 +190,7 @@ def test_serve_never_logs_the_secret_of_a_malformed_hook_path(tmp_path: Path, jo
     assert set(answers.values()) <= {404, 405} and good.status_code == 200
     assert secret not in log
     assert log.count('"POST /hooks/***" 404') >= 5 and '"GET /hooks/messagebird/***" 200' in log
-    requests = [line for line in log.splitlines() if "pipeline.store.server" in line]
+    requests = [line for line in log.splitlines() if "voxpipe.pipeline.store.server" in line]
     assert len(requests) == len(paths) + 1  # every request logged, each without the secret
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.errors import MarkupError
-from pipeline.markup import parse
-from sender.dialects import break_tag, messagebird_body, plain_text, rate_percent
+from voxpipe.pipeline.errors import MarkupError
+from voxpipe.pipeline.markup import parse
+from voxpipe.sender.dialects import break_tag, messagebird_body, plain_text, rate_percent
 from tests.simulators.messagebird import check_body_markup
 
 D = '<say-as interpret-as="digits">{}</say-as>'

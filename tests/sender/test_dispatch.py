@@ -7,8 +7,8 @@ import time
 import httpx
 import pytest
 
-from pipeline.retry import RetryPolicy
-from sender.dispatch import MaybeSent, NotSent, Pacer, exchange
+from voxpipe.pipeline.retry import RetryPolicy
+from voxpipe.sender.dispatch import MaybeSent, NotSent, Pacer, exchange
 from tests.httpd import Answer, ScriptedServer
 
 FAST = RetryPolicy(attempts=3, base_s=0.01, max_s=0.05)
@@ -62,12 +62,12 @@ def test_a_request_is_claimed_right_before_each_try_and_released_when_nothing_wa
 def test_a_chunk_waiting_out_a_back_off_is_pending_not_in_flight(tmp_path) -> None:
     import threading
 
-    from sender.dispatch import SendSettings, http_client, send
-    from sender.journal import Journal
-    from sender.message import Message
-    from sender.providers import Mode, Payload
-    from sender.providers.ninebits import NineBits
-    from sender.recipients import Recipient
+    from voxpipe.sender.dispatch import SendSettings, http_client, send
+    from voxpipe.sender.journal import Journal
+    from voxpipe.sender.message import Message
+    from voxpipe.sender.providers import Mode, Payload
+    from voxpipe.sender.providers.ninebits import NineBits
+    from voxpipe.sender.recipients import Recipient
     from tests.simulators import NineBitsSim
 
     people = [Recipient("+2348020000001"), Recipient("+2348020000002")]

@@ -22,16 +22,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pipeline.markup import parse
-from pipeline.retry import RetryPolicy
-from sender.dispatch import ChunkDone, LeaseWait, SendReport, SendSettings, http_client, send
-from sender.journal import Journal, LeaseHeld
-from sender.lease import LeaseSettings
-from sender.message import Message, fingerprint
-from sender.providers import Mode, Payload
-from sender.providers.messagebird import MessageBird
-from sender.providers.ninebits import NineBits
-from sender.recipients import Recipient
+from voxpipe.pipeline.markup import parse
+from voxpipe.pipeline.retry import RetryPolicy
+from voxpipe.sender.dispatch import ChunkDone, LeaseWait, SendReport, SendSettings, http_client, send
+from voxpipe.sender.journal import Journal, LeaseHeld
+from voxpipe.sender.lease import LeaseSettings
+from voxpipe.sender.message import Message, fingerprint
+from voxpipe.sender.providers import Mode, Payload
+from voxpipe.sender.providers.messagebird import MessageBird
+from voxpipe.sender.providers.ninebits import NineBits
+from voxpipe.sender.recipients import Recipient
 from tests.cli import REPO, voxpipe
 from tests.simulators import AlphaSmsSim, MessageBirdSim, NineBitsSim
 

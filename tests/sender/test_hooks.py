@@ -15,18 +15,18 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pipeline.markup import parse
-from pipeline.store import MediaServer, Request
-from sender.errors import ConfigError
-from sender.hooks import HookReceiver, hook_url
-from sender.journal import Journal
-from sender.providers import Chunk, Mode, Payload, Provider
-from sender.providers.alphasms import AlphaSms
-from sender.providers.messagebird import MessageBird
-from sender.providers.ninebits import NineBits
-from sender.providers.wawp import Wawp
-from sender.recipients import Recipient
-from sender.status import apply_update
+from voxpipe.pipeline.markup import parse
+from voxpipe.pipeline.store import MediaServer, Request
+from voxpipe.sender.errors import ConfigError
+from voxpipe.sender.hooks import HookReceiver, hook_url
+from voxpipe.sender.journal import Journal
+from voxpipe.sender.providers import Chunk, Mode, Payload, Provider
+from voxpipe.sender.providers.alphasms import AlphaSms
+from voxpipe.sender.providers.messagebird import MessageBird
+from voxpipe.sender.providers.ninebits import NineBits
+from voxpipe.sender.providers.wawp import Wawp
+from voxpipe.sender.recipients import Recipient
+from voxpipe.sender.status import apply_update
 from tests.simulators import AlphaSmsSim, MessageBirdSim, NineBitsSim, WawpSim, make_audio
 
 from .tracking_support import KEYS, alpha, bird, events, get, nine, post, rows, send_to, start_hooks, statuses, wawp
@@ -265,7 +265,7 @@ def test_receiver_restart_in_the_middle_loses_nothing(tmp_path: Path, journal: J
 
 def test_the_server_log_and_dry_runs_never_show_the_secret(hooks, caplog: pytest.LogCaptureFixture) -> None:
     secret = hooks.journal.hook_secret()
-    caplog.set_level(logging.INFO, logger="pipeline.store.server")
+    caplog.set_level(logging.INFO, logger="voxpipe.pipeline.store.server")
     post(hooks.url("9bits"), content=b"nope")
     post(hooks.base + "/hooks/9bits/wrong-secret", json={})
     assert '"POST /hooks/9bits/***" 400' in caplog.text and secret not in caplog.text and "wrong-secret" not in caplog.text

@@ -10,14 +10,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pipeline.retry import RetryPolicy
-from sender.dispatch import SendSettings, dry_run, http_client, send
-from sender.errors import ConfigError
-from sender.journal import Journal
-from sender.message import Message
-from sender.providers import Chunk, Mode, Outcome, Payload
-from sender.providers.ninebits import NineBits
-from sender.recipients import Recipient
+from voxpipe.pipeline.retry import RetryPolicy
+from voxpipe.sender.dispatch import SendSettings, dry_run, http_client, send
+from voxpipe.sender.errors import ConfigError
+from voxpipe.sender.journal import Journal
+from voxpipe.sender.message import Message
+from voxpipe.sender.providers import Chunk, Mode, Outcome, Payload
+from voxpipe.sender.providers.ninebits import NineBits
+from voxpipe.sender.recipients import Recipient
 from tests.simulators import MediaServer, NineBitsSim, make_audio
 
 TOKEN = "9b-secret-token-Zq8/+="

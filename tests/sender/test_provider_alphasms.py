@@ -13,15 +13,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pipeline.markup import parse
-from pipeline.retry import RetryPolicy
-from sender.dispatch import SendSettings, dry_run, http_client, send
-from sender.errors import ConfigError, ProviderError
-from sender.journal import Journal, client_id
-from sender.message import Message
-from sender.providers import Chunk, Mode, Outcome, Payload
-from sender.providers.alphasms import AlphaSms
-from sender.recipients import Recipient
+from voxpipe.pipeline.markup import parse
+from voxpipe.pipeline.retry import RetryPolicy
+from voxpipe.sender.dispatch import SendSettings, dry_run, http_client, send
+from voxpipe.sender.errors import ConfigError, ProviderError
+from voxpipe.sender.journal import Journal, client_id
+from voxpipe.sender.message import Message
+from voxpipe.sender.providers import Chunk, Mode, Outcome, Payload
+from voxpipe.sender.providers.alphasms import AlphaSms
+from voxpipe.sender.recipients import Recipient
 from tests.simulators import AlphaSmsSim, make_audio
 from tests.simulators.alphasms import parse_multipart
 

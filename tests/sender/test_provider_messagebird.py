@@ -11,15 +11,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pipeline.markup import Pause, Script, parse
-from pipeline.retry import RetryPolicy
-from sender.dispatch import SendSettings, dry_run, http_client, send
-from sender.errors import ConfigError, ProviderError
-from sender.journal import Journal
-from sender.message import Message
-from sender.providers import Chunk, Mode, Outcome, Payload
-from sender.providers.messagebird import LANGUAGES, MessageBird
-from sender.recipients import Recipient
+from voxpipe.pipeline.markup import Pause, Script, parse
+from voxpipe.pipeline.retry import RetryPolicy
+from voxpipe.sender.dispatch import SendSettings, dry_run, http_client, send
+from voxpipe.sender.errors import ConfigError, ProviderError
+from voxpipe.sender.journal import Journal
+from voxpipe.sender.message import Message
+from voxpipe.sender.providers import Chunk, Mode, Outcome, Payload
+from voxpipe.sender.providers.messagebird import LANGUAGES, MessageBird
+from voxpipe.sender.recipients import Recipient
 from tests.simulators import MessageBirdSim
 from tests.simulators.messagebird import LANGUAGES as SIM_LANGUAGES
 

@@ -12,14 +12,14 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
-from pipeline.retry import RetryPolicy
-from sender.dispatch import SendSettings, dry_run, http_client, send
-from sender.errors import ConfigError
-from sender.journal import Journal
-from sender.message import Message
-from sender.providers import Chunk, Mode, Outcome, Payload
-from sender.providers.wawp import Wawp, is_opus
-from sender.recipients import Recipient, normalize_recipients
+from voxpipe.pipeline.retry import RetryPolicy
+from voxpipe.sender.dispatch import SendSettings, dry_run, http_client, send
+from voxpipe.sender.errors import ConfigError
+from voxpipe.sender.journal import Journal
+from voxpipe.sender.message import Message
+from voxpipe.sender.providers import Chunk, Mode, Outcome, Payload
+from voxpipe.sender.providers.wawp import Wawp, is_opus
+from voxpipe.sender.recipients import Recipient, normalize_recipients
 from tests.simulators import MediaServer, WawpSim, make_audio
 
 INSTANCE, TOKEN = "INST-7f3a9c21e0", "wawp-Tok/en+=&x y%"

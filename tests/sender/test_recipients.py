@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sender.errors import ConfigError, RecipientError
-from sender.recipients import Recipient, normalize_recipients, parse_recipient, read_recipients, split_recipients
+from voxpipe.sender.errors import ConfigError, RecipientError
+from voxpipe.sender.recipients import Recipient, normalize_recipients, parse_recipient, read_recipients, split_recipients
 
 
 @pytest.mark.parametrize("raw, region, chats, address", [
@@ -150,14 +150,14 @@ def test_recipient_files_that_are_not_small_regular_files(tmp_path: Path, make, 
 
 @pytest.mark.parametrize("url", ["https://example.com/a b.mp3", "https://example.com/a\tb.mp3", "https://example.com:99999/a.mp3"])
 def test_a_media_url_that_cannot_be_fetched_is_refused(url: str) -> None:
-    from sender.message import Message
+    from voxpipe.sender.message import Message
 
     with pytest.raises(ConfigError, match="--media-url"):
         Message(media_url=url)
 
 
 def test_an_empty_base_url_is_not_the_real_provider() -> None:
-    from sender.providers import provider_class
+    from voxpipe.sender.providers import provider_class
 
     with pytest.raises(ConfigError, match="the base URL is empty"):
         provider_class("messagebird")(base_url=" ", credentials={"key": "k"})

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.store import MediaServer
+from voxpipe.pipeline.store import MediaServer
 from tests.cli import REPO, voxpipe
 from tests.simulators import MediaServer as SimMediaServer
 from tests.simulators import MessageBirdSim, NineBitsSim, make_audio

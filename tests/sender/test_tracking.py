@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-import sender.status as status_module
-from pipeline.retry import RetryPolicy
-from sender.dispatch import http_client
-from sender.errors import ConfigError
-from sender.journal import Journal
-from sender.providers.ninebits import NineBits
-from sender.recipients import Recipient
-from sender.status import StatusUpdate, apply_update
-from sender.tracking import cancel, check_cancel, refresh
+import voxpipe.sender.status as status_module
+from voxpipe.pipeline.retry import RetryPolicy
+from voxpipe.sender.dispatch import http_client
+from voxpipe.sender.errors import ConfigError
+from voxpipe.sender.journal import Journal
+from voxpipe.sender.providers.ninebits import NineBits
+from voxpipe.sender.recipients import Recipient
+from voxpipe.sender.status import StatusUpdate, apply_update
+from voxpipe.sender.tracking import cancel, check_cancel, refresh
 from tests.simulators import AlphaSmsSim, MessageBirdSim, NineBitsSim, make_audio
 
 from .tracking_support import FAST, KEYS, alpha, bird, events, nine, rows, send_to, statuses

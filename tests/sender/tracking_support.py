@@ -8,19 +8,19 @@ from pathlib import Path
 
 import httpx
 
-from pipeline.markup import parse
-from pipeline.retry import RetryPolicy
-from pipeline.store import MediaServer
-from sender.dispatch import SendSettings, http_client, send
-from sender.hooks import HookReceiver, hook_url
-from sender.journal import Journal, RecipientRow
-from sender.message import Message
-from sender.providers import Mode, Payload, Provider
-from sender.providers.alphasms import AlphaSms
-from sender.providers.messagebird import MessageBird
-from sender.providers.ninebits import NineBits
-from sender.providers.wawp import Wawp
-from sender.recipients import Recipient
+from voxpipe.pipeline.markup import parse
+from voxpipe.pipeline.retry import RetryPolicy
+from voxpipe.pipeline.store import MediaServer
+from voxpipe.sender.dispatch import SendSettings, http_client, send
+from voxpipe.sender.hooks import HookReceiver, hook_url
+from voxpipe.sender.journal import Journal, RecipientRow
+from voxpipe.sender.message import Message
+from voxpipe.sender.providers import Mode, Payload, Provider
+from voxpipe.sender.providers.alphasms import AlphaSms
+from voxpipe.sender.providers.messagebird import MessageBird
+from voxpipe.sender.providers.ninebits import NineBits
+from voxpipe.sender.providers.wawp import Wawp
+from voxpipe.sender.recipients import Recipient
 
 FAST = SendSettings(retry=RetryPolicy(attempts=3, base_s=0.01, max_s=0.1), timeout_s=5)
 KEYS = {"9bits": {"token": "tok-9b"}, "messagebird": {"key": "mb-Secret+Key"},

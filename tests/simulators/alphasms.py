@@ -67,8 +67,8 @@ import math
 import re
 from typing import Any
 
-from pipeline.errors import VoxpipeError
-from pipeline.ffmpeg import decode
+from voxpipe.pipeline.errors import VoxpipeError
+from voxpipe.pipeline.ffmpeg import decode
 
 from .base import Delivery, Request, Response, Simulator, _Callback, is_http_url, json_response
 

@@ -1,7 +1,7 @@
 """Media for the simulators: fetching and probing ``media_url``, and serving test audio.
 
 - :class:`MediaFetcher` fetches a URL with httpx, decodes it with
-  ``pipeline.ffmpeg.decode`` and returns a :class:`MediaResult`. Successful
+  ``voxpipe.pipeline.ffmpeg.decode`` and returns a :class:`MediaResult`. Successful
   results are cached by URL (one fetch per URL however many requests name it;
   concurrent requests for the same URL wait for the one fetch). Failures are
   not cached, so a fixed URL can be retried. ``fetches`` counts real fetches.
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from pipeline.errors import VoxpipeError
-from pipeline.ffmpeg import StreamInfo, decode, run
+from voxpipe.pipeline.errors import VoxpipeError
+from voxpipe.pipeline.ffmpeg import StreamInfo, decode, run
 
 from ._server import HTTPServerBase, Request, Response
 

@@ -39,8 +39,8 @@ def captured() -> Iterator[io.StringIO]:
     ("botocore.endpoint", "Sending http request: %s", ("<AWSPreparedRequest headers={'Authorization': b'AWS4-HMAC-SHA256 Credential=AK/x, Signature=0123abcd0123abcd0123'}>",),
      "0123abcd0123abcd0123", "'Authorization': b'***'"),
     ("botocore.auth", "Signature:\n%s", ("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",), "9f86d081884c7d659a2f", "Signature:"),
-    ("pipeline.store.server", "%s %s", ("POST", "/hooks//hook-secret-value-1"), "hook-secret-value-1", "/hooks//***"),
-    ("sender.dispatch", "sent with %s", ("Authorization: Bearer sk_live_abcdef123456",), "sk_live_abcdef123456", "Authorization: ***"),
+    ("voxpipe.pipeline.store.server", "%s %s", ("POST", "/hooks//hook-secret-value-1"), "hook-secret-value-1", "/hooks//***"),
+    ("voxpipe.sender.dispatch", "sent with %s", ("Authorization: Bearer sk_live_abcdef123456",), "sk_live_abcdef123456", "Authorization: ***"),
     ("voxpipe", "given %s", ("literal-credential-42",), "literal-credential-42", "given ***"),
 ])
 def test_each_library_line_is_redacted(captured: io.StringIO, logger: str, fmt: str, args: tuple, secret: str, kept: str) -> None:
