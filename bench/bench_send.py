@@ -30,7 +30,10 @@ REPO = Path(__file__).resolve().parent.parent
 def start_sim(provider: str, rate: float, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.simulators", provider, "--rate-limit", str(rate), "--no-fetch-media"],
-        cwd=REPO, env={**os.environ, **env}, stdout=subprocess.PIPE, text=True,
+        cwd=REPO,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        text=True,
     )
     line = proc.stdout.readline()
     return proc, json.loads(line)["base_url"]
@@ -45,10 +48,31 @@ def run(provider: str, count: int, rate: float, message: list[str], env: dict[st
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
             proc = subprocess.run(
-                [sys.executable, "-m", "voxpipe", "send", "-P", provider, "--api-url", base, *message,
-                 "--recipients", str(to), "--rate", str(rate), "--concurrency", "4",
-                 "--journal", str(Path(tmp) / "j.db"), "--json", "--no-progress"],
-                cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "voxpipe",
+                    "send",
+                    "-P",
+                    provider,
+                    "--api-url",
+                    base,
+                    *message,
+                    "--recipients",
+                    str(to),
+                    "--rate",
+                    str(rate),
+                    "--concurrency",
+                    "4",
+                    "--journal",
+                    str(Path(tmp) / "j.db"),
+                    "--json",
+                    "--no-progress",
+                ],
+                cwd=REPO,
+                env={**os.environ, **env},
+                capture_output=True,
+                text=True,
             )
             wall = time.perf_counter() - started
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -66,11 +90,15 @@ def run(provider: str, count: int, rate: float, message: list[str], env: dict[st
     print(f"  client CPU {cpu:.2f} s = {1000 * cpu / count:.3f} ms per recipient (goal < 1 ms)")
     span = state["last_request_at"] - state["first_request_at"]
     achieved = (state["requests"] - 1) / span if span > 0 else float("nan")
-    print(f"  achieved {achieved:.1f} requests/s while sending (first to last request at the simulator) "
-          f"against a limit of {rate:g}/s = {achieved / rate:.2f} (goal >= 0.9)")
-    print(f"  accepted {accepted}/{count} ({len(state['accepted_counts'])} distinct, none twice: "
-          f"{max(state['accepted_counts'].values()) == 1}); simulator saw {state['requests']} requests, "
-          f"{state['statuses'].get('429', 0)} rate-limited")
+    print(
+        f"  achieved {achieved:.1f} requests/s while sending (first to last request at the simulator) "
+        f"against a limit of {rate:g}/s = {achieved / rate:.2f} (goal >= 0.9)"
+    )
+    print(
+        f"  accepted {accepted}/{count} ({len(state['accepted_counts'])} distinct, none twice: "
+        f"{max(state['accepted_counts'].values()) == 1}); simulator saw {state['requests']} requests, "
+        f"{state['statuses'].get('429', 0)} rate-limited"
+    )
 
 
 def main() -> None:
@@ -79,10 +107,22 @@ def main() -> None:
     parser.add_argument("--messagebird", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=20.0)
     opts = parser.parse_args()
-    run("9bits", opts.ninebits, opts.rate, ["--media-url", "https://media.example.com/notice.mp3"],
-        {"VOXPIPE_9BITS_TOKEN": "bench-token"}, 1000)
-    run("messagebird", opts.messagebird, opts.rate * 2, ["--text", "Your appointment is tomorrow at 10:30."],
-        {"VOXPIPE_MESSAGEBIRD_KEY": "bench-key"}, 50)
+    run(
+        "9bits",
+        opts.ninebits,
+        opts.rate,
+        ["--media-url", "https://media.example.com/notice.mp3"],
+        {"VOXPIPE_9BITS_TOKEN": "bench-token"},
+        1000,
+    )
+    run(
+        "messagebird",
+        opts.messagebird,
+        opts.rate * 2,
+        ["--text", "Your appointment is tomorrow at 10:30."],
+        {"VOXPIPE_MESSAGEBIRD_KEY": "bench-key"},
+        50,
+    )
 
 
 if __name__ == "__main__":

@@ -32,9 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from tests.s3server import running_s3_server  # noqa: E402
 from voxpipe.pipeline.artifact import Artifact  # noqa: E402
 from voxpipe.pipeline.store import Hosted, S3Store, StoreSettings, init_bucket, put_many  # noqa: E402
-from tests.s3server import running_s3_server  # noqa: E402
 
 BUCKET = "bench"
 CPU: dict[bool, list[tuple[float, float]]] = {False: [], True: []}  # (client, server) CPU seconds per run
@@ -49,8 +49,18 @@ def make_artifacts(directory: Path, count: int, size: int) -> list[Artifact]:
         path.write_bytes(data)
         arts.append(
             Artifact(
-                path=path, profile="pstn", mime="audio/mpeg", sha256=digest, bytes=size, duration_s=size / 4000,
-                sample_rate=16000, channels=1, lufs=-16.0, true_peak_dbtp=-1.0, container="mp3", codec="mp3",
+                path=path,
+                profile="pstn",
+                mime="audio/mpeg",
+                sha256=digest,
+                bytes=size,
+                duration_s=size / 4000,
+                sample_rate=16000,
+                channels=1,
+                lufs=-16.0,
+                true_peak_dbtp=-1.0,
+                container="mp3",
+                codec="mp3",
             )
         )
     return arts
@@ -109,13 +119,19 @@ def main() -> None:
 
         total_mb = args.count * args.kib * 1024 / 1e6
         seq, par = statistics.median(seq_times), statistics.median(par_times)
-        print(f"SeaweedFS {server.endpoint}: {args.count} artifacts x {args.kib} KiB ({total_mb:.1f} MB), cpus={os.cpu_count()}")
-        print(f"sequential (workers=1): {seq:.3f} s  ({args.count / seq:.0f} obj/s)  runs: {', '.join(f'{t:.3f}' for t in seq_times)}")
-        print(f"concurrent (workers={args.workers}): {par:.3f} s  ({args.count / par:.0f} obj/s)  runs: {', '.join(f'{t:.3f}' for t in par_times)}")
+        print(
+            f"SeaweedFS {server.endpoint}: {args.count} artifacts x {args.kib} KiB ({total_mb:.1f} MB), cpus={os.cpu_count()}"
+        )
+        print(
+            f"sequential (workers=1): {seq:.3f} s  ({args.count / seq:.0f} obj/s)  runs: {', '.join(f'{t:.3f}' for t in seq_times)}"
+        )
+        print(
+            f"concurrent (workers={args.workers}): {par:.3f} s  ({args.count / par:.0f} obj/s)  runs: {', '.join(f'{t:.3f}' for t in par_times)}"
+        )
         print(f"speed-up: {seq / par:.2f}x (goal >= 1.5x)")
         for label, key in (("sequential", False), ("concurrent", True)):
-            client = statistics.median(c for c, _ in CPU[key][-args.repeat:])
-            srv = statistics.median(s for _, s in CPU[key][-args.repeat:])
+            client = statistics.median(c for c, _ in CPU[key][-args.repeat :])
+            srv = statistics.median(s for _, s in CPU[key][-args.repeat :])
             print(f"  CPU during {label} runs (median): client {client:.2f} s, server {srv:.2f} s")
         print(f"  load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
         upload_share(server, Path(tmp), args.messages)
@@ -130,9 +146,25 @@ def upload_share(server, tmp: Path, count: int) -> None:
     manifest = tmp / "messages.jsonl"
     manifest.write_text("".join(json.dumps({"id": f"m{i}", "text": t}) + "\n" for i, t in enumerate(texts(count))))
     proc = subprocess.run(
-        [sys.executable, "-m", "voxpipe", "prepare", str(manifest), "--out", str(tmp / "prepared"),
-         "--store", f"s3://{BUCKET}/voice", "--endpoint-url", server.endpoint, "--json", "--no-progress"],
-        capture_output=True, text=True, cwd=ROOT, env={**os.environ, **server.env()},
+        [
+            sys.executable,
+            "-m",
+            "voxpipe",
+            "prepare",
+            str(manifest),
+            "--out",
+            str(tmp / "prepared"),
+            "--store",
+            f"s3://{BUCKET}/voice",
+            "--endpoint-url",
+            server.endpoint,
+            "--json",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **server.env()},
     )
     if proc.returncode != 0:
         raise SystemExit(proc.stderr[-2000:])

@@ -17,9 +17,10 @@ import os
 import re
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 __all__ = [
     "Artifact",
@@ -80,7 +81,7 @@ class Artifact:
         return replace(self, path=path, reused=True)
 
 
-_FIELDS = {f for f in Artifact.__dataclass_fields__}
+_FIELDS = set(Artifact.__dataclass_fields__)
 
 
 def content_key(parts: dict[str, Any]) -> str:

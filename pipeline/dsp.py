@@ -23,11 +23,11 @@ __all__ = [
     "fade_edges",
     "highpass",
     "integrated_loudness",
-    "resample",
     "limiter_gain",
+    "resample",
     "time_stretch",
-    "true_peak_envelope",
     "true_peak_db",
+    "true_peak_envelope",
 ]
 
 _MIN_MEASURE_S = 0.5  # pyloudnorm needs one 400 ms gating block
@@ -56,6 +56,7 @@ def _resampling_filter(up: int, down: int) -> np.ndarray:
 
 def highpass(audio: Audio, hz: float, order: int = 2) -> Audio:
     from scipy import signal
+
     if hz <= 0 or len(audio.samples) == 0:
         return audio
     sos = signal.butter(order, hz, btype="highpass", fs=audio.rate, output="sos")
@@ -125,12 +126,14 @@ _BLOCK = 256
 @lru_cache(maxsize=1)
 def _interpolator() -> np.ndarray:
     from scipy import signal
+
     taps = _OVERSAMPLE * _TAPS_PER_PHASE
     return signal.firwin(taps, 1.0 / _OVERSAMPLE, window=("kaiser", 8.0)) * _OVERSAMPLE
 
 
 def _oversampled_abs(samples: np.ndarray) -> np.ndarray:
     from scipy import signal
+
     """|x| oversampled 4x, aligned so row n holds the peaks from sample n to n+1."""
     h = _interpolator()
     up = np.abs(signal.upfirdn(h, samples.astype(np.float64), up=_OVERSAMPLE))
@@ -167,7 +170,7 @@ def true_peak_envelope(samples: np.ndarray, floor: float = 0.0) -> np.ndarray:
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]))
+    return list(zip(np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0], strict=True))
 
 
 def true_peak_db(audio: Audio) -> float:
@@ -177,7 +180,9 @@ def true_peak_db(audio: Audio) -> float:
     return gain_to_db(float(env.max()))
 
 
-def limiter_gain(env: np.ndarray, ceiling_db: float, rate: int, lookahead_ms: float = 5.0, release_ms: float = 60.0) -> np.ndarray:
+def limiter_gain(
+    env: np.ndarray, ceiling_db: float, rate: int, lookahead_ms: float = 5.0, release_ms: float = 60.0
+) -> np.ndarray:
     """Smooth gain curve that keeps ``env * gain`` at or below the ceiling.
 
     The required gain is widened by a minimum filter (lookahead before a peak,
@@ -185,6 +190,7 @@ def limiter_gain(env: np.ndarray, ceiling_db: float, rate: int, lookahead_ms: fl
     lookahead, so every sample still gets at least the reduction it needs.
     """
     from scipy import ndimage
+
     ceiling = db_to_gain(ceiling_db)
     need = np.minimum(1.0, ceiling / np.maximum(env, 1e-12))
     if need.min() >= 1.0:
@@ -203,9 +209,21 @@ def time_stretch(audio: Audio, rate: float = 1.0, pitch_semitones: float = 0.0) 
     pitch = 2.0 ** (pitch_semitones / 12.0)
     proc = run(
         [
-            "-f", "f32le", "-ar", str(audio.rate), "-ac", "1", "-i", "pipe:0",
-            "-af", f"rubberband=tempo={rate:.6f}:pitch={pitch:.6f}:formant=preserved:pitchq=quality",
-            "-f", "f32le", "-acodec", "pcm_f32le", "pipe:1",
+            "-f",
+            "f32le",
+            "-ar",
+            str(audio.rate),
+            "-ac",
+            "1",
+            "-i",
+            "pipe:0",
+            "-af",
+            f"rubberband=tempo={rate:.6f}:pitch={pitch:.6f}:formant=preserved:pitchq=quality",
+            "-f",
+            "f32le",
+            "-acodec",
+            "pcm_f32le",
+            "pipe:1",
         ],
         input=audio.samples.astype("<f4").tobytes(),
         what="time-stretch",

@@ -19,7 +19,6 @@ from .profiles import Profile
 __all__ = ["Verified", "encode", "verify"]
 
 
-
 def _codec_args(profile: Profile, bitrate_kbps: int | None) -> list[str]:
     kbps = bitrate_kbps or profile.bitrate_kbps
     if profile.codec == "libmp3lame":
@@ -38,13 +37,28 @@ def _codec_args(profile: Profile, bitrate_kbps: int | None) -> list[str]:
 def encode(audio: Audio, profile: Profile, dest: Path, *, bitrate_kbps: int | None = None) -> None:
     """Write ``audio`` (already at the profile's rate) to ``dest`` in the profile's format."""
     if audio.rate != profile.sample_rate:
-        raise EncodeError(f"{dest.name}: audio at {audio.rate} Hz, profile {profile.name} wants {profile.sample_rate} Hz")
+        raise EncodeError(
+            f"{dest.name}: audio at {audio.rate} Hz, profile {profile.name} wants {profile.sample_rate} Hz"
+        )
     run(
         [
-            "-f", "f32le", "-ar", str(audio.rate), "-ac", "1", "-i", "pipe:0",
-            "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact",
+            "-f",
+            "f32le",
+            "-ar",
+            str(audio.rate),
+            "-ac",
+            "1",
+            "-i",
+            "pipe:0",
+            "-map_metadata",
+            "-1",
+            "-fflags",
+            "+bitexact",
+            "-flags:a",
+            "+bitexact",
             *_codec_args(profile, bitrate_kbps),
-            "-y", str(dest),
+            "-y",
+            str(dest),
         ],
         input=audio.samples.astype("<f4").tobytes(),
         what=f"encoding {profile.name}",

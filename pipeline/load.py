@@ -87,9 +87,13 @@ def _fetch(url: str, settings: FetchSettings, resolver: Resolver, transport: htt
     except httpx.HTTPError as exc:
         if deadline.expired:
             raise AudioInputError(_late(first, settings)) from exc
-        raise AudioInputError(f"{redact_url(url)}: fetch failed: {type(exc).__name__}: {redact_text(str(exc))}") from exc
+        raise AudioInputError(
+            f"{redact_url(url)}: fetch failed: {type(exc).__name__}: {redact_text(str(exc))}"
+        ) from exc
     except (OSError, ValueError) as exc:  # what httpx lets through: an IDNA or socket error deep down
-        raise AudioInputError(f"{redact_url(url)}: fetch failed: {type(exc).__name__}: {redact_text(str(exc))}") from exc
+        raise AudioInputError(
+            f"{redact_url(url)}: fetch failed: {type(exc).__name__}: {redact_text(str(exc))}"
+        ) from exc
     finally:
         client.close()
 

@@ -22,9 +22,10 @@ import io
 import json
 import re
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .errors import ManifestError, VoxpipeError
 from .preparation import Item, ItemResult
@@ -71,7 +72,9 @@ def looks_like_path(value: str) -> bool:
     """Whether markup text is more likely a file path: no ``<``, no whitespace, and a ``/`` or a
     markup/text file suffix. Such a value was once spoken as the message."""
     v = value.strip()
-    return bool(v) and "<" not in v and not any(c.isspace() for c in v) and ("/" in v or v.lower().endswith(TEXT_SUFFIXES))
+    return (
+        bool(v) and "<" not in v and not any(c.isspace() for c in v) and ("/" in v or v.lower().endswith(TEXT_SUFFIXES))
+    )
 
 
 def row_text(fields: dict[str, Any], base_dir: Path) -> str | None:
@@ -203,7 +206,7 @@ def _csv_problem(exc: csv.Error, start: int, line: int) -> str:
     if "unexpected end of data" in reason:
         return f"line {start}: a quote opened here is never closed"
     if "expected after" in reason:
-        return f"line {line}: text after a closing quote (inside a quoted field write a quote as \"\"; a quote may be missing)"
+        return f'line {line}: text after a closing quote (inside a quoted field write a quote as ""; a quote may be missing)'
     return f"line {line}: {reason}"
 
 
@@ -249,10 +252,15 @@ def _csv_records(path: Path, text: str) -> list[Record | ItemResult]:
         if len(cells) != len(header):
             label = cells[header.index("id")].strip() if len(cells) > header.index("id") else ""
             more = "more" if len(cells) > len(header) else "fewer"
-            records.append(ItemResult(label or where, "error",
-                                      error=f"{where}: {more} fields than the header ({len(cells)}, not {len(header)})"))
+            records.append(
+                ItemResult(
+                    label or where,
+                    "error",
+                    error=f"{where}: {more} fields than the header ({len(cells)}, not {len(header)})",
+                )
+            )
             continue
-        fields = {k: (v if k in ("text", "ssml") else v.strip()) for k, v in zip(header, cells) if k}
+        fields = {k: (v if k in ("text", "ssml") else v.strip()) for k, v in zip(header, cells, strict=False) if k}
         records.append((where, fields))
     if header is None:
         raise ManifestError(f"{path}: empty; a CSV manifest starts with a header naming its columns (id, ...)")

@@ -13,11 +13,12 @@ import hashlib
 import logging
 import os
 import re
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from .artifact import Artifact, atomic_path, content_key, load_sidecar, remove_stale_parts, sha256_file, write_sidecar
 from .audio import Audio
@@ -222,7 +223,7 @@ def prepare(item: Item, settings: PrepareSettings = PrepareSettings()) -> ItemRe
         audio = _source_audio(plan, settings)
         artifacts = [
             have or produce(audio, profile, path)
-            for have, profile, path in zip(found, plan.profiles, plan.paths)
+            for have, profile, path in zip(found, plan.profiles, plan.paths, strict=True)
         ]
         return _result(item.id, artifacts)
     except AudioInputError as exc:  # mastering's "silent" names no file: say which source it was
@@ -406,10 +407,12 @@ def prepare_many(items: Iterable[Item], settings: PrepareSettings = PrepareSetti
         for item in pending:
             yield prepare(item, settings)
         return
-    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(settings,)) as pool:
+    with ProcessPoolExecutor(
+        jobs, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(settings,)
+    ) as pool:
         futures = {pool.submit(_work, item): item for item in pending}
         for future in as_completed(futures):
             try:
                 yield future.result()
-            except Exception as exc:  # a worker that died (e.g. out of memory)
+            except Exception as exc:  # noqa: BLE001 - a worker that died (e.g. out of memory) fails its item only
                 yield ItemResult(futures[future].id, "error", error=f"worker failed: {exc!r}")

@@ -137,7 +137,9 @@ class Profile:
         if not 0 <= self.max_gain_db <= MAX_GAIN_DB:
             problems.append(f"max_gain_db {self.max_gain_db} is outside 0..{MAX_GAIN_DB:g}")
         if not 0 <= self.highpass_hz < self.sample_rate / 2:
-            problems.append(f"highpass_hz {self.highpass_hz} is outside 0..{self.sample_rate // 2} (half the sample rate)")
+            problems.append(
+                f"highpass_hz {self.highpass_hz} is outside 0..{self.sample_rate // 2} (half the sample rate)"
+            )
         for name in ("size_budget_bytes", "max_bytes"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 problems.append(f"{name} {getattr(self, name)} must be positive")

@@ -35,7 +35,7 @@ def redact_url(url: str) -> str:
     match = _USERINFO.match(url)
     if match and ":" in match.group(2):
         user = match.group(2).split(":", 1)[0]
-        url = f"{match.group(1)}{user}:{REDACTED}@{url[match.end():]}"
+        url = f"{match.group(1)}{user}:{REDACTED}@{url[match.end() :]}"
     base, sep, _ = url.partition("?")
     return redact_hook_paths(base) + ("?…" if sep else "")
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import email.utils
 import random
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 __all__ = ["RetryPolicy", "retry_after_seconds"]
 

@@ -22,7 +22,9 @@ MAX_RECIPIENTS_BYTES = 64 * MiB
 MAX_MARKUP_FILE_BYTES = 1 * MiB
 
 
-def read_text_file(path: Path, *, max_bytes: int, error: type[VoxpipeError] = VoxpipeError, encoding: str = "utf-8-sig") -> str:
+def read_text_file(
+    path: Path, *, max_bytes: int, error: type[VoxpipeError] = VoxpipeError, encoding: str = "utf-8-sig"
+) -> str:
     """The UTF-8 text of a regular file of at most ``max_bytes``, or ``error`` with one line naming it."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))

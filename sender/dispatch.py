@@ -20,9 +20,10 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
@@ -34,8 +35,8 @@ from .journal import Journal, Lease, LeaseLost, RecipientRow
 from .lease import CampaignLease, LeaseSettings
 from .message import Message, fingerprint
 from .providers.base import Chunk, Mode, Outcome, Payload, Provider
-from .reconcile import Ask, look_up, settle_in_doubt
 from .recipients import Recipient, Rejected
+from .reconcile import Ask, look_up, settle_in_doubt
 
 __all__ = [
     "ChunkDone", "LeaseWait", "MaybeSent", "NotSent", "Pacer", "SendReport", "SendSettings", "campaign_id", "dry_run",
@@ -214,7 +215,9 @@ def exchange(
         return response
 
     try:
-        for attempt in Retrying(stop=stop_after_attempt(retry.attempts), wait=wait, retry=retry_if_exception_type(_Again), reraise=True):
+        for attempt in Retrying(
+            stop=stop_after_attempt(retry.attempts), wait=wait, retry=retry_if_exception_type(_Again), reraise=True
+        ):
             with attempt:
                 return once()
     except _Again as exc:
@@ -222,7 +225,9 @@ def exchange(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _chunks(provider: Provider, payload: Payload, campaign: str, pending: list[tuple[Recipient, int]], first: int) -> list[Chunk]:
+def _chunks(
+    provider: Provider, payload: Payload, campaign: str, pending: list[tuple[Recipient, int]], first: int
+) -> list[Chunk]:
     size = provider.max_per_request(payload)
     return [
         Chunk(
@@ -256,7 +261,9 @@ def send(
     """
     provider.check(payload)
     campaign = campaign or campaign_id(provider, payload.mode, message, recipients)
-    journal.open_campaign(campaign, provider.name, payload.mode.value, fingerprint(provider, payload.mode, message), message.describe())
+    journal.open_campaign(
+        campaign, provider.name, payload.mode.value, fingerprint(provider, payload.mode, message), message.describe()
+    )
     journal.add_recipients(campaign, recipients)
     for bad in rejected:
         journal.add_rejected(campaign, bad.raw, bad.reason)
@@ -275,11 +282,18 @@ def send(
         first = max((r.chunk or 0 for r in journal.rows(campaign)), default=0) + 1
         chunks = _chunks(provider, payload, campaign, pending, first)
         with ThreadPoolExecutor(max_workers=max(1, settings.concurrency), thread_name_prefix="send") as pool:
-            futures = [pool.submit(_send_chunk, provider, payload, chunk, lease, client, settings, pacer, ask) for chunk in chunks]
+            futures = [
+                pool.submit(_send_chunk, provider, payload, chunk, lease, client, settings, pacer, ask)
+                for chunk in chunks
+            ]
             for future in as_completed(futures):
                 yield future.result()
-        stopped = "another run took over this campaign's lease; this run stopped sending" if lease.lost.is_set() else None
-        yield SendReport(campaign, provider.name, payload.mode.value, journal.rows(campaign), payload.media_url, stopped)
+        stopped = (
+            "another run took over this campaign's lease; this run stopped sending" if lease.lost.is_set() else None
+        )
+        yield SendReport(
+            campaign, provider.name, payload.mode.value, journal.rows(campaign), payload.media_url, stopped
+        )
 
 
 def _asker(client: httpx.Client, pacer: Pacer, retry: RetryPolicy) -> Ask:
@@ -326,7 +340,9 @@ def _send_chunk(
     except MaybeSent as exc:
         tail = "" if provider.can_look_up(payload) else f"; {MAY_HAVE_BEEN_ACCEPTED}"
         outcomes = {r: Outcome("unknown", error=f"{provider.name}: {exc}{tail}") for r in chunk.recipients}
-        outcomes = _settle_ambiguous(provider, payload, chunk, outcomes, claimed_at[-1], ask, in_progress=exc.in_progress)
+        outcomes = _settle_ambiguous(
+            provider, payload, chunk, outcomes, claimed_at[-1], ask, in_progress=exc.in_progress
+        )
     else:
         outcomes = _settle_ambiguous(provider, payload, chunk, outcomes, claimed_at[-1], ask, in_progress=False)
     journal.record(chunk.campaign, [(r.address, o.status, o.ref, o.error) for r, o in outcomes.items()])
@@ -352,19 +368,28 @@ def _settle_ambiguous(
     doubtful = {r for r, o in outcomes.items() if o.status == "unknown"}
     if not doubtful or not provider.can_look_up(payload):
         return outcomes
-    ids = dict(zip(chunk.recipients, chunk.client_ids))
+    ids = dict(zip(chunk.recipients, chunk.client_ids, strict=False))  # no ids: an empty map
     members = tuple(r for r in chunk.recipients if r in doubtful)
-    found = look_up(provider, Chunk(chunk.campaign, chunk.index, members, tuple(ids[r] for r in members if r in ids)), since, ask)
+    found = look_up(
+        provider, Chunk(chunk.campaign, chunk.index, members, tuple(ids[r] for r in members if r in ids)), since, ask
+    )
     settled = dict(outcomes)
     for recipient, answer in found.items():
         why = outcomes[recipient].error
         if answer.status == "accepted":
             settled[recipient] = answer
         elif answer.status == "not_sent" and in_progress:
-            settled[recipient] = Outcome("unknown", error=(
-                f"{why}; looked up: not there yet, but the request may still be in progress; the next run looks it up again"))
+            settled[recipient] = Outcome(
+                "unknown",
+                error=(
+                    f"{why}; looked up: not there yet, but the request may still be in progress; the next run looks it up again"
+                ),
+            )
         elif answer.status == "not_sent":
-            settled[recipient] = Outcome("failed", error=f"{why}; looked up: {provider.name} never took it, so nothing was accepted; re-run to send")
+            settled[recipient] = Outcome(
+                "failed",
+                error=f"{why}; looked up: {provider.name} never took it, so nothing was accepted; re-run to send",
+            )
         else:
             settled[recipient] = Outcome("unknown", error=f"{why}; {answer.error}")
     return settled
@@ -376,7 +401,9 @@ def dry_run(provider: Provider, payload: Payload, recipients: list[Recipient], c
 
     provider.check(payload)
     pending = [(r, client_id(campaign, r.address)) for r in recipients]
-    return [provider.redact(provider.build(chunk, payload)) for chunk in _chunks(provider, payload, campaign, pending, 1)]
+    return [
+        provider.redact(provider.build(chunk, payload)) for chunk in _chunks(provider, payload, campaign, pending, 1)
+    ]
 
 
 def http_client(settings: SendSettings) -> httpx.Client:

@@ -27,7 +27,9 @@ class RecipientError(SenderError):
 class ProviderError(SenderError):
     """The provider answered with an error; carries the request and response."""
 
-    def __init__(self, message: str, *, request: httpx.Request | None = None, response: httpx.Response | None = None) -> None:
+    def __init__(
+        self, message: str, *, request: httpx.Request | None = None, response: httpx.Response | None = None
+    ) -> None:
         super().__init__(message)
         self.request = request
         self.response = response

@@ -121,11 +121,18 @@ class HookReceiver:
         if journal is None or provider is None or not secret_ok or not secret:
             return _NOT_FOUND
         if request.method not in ("GET", "POST"):
-            return Response(405, {"Allow": "GET, POST", "Content-Type": "text/plain; charset=utf-8"}, b"method not allowed\n")
+            return Response(
+                405, {"Allow": "GET, POST", "Content-Type": "text/plain; charset=utf-8"}, b"method not allowed\n"
+            )
         source = f"hook:{name}"
         try:
             updates = provider.parse_callback(request)
-        except (ValueError, TypeError, OverflowError, RecursionError) as exc:  # whatever a malformed body makes the parser raise
+        except (
+            ValueError,
+            TypeError,
+            OverflowError,
+            RecursionError,
+        ) as exc:  # whatever a malformed body makes the parser raise
             reason = redact_text(str(exc) or type(exc).__name__)
             _LOG.warning("%s: unreadable callback from %s: %s", source, request.client or "?", reason)
             journal.add_event(None, None, source, {"malformed": reason})

@@ -33,11 +33,12 @@ import secrets
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .errors import JournalError
 from .recipients import Recipient
@@ -95,6 +96,7 @@ CREATE TABLE IF NOT EXISTS leases (
 # A new table, not new columns: journals written before leases existed open unchanged.
 CLAIMABLE = "(status = 'pending' OR (status = 'failed' AND raw_status IS NULL))"
 """Recipients a run may send: never accepted (a delivery failure from a callback has a raw status)."""
+
 
 def client_id(campaign: str, address: str) -> int:
     """Our numeric id for a recipient of a campaign: stable across runs, below 2**48."""
@@ -244,7 +246,9 @@ class Journal:
 
     # --- campaigns -------------------------------------------------------------
 
-    def open_campaign(self, campaign: str, provider: str, mode: str, fingerprint: str, message: dict[str, Any]) -> Campaign:
+    def open_campaign(
+        self, campaign: str, provider: str, mode: str, fingerprint: str, message: dict[str, Any]
+    ) -> Campaign:
         """Create the campaign, or check that an existing one is the same message."""
         with self._tx() as db:  # one transaction: two senders of one campaign cannot both insert
             db.execute(
@@ -307,7 +311,11 @@ class Journal:
         with self._tx() as db:
             cur = db.execute(
                 "UPDATE recipients SET status = 'unknown', error = ?, updated_at = ? WHERE campaign = ? AND status = 'in_flight'",
-                ("a previous run stopped while this request was on the wire; it may have been accepted", time.time(), campaign),
+                (
+                    "a previous run stopped while this request was on the wire; it may have been accepted",
+                    time.time(),
+                    campaign,
+                ),
             )
             return cur.rowcount
 
@@ -355,10 +363,13 @@ class Journal:
         now = time.time()
         with self._tx() as db:
             renewed = db.execute(
-                "UPDATE leases SET heartbeat = ?, expires = ? WHERE campaign = ? AND owner = ?", (now, now + ttl_s, campaign, owner)
+                "UPDATE leases SET heartbeat = ?, expires = ? WHERE campaign = ? AND owner = ?",
+                (now, now + ttl_s, campaign, owner),
             ).rowcount
             if not renewed:
-                raise LeaseLost(f"campaign {campaign!r}: another run took over this campaign's lease; this run stops sending")
+                raise LeaseLost(
+                    f"campaign {campaign!r}: another run took over this campaign's lease; this run stops sending"
+                )
             marked = 0
             for address in addresses:
                 marked += db.execute(
@@ -367,7 +378,9 @@ class Journal:
                     (chunk, now, campaign, address),
                 ).rowcount
             if marked != len(addresses):
-                raise LeaseLost(f"campaign {campaign!r}: recipients of chunk {chunk} were settled by another run; this run stops sending")
+                raise LeaseLost(
+                    f"campaign {campaign!r}: recipients of chunk {chunk} were settled by another run; this run stops sending"
+                )
 
     def unclaim(self, campaign: str, chunk: int, addresses: list[str]) -> None:
         """Back to pending: the answer proved the provider took nothing (429, 502-504, no connection)."""
@@ -409,7 +422,12 @@ class Journal:
         with self._tx() as db:
             row = db.execute("SELECT * FROM leases WHERE campaign = ?", (campaign,)).fetchone()
             held = Lease(*row) if row else None
-            if held is not None and held.owner != owner and held.expires > now and not (held.host == host and not _alive(held.pid)):
+            if (
+                held is not None
+                and held.owner != owner
+                and held.expires > now
+                and not (held.host == host and not _alive(held.pid))
+            ):
                 raise LeaseHeld(
                     f"campaign {campaign} is being sent by {held.describe()}; "
                     "run again later or add --wait to wait for it",
@@ -425,7 +443,8 @@ class Journal:
         with self._tx() as db:
             return bool(
                 db.execute(
-                    "UPDATE leases SET heartbeat = ?, expires = ? WHERE campaign = ? AND owner = ?", (now, now + ttl_s, campaign, owner)
+                    "UPDATE leases SET heartbeat = ?, expires = ? WHERE campaign = ? AND owner = ?",
+                    (now, now + ttl_s, campaign, owner),
                 ).rowcount
             )
 
@@ -475,7 +494,13 @@ class Journal:
         with self._tx() as db:
             db.execute(
                 "INSERT INTO events (campaign, address, source, payload, at) VALUES (?, ?, ?, ?, ?)",
-                (campaign, address, source, json.dumps(_finite(payload), sort_keys=True, default=str, allow_nan=False), time.time()),
+                (
+                    campaign,
+                    address,
+                    source,
+                    json.dumps(_finite(payload), sort_keys=True, default=str, allow_nan=False),
+                    time.time(),
+                ),
             )
 
     def hook_secret(self) -> str:

@@ -17,13 +17,13 @@ import socket
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from .errors import JournalError
 from .journal import Journal, Lease, LeaseHeld, LeaseLost
 
-__all__ = ["CampaignLease", "LeaseSettings", "WAIT_BOUND_S"]
+__all__ = ["WAIT_BOUND_S", "CampaignLease", "LeaseSettings"]
 
 WAIT_BOUND_S = 600.0
 """How long ``voxpipe send --wait`` waits for another run's lease: ten times a dead owner's expiry."""
@@ -44,11 +44,11 @@ class LeaseSettings:
 class CampaignLease:
     """Hold ``campaign``'s lease in ``journal`` for a ``with`` block::
 
-        lease = CampaignLease(journal, campaign, settings)
-        for held in lease.acquire():      # only while another run holds it (within settings.wait_s)
-            print("waiting for", held.describe())
-        with lease:
-            lease.claim(chunk_index, addresses)   # raises LeaseLost once another run took over
+    lease = CampaignLease(journal, campaign, settings)
+    for held in lease.acquire():      # only while another run holds it (within settings.wait_s)
+        print("waiting for", held.describe())
+    with lease:
+        lease.claim(chunk_index, addresses)   # raises LeaseLost once another run took over
     """
 
     def __init__(self, journal: Journal, campaign: str, settings: LeaseSettings = LeaseSettings()) -> None:
@@ -103,13 +103,18 @@ class CampaignLease:
                 if not self.journal.renew_lease(self.campaign, self.owner, self.settings.ttl_s):
                     self.lost.set()
                     return
-            except (JournalError, sqlite3.Error):  # a busy journal: the next beat (or claim) tries again before the lease runs out
+            except (
+                JournalError,
+                sqlite3.Error,
+            ):  # a busy journal: the next beat (or claim) tries again before the lease runs out
                 continue
 
     def claim(self, chunk: int, addresses: list[str]) -> None:
         """Mark a chunk in flight under the lease; :class:`LeaseLost` once it is gone."""
         if self.lost.is_set():
-            raise LeaseLost(f"campaign {self.campaign!r}: another run took over this campaign's lease; this run stops sending")
+            raise LeaseLost(
+                f"campaign {self.campaign!r}: another run took over this campaign's lease; this run stops sending"
+            )
         try:
             self.journal.claim(self.campaign, self.owner, chunk, addresses, self.settings.ttl_s)
         except LeaseLost:

@@ -23,7 +23,7 @@ from voxpipe.pipeline.urlcheck import url_problem
 from .errors import ConfigError
 from .providers.base import Mode, Payload, Provider
 
-__all__ = ["Message", "fingerprint", "resolve_mode", "build_payload"]
+__all__ = ["Message", "build_payload", "fingerprint", "resolve_mode"]
 
 
 @dataclass(frozen=True)
@@ -84,9 +84,13 @@ def resolve_mode(provider: Provider, message: Message, wanted: str = "auto") -> 
         return Mode.TTS
     if wanted == "media" or message.text is None:
         if Mode.MEDIA not in provider.modes:
-            raise ConfigError(f"{provider.name} cannot play audio files (modes: {_modes(provider)}); send text with --mode tts")
+            raise ConfigError(
+                f"{provider.name} cannot play audio files (modes: {_modes(provider)}); send text with --mode tts"
+            )
         if message.media_url and provider.media_by != "url":
-            raise ConfigError(f"{provider.name} takes audio as an upload, not a URL; give --audio or --text instead of --media-url")
+            raise ConfigError(
+                f"{provider.name} takes audio as an upload, not a URL; give --audio or --text instead of --media-url"
+            )
         return Mode.MEDIA
     return Mode.TTS if Mode.TTS in provider.modes else Mode.MEDIA
 
@@ -113,7 +117,13 @@ def build_payload(
     if message.media_url:
         return Payload(mode, media_url=message.media_url)
     profile = provider.media_profile
-    item = Item("message", text=message.text, audio=message.audio, language=message.language, profiles=(profile,) if profile else None)
+    item = Item(
+        "message",
+        text=message.text,
+        audio=message.audio,
+        language=message.language,
+        profiles=(profile,) if profile else None,
+    )
     result = prepare(item, replace(prepare_settings, profiles=(profile,) if profile else prepare_settings.profiles))
     if not result.ok:
         raise ConfigError(f"preparing the audio failed: {result.error}")

@@ -17,9 +17,9 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import phonenumbers
 
@@ -85,7 +85,9 @@ def _refuse_odd_characters(text: str, allow_vanity: bool) -> None:
         )
 
 
-def parse_recipient(raw: str, default_region: str | None = None, *, chats: bool = False, allow_vanity: bool = False) -> Recipient:
+def parse_recipient(
+    raw: str, default_region: str | None = None, *, chats: bool = False, allow_vanity: bool = False
+) -> Recipient:
     """Normalise one input or raise :class:`RecipientError` naming it.
 
     ``allow_vanity`` dials letters as keypad digits (``+1 800 FLOWERS``); without it they are refused.
@@ -113,7 +115,11 @@ def parse_recipient(raw: str, default_region: str | None = None, *, chats: bool 
     if number.extension:  # a spelling of an extension the pattern above does not know
         raise RecipientError(f"{raw.strip()}: extensions (ext., x, ;ext=, #) are not supported; give the number alone")
     if not phonenumbers.is_valid_number(number):
-        why = "too short" if phonenumbers.is_possible_number_with_reason(number) == phonenumbers.ValidationResult.TOO_SHORT else "not a valid number"
+        why = (
+            "too short"
+            if phonenumbers.is_possible_number_with_reason(number) == phonenumbers.ValidationResult.TOO_SHORT
+            else "not a valid number"
+        )
         raise RecipientError(f"{raw.strip()}: {why} for {phonenumbers.region_code_for_number(number) or 'any region'}")
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     # For WhatsApp a number is its personal chat, so "+20..." and "20...@c.us" are one recipient.

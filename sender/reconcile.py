@@ -12,8 +12,8 @@ exchange) does the I/O.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import groupby
-from typing import Callable
 
 import httpx
 
@@ -40,7 +40,9 @@ def look_up(provider: Provider, chunk: Chunk, since: float, ask: Ask) -> dict[Re
     pages = 0
     while request is not None:
         if pages == MAX_PAGES:
-            return _unknown_unless_accepted(chunk, settled, f"{provider.name}: more than {MAX_PAGES} pages to look through")
+            return _unknown_unless_accepted(
+                chunk, settled, f"{provider.name}: more than {MAX_PAGES} pages to look through"
+            )
         pages += 1
         try:
             page = provider.parse_lookup(chunk, ask(request))
@@ -80,8 +82,12 @@ def settle_in_doubt(journal: Journal, provider: Provider, payload: Payload, camp
         return
     for index, group in groupby(rows, key=lambda r: r.chunk):
         members = list(group)
-        chunk = Chunk(campaign, index, tuple(Recipient(r.address) for r in members), tuple(r.client_id for r in members))
+        chunk = Chunk(
+            campaign, index, tuple(Recipient(r.address) for r in members), tuple(r.client_id for r in members)
+        )
         outcomes = look_up(provider, chunk, min(r.updated_at for r in members), ask)
         with journal.transaction():  # one commit per chunk looked up
-            journal.record(campaign, [(r.address, o.status, o.ref, o.error) for r, o in outcomes.items() if o.status != "not_sent"])
+            journal.record(
+                campaign, [(r.address, o.status, o.ref, o.error) for r, o in outcomes.items() if o.status != "not_sent"]
+            )
             journal.requeue(campaign, [r.address for r, o in outcomes.items() if o.status == "not_sent"])

@@ -32,8 +32,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from voxpipe.pipeline.redaction import redact_text
 
@@ -62,8 +63,24 @@ RANK: dict[str, int] = {
     "played": 6,
     "cancelled": 7,
 }
-STATUSES = ("queued", "accepted", "ringing", "answered", "delivered", "played", "failed", "busy", "no_answer", "machine", "expired", "cancelled", "unknown")
-FINAL = frozenset({"failed", "busy", "no_answer", "machine", "expired", "answered", "delivered", "played", "cancelled", "rejected"})
+STATUSES = (
+    "queued",
+    "accepted",
+    "ringing",
+    "answered",
+    "delivered",
+    "played",
+    "failed",
+    "busy",
+    "no_answer",
+    "machine",
+    "expired",
+    "cancelled",
+    "unknown",
+)
+FINAL = frozenset(
+    {"failed", "busy", "no_answer", "machine", "expired", "answered", "delivered", "played", "cancelled", "rejected"}
+)
 """States after which nothing more is expected (a later attempt may still upgrade a failure)."""
 _DETAILS = ("reason", "duration_s", "dtmf", "cost")
 
@@ -76,7 +93,11 @@ def normalise(provider: str, raw: str, table: Mapping[str, str]) -> str:
     """The normalised status of a provider's ``raw`` status; ``unknown`` (logged) when the table lacks it."""
     status = table.get(raw)
     if status is None:
-        _LOG.warning("%s: status %s is not one voxpipe knows; kept as raw status, counted as unknown", provider, redact_text(repr(raw)))
+        _LOG.warning(
+            "%s: status %s is not one voxpipe knows; kept as raw status, counted as unknown",
+            provider,
+            redact_text(repr(raw)),
+        )
         return "unknown"
     return status
 
@@ -161,7 +182,11 @@ def _payload(update: StatusUpdate) -> dict[str, Any]:
 
 def _changes(row: RecipientRow, update: StatusUpdate) -> dict[str, Any]:
     if _moves_forward(row, update):
-        fields: dict[str, Any] = {"status": update.status, "raw_status": update.raw_status, "status_at": update.at or time.time()}
+        fields: dict[str, Any] = {
+            "status": update.status,
+            "raw_status": update.raw_status,
+            "status_at": update.at or time.time(),
+        }
         fields.update({k: getattr(update, k) for k in _DETAILS if getattr(update, k) is not None})
         if update.ref and not row.ref:
             fields["ref"] = update.ref

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
 
 import httpx
 
@@ -30,7 +30,17 @@ from .providers import REGISTRY
 from .providers.base import Provider
 from .status import StatusUpdate, apply_update, is_final
 
-__all__ = ["CancelResult", "RefreshResult", "all_final", "cancel", "check_cancel", "open_rows", "pollable", "refresh", "wait_final"]
+__all__ = [
+    "CancelResult",
+    "RefreshResult",
+    "all_final",
+    "cancel",
+    "check_cancel",
+    "open_rows",
+    "pollable",
+    "refresh",
+    "wait_final",
+]
 
 _LOG = logging.getLogger(__name__)
 NOT_SENT_YET = frozenset({"pending", "in_flight"})
@@ -73,7 +83,9 @@ def all_final(journal: Journal, campaigns: Iterable[str]) -> bool:
     return not any(open_rows(journal, c) for c in campaigns)
 
 
-def _ask(client: httpx.Client, request: httpx.Request, pacer: Pacer, retry: RetryPolicy, *, safe: bool) -> httpx.Response:
+def _ask(
+    client: httpx.Client, request: httpx.Request, pacer: Pacer, retry: RetryPolicy, *, safe: bool
+) -> httpx.Response:
     try:
         return exchange(client, request, pacer, retry, safe=safe)
     except NotSent as exc:
@@ -170,7 +182,9 @@ def check_cancel(journal: Journal, campaign: str, provider: Provider | type[Prov
         raise ConfigError(f"{provider.name} cannot cancel a message once it is sent")
 
 
-def cancel(journal: Journal, campaign: str, provider: Provider, client: httpx.Client, *, retry: RetryPolicy = DEFAULT_RETRY) -> list[CancelResult]:
+def cancel(
+    journal: Journal, campaign: str, provider: Provider, client: httpx.Client, *, retry: RetryPolicy = DEFAULT_RETRY
+) -> list[CancelResult]:
     """Withdraw every message of ``campaign`` that has open recipients (checked first, see :func:`check_cancel`)."""
     check_cancel(journal, campaign, provider)
     by_ref: dict[str, list[str]] = {}
@@ -188,7 +202,14 @@ def cancel(journal: Journal, campaign: str, provider: Provider, client: httpx.Cl
         if outcome.status == "cancelled":
             apply_update(
                 journal,
-                StatusUpdate(provider.name, "cancelled", raw_status="deleted", ref=ref, at=time.time(), reason="cancelled with voxpipe cancel"),
+                StatusUpdate(
+                    provider.name,
+                    "cancelled",
+                    raw_status="deleted",
+                    ref=ref,
+                    at=time.time(),
+                    reason="cancelled with voxpipe cancel",
+                ),
                 source=f"cancel:{provider.name}",
             )
         results.append(CancelResult(ref, outcome.status, outcome.detail, tuple(addresses)))

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.s3server import S3Server, find_weed, start_s3_server
 from voxpipe.pipeline.artifact import Artifact
 from voxpipe.pipeline.ffmpeg import run as run_ffmpeg
-from tests.s3server import S3Server, find_weed, start_s3_server
 
 _FORMATS = {
     # extension: (ffmpeg output args, mime, container, codec, profile)
@@ -52,7 +52,9 @@ def make_artifact(tmp_path: Path) -> MakeArtifact:
     """``make_artifact(ext="mp3", seconds=1.0, freq=None, directory=None)``: a real
     encoded sine tone, named by its sha256 like the pipeline names its files."""
 
-    def make(ext: str = "mp3", seconds: float = 1.0, freq: float | None = None, directory: Path | None = None) -> Artifact:
+    def make(
+        ext: str = "mp3", seconds: float = 1.0, freq: float | None = None, directory: Path | None = None
+    ) -> Artifact:
         codec_args, mime, container, codec, profile = _FORMATS[ext]
         where = directory or tmp_path / "artifacts"
         where.mkdir(parents=True, exist_ok=True)
@@ -60,7 +62,17 @@ def make_artifact(tmp_path: Path) -> MakeArtifact:
         rate = 48000 if ext == "ogg" else 16000
         raw = where / f".tmp-{next(_counter)}.{ext}"
         run_ffmpeg(
-            ["-y", "-f", "lavfi", "-i", f"sine=frequency={tone}:sample_rate={rate}:duration={seconds}", "-ac", "1", *codec_args, str(raw)]
+            [
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                f"sine=frequency={tone}:sample_rate={rate}:duration={seconds}",
+                "-ac",
+                "1",
+                *codec_args,
+                str(raw),
+            ]
         )
         digest = hashlib.sha256(raw.read_bytes()).hexdigest()
         final = where / f"{digest[:32]}.{ext}"

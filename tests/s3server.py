@@ -24,9 +24,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 __all__ = ["S3Server", "find_weed", "running_s3_server", "start_s3_server"]
 
@@ -104,13 +105,18 @@ class S3Server:
             "AWS_DEFAULT_REGION": self.region,
         }
 
-    def client(self, *, access_key: str | None = None, secret_key: str | None = None, unsigned: bool = False, **config: Any) -> Any:
+    def client(
+        self, *, access_key: str | None = None, secret_key: str | None = None, unsigned: bool = False, **config: Any
+    ) -> Any:
         """A boto3 S3 client for this server (its own credentials unless given)."""
         import boto3
         from botocore import UNSIGNED
         from botocore.config import Config
 
-        options: dict[str, Any] = {"s3": {"addressing_style": "path"}, "retries": {"max_attempts": 1, "mode": "standard"}}
+        options: dict[str, Any] = {
+            "s3": {"addressing_style": "path"},
+            "retries": {"max_attempts": 1, "mode": "standard"},
+        }
         options.update(config)
         options["signature_version"] = UNSIGNED if unsigned else "s3v4"
         session = boto3.session.Session()
@@ -120,7 +126,9 @@ class S3Server:
                 "aws_access_key_id": access_key or self.access_key,
                 "aws_secret_access_key": secret_key or self.secret_key,
             }
-        return session.client("s3", region_name=self.region, endpoint_url=self.endpoint, config=Config(**options), **kwargs)
+        return session.client(
+            "s3", region_name=self.region, endpoint_url=self.endpoint, config=Config(**options), **kwargs
+        )
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -237,7 +245,7 @@ def _wait_ready(server: S3Server, timeout_s: float) -> None:
             client.delete_object(Bucket=bucket, Key="probe")
             client.delete_bucket(Bucket=bucket)
             return
-        except Exception as exc:  # noqa: BLE001 - any failure means "not ready yet"
+        except Exception as exc:
             last = exc
             time.sleep(0.1)
     raise RuntimeError(f"weed mini not ready after {timeout_s:.0f} s (last error: {last!r}):\n{server.log_tail()}")

@@ -29,7 +29,12 @@ MODULES = _modules()
 
 
 def test_the_public_modules_are_all_found() -> None:
-    assert {"voxpipe.pipeline", "voxpipe.pipeline.markup.parser", "voxpipe.sender.dispatch", "voxpipe.sender.providers.wawp"} <= set(MODULES)
+    assert {
+        "voxpipe.pipeline",
+        "voxpipe.pipeline.markup.parser",
+        "voxpipe.sender.dispatch",
+        "voxpipe.sender.providers.wawp",
+    } <= set(MODULES)
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -42,8 +42,14 @@ class _Group(click.Group):
         except VoxpipeError as exc:
             raise click.ClickException(redact_text(str(exc))) from exc
 
-    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
-             standalone_mode: bool = True, **extra: Any) -> Any:
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         """Click's standalone mode, except that an error is one redacted line (no usage block)."""
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, **extra)

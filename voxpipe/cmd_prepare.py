@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import click
 
@@ -17,8 +18,16 @@ from voxpipe.pipeline.preparation import Item, ItemResult, PrepareSettings, prep
 from voxpipe.pipeline.profiles import DEFAULT_PROFILES, available_profiles, load_profile
 
 from .inputs import message_text
-from .output import (check_report_target, echo_err, error_line, forget_in_logs, hide_url_passwords, redact_errors,
-                     url_passwords, write_report)
+from .output import (
+    check_report_target,
+    echo_err,
+    error_line,
+    forget_in_logs,
+    hide_url_passwords,
+    redact_errors,
+    url_passwords,
+    write_report,
+)
 from .params import FiniteFloat, ItemId, check_audio_url
 from .progress import progress_bar
 from .store_options import store_options, store_settings
@@ -33,9 +42,30 @@ MAX_SECONDS_LIMIT = 86_400
 @click.option("--ssml", help="Markup text (for a file of markup use --ssml-file).")
 @click.option("--ssml-file", type=click.Path(path_type=Path), help="A file of markup (UTF-8, at most 1 MiB).")
 @click.option("--audio", "audio", callback=check_audio_url, help="Source audio: a file path or an http(s) URL.")
-@click.option("--id", "item_id", type=ItemId(), default="message", show_default=True, help="Id of a --text/--ssml/--ssml-file/--audio input.")
-@click.option("-p", "--profile", "profiles", multiple=True, help=f"Output profile, repeatable [default: {', '.join(DEFAULT_PROFILES)}].")
-@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=_DEFAULTS.out_dir, show_default=True, help="Output folder.")
+@click.option(
+    "--id",
+    "item_id",
+    type=ItemId(),
+    default="message",
+    show_default=True,
+    help="Id of a --text/--ssml/--ssml-file/--audio input.",
+)
+@click.option(
+    "-p",
+    "--profile",
+    "profiles",
+    multiple=True,
+    help=f"Output profile, repeatable [default: {', '.join(DEFAULT_PROFILES)}].",
+)
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=_DEFAULTS.out_dir,
+    show_default=True,
+    help="Output folder.",
+)
 @click.option("--engine", default=DEFAULT_ENGINE, show_default=True, help="Speech engine (see `voxpipe engines`).")
 @click.option("--voice", help="Voice: a bundled piper voice name or a .onnx path.")
 @click.option("--language", help="Language for say-as words, and the gtts voice language.")
@@ -43,8 +73,20 @@ MAX_SECONDS_LIMIT = 86_400
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), help="Worker processes [default: one per core].")
 @click.option("--threads", type=click.IntRange(1, 256), help="Inference threads per worker [default: cores / jobs].")
 @click.option("--allow-private-urls", is_flag=True, help="Allow --audio URLs on loopback or private addresses.")
-@click.option("--max-seconds", type=FiniteFloat(0, MAX_SECONDS_LIMIT, low_open=True), default=FetchSettings().max_seconds, show_default=True, help=f"Longest source audio, or text script (pauses + estimated speech), accepted (at most {MAX_SECONDS_LIMIT} s).")
-@click.option("--max-chars", type=click.IntRange(1), default=_DEFAULTS.max_chars, show_default=True, help="Longest text or markup accepted, in characters.")
+@click.option(
+    "--max-seconds",
+    type=FiniteFloat(0, MAX_SECONDS_LIMIT, low_open=True),
+    default=FetchSettings().max_seconds,
+    show_default=True,
+    help=f"Longest source audio, or text script (pauses + estimated speech), accepted (at most {MAX_SECONDS_LIMIT} s).",
+)
+@click.option(
+    "--max-chars",
+    type=click.IntRange(1),
+    default=_DEFAULTS.max_chars,
+    show_default=True,
+    help="Longest text or markup accepted, in characters.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report on stdout.")
 @click.option("--report", type=click.Path(path_type=Path), help="Write the JSON report to this file.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar [default: on a terminal].")
@@ -144,8 +186,13 @@ def run_prepare(rows: list[Row | ItemResult], settings: PrepareSettings, progres
     return [done[r.item.id] if isinstance(r, Row) else r for r in rows]
 
 
-def emit_report(results: list[ItemResult], as_json: bool, report: Path | None, extra: dict[str, Any] | None = None,
-                passwords: Iterable[str] = ()) -> None:
+def emit_report(
+    results: list[ItemResult],
+    as_json: bool,
+    report: Path | None,
+    extra: dict[str, Any] | None = None,
+    passwords: Iterable[str] = (),
+) -> None:
     data = {
         "items": hide_url_passwords([redact_errors(r.to_dict()) for r in results], passwords),
         "summary": {
@@ -172,10 +219,12 @@ def _print_results(results: list[ItemResult], s: dict[str, Any]) -> None:
         for a in r.artifacts:
             state = "reused" if a.reused else "ok"
             url = f"  {a.media_url}" if a.media_url else ""
-            click.echo(hide_url_passwords(
-                f"{state:<6} {r.id:<{width}}  {a.profile:<9} {a.path}  {a.duration_s:.1f} s  "
-                f"{a.lufs:.1f} LUFS  {a.true_peak_dbtp:.1f} dBTP  {a.bytes // 1024} KB{url}"
-            ))
+            click.echo(
+                hide_url_passwords(
+                    f"{state:<6} {r.id:<{width}}  {a.profile:<9} {a.path}  {a.duration_s:.1f} s  "
+                    f"{a.lufs:.1f} LUFS  {a.true_peak_dbtp:.1f} dBTP  {a.bytes // 1024} KB{url}"
+                )
+            )
         for w in r.warnings:
             echo_err(f"warn   {r.id}: {w}")
     if len(results) > 1:  # one input: its own line says it all

@@ -9,11 +9,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -23,7 +23,18 @@ from voxpipe.pipeline.manifest import read_records, row_text
 from voxpipe.pipeline.preparation import ItemResult, PrepareSettings
 from voxpipe.pipeline.retry import RetryPolicy
 from voxpipe.pipeline.urlcheck import url_problem
-from voxpipe.sender.dispatch import ChunkDone, LeaseWait, SendReport, SendSettings, campaign_id, dry_run, http_client, send as send_chunks
+from voxpipe.sender.dispatch import (
+    ChunkDone,
+    LeaseWait,
+    SendReport,
+    SendSettings,
+    campaign_id,
+    dry_run,
+    http_client,
+)
+from voxpipe.sender.dispatch import (
+    send as send_chunks,
+)
 from voxpipe.sender.errors import ConfigError, RecipientError
 from voxpipe.sender.journal import Journal
 from voxpipe.sender.lease import WAIT_BOUND_S, LeaseSettings
@@ -50,7 +61,9 @@ def _provider_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         for name, option in cls.options.items():
             helps.setdefault(name, []).append(f"{cls.name}: {option.help}")
     for name in sorted(helps, reverse=True):
-        kind = Url() if name.endswith("_url") else None  # a bad port or IPv6 literal is one line here, not a failed send
+        kind = (
+            Url() if name.endswith("_url") else None
+        )  # a bad port or IPv6 literal is one line here, not a failed send
         fn = click.option(f"--{name.replace('_', '-')}", f"opt_{name}", type=kind, help="; ".join(helps[name]))(fn)
     return credential_options(REGISTRY.values())(fn)
 
@@ -70,40 +83,118 @@ def journal_path(value: str | None) -> Path:
 @click.command()
 @click.argument("manifest", required=False, type=click.Path(path_type=Path))
 @click.option("-P", "--provider", "provider_name", required=True, help="Provider (see `voxpipe providers`).")
-@click.option("--api-url", type=Url(), help="Provider base URL (white-label host, simulator) [default: the provider's].")
+@click.option(
+    "--api-url", type=Url(), help="Provider base URL (white-label host, simulator) [default: the provider's]."
+)
 @click.option("--to", "to", multiple=True, help="A recipient; repeatable.")
-@click.option("--recipients", "recipients_file", type=click.Path(path_type=Path), help="File of recipients: one per line, or CSV with a to/phone column.")
-@click.option("--default-region", callback=lambda _c, _p, v: _region(v), help="Region for national numbers, e.g. NG, GB, UA.")
+@click.option(
+    "--recipients",
+    "recipients_file",
+    type=click.Path(path_type=Path),
+    help="File of recipients: one per line, or CSV with a to/phone column.",
+)
+@click.option(
+    "--default-region", callback=lambda _c, _p, v: _region(v), help="Region for national numbers, e.g. NG, GB, UA."
+)
 @click.option("--text", help="Text to say (plain).")
 @click.option("--ssml", help="Markup text (for a file of markup use --ssml-file).")
 @click.option("--ssml-file", type=click.Path(path_type=Path), help="A file of markup (UTF-8, at most 1 MiB).")
 @click.option("--audio", callback=check_audio_url, help="Source audio: a file or an http(s) URL.")
 @click.option("--media-url", type=Url(), help="An already hosted audio file, sent as is.")
-@click.option("--allow-vanity", is_flag=True, help="Dial letters in numbers as keypad digits (1-800-FLOWERS); refused otherwise.")
-@click.option("--mode", type=click.Choice(["auto", "tts", "media"]), default="auto", show_default=True, help="auto: text as TTS where the provider speaks text, otherwise as audio.")
+@click.option(
+    "--allow-vanity", is_flag=True, help="Dial letters in numbers as keypad digits (1-800-FLOWERS); refused otherwise."
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["auto", "tts", "media"]),
+    default="auto",
+    show_default=True,
+    help="auto: text as TTS where the provider speaks text, otherwise as audio.",
+)
 @click.option("--campaign", help="Campaign id [default: derived from the message and recipients].")
-@click.option("--journal", "journal_file", help=f"Send journal (SQLite) [default: $VOXPIPE_JOURNAL or ./{DEFAULT_JOURNAL}].")
-@click.option("--resend-unknown", is_flag=True, help="Send again recipients whose outcome is unknown (may duplicate a call).")
-@click.option("--wait", "wait_for_lease", is_flag=True,
-              help=f"If another run is sending this campaign, wait for it (at most {WAIT_BOUND_S:g} s) instead of refusing.")
+@click.option(
+    "--journal", "journal_file", help=f"Send journal (SQLite) [default: $VOXPIPE_JOURNAL or ./{DEFAULT_JOURNAL}]."
+)
+@click.option(
+    "--resend-unknown", is_flag=True, help="Send again recipients whose outcome is unknown (may duplicate a call)."
+)
+@click.option(
+    "--wait",
+    "wait_for_lease",
+    is_flag=True,
+    help=f"If another run is sending this campaign, wait for it (at most {WAIT_BOUND_S:g} s) instead of refusing.",
+)
 @click.option("--dry-run", is_flag=True, help="Print the exact requests (credentials redacted) and send nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON result on stdout.")
-@click.option("--concurrency", type=click.IntRange(1, 64), default=_S.concurrency, show_default=True, help="Requests in flight at once.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=_S.concurrency,
+    show_default=True,
+    help="Requests in flight at once.",
+)
 @click.option("--rate", type=FiniteFloat(0.01, MAX_RATE), help=f"Requests per second at most (0.01 to {MAX_RATE:,}).")
-@click.option("--retries", type=click.IntRange(0, 20), default=_S.retry.attempts - 1, show_default=True, help="Retries of a request the provider could not have accepted.")
-@click.option("--timeout", type=FiniteFloat(0.1, MAX_TIMEOUT_S), default=_S.timeout_s, show_default=True, help=f"Seconds to wait for an answer (0.1 to {MAX_TIMEOUT_S:,}).")
-@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=PrepareSettings().out_dir, show_default=True, help="Where prepared audio goes (media mode).")
+@click.option(
+    "--retries",
+    type=click.IntRange(0, 20),
+    default=_S.retry.attempts - 1,
+    show_default=True,
+    help="Retries of a request the provider could not have accepted.",
+)
+@click.option(
+    "--timeout",
+    type=FiniteFloat(0.1, MAX_TIMEOUT_S),
+    default=_S.timeout_s,
+    show_default=True,
+    help=f"Seconds to wait for an answer (0.1 to {MAX_TIMEOUT_S:,}).",
+)
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=PrepareSettings().out_dir,
+    show_default=True,
+    help="Where prepared audio goes (media mode).",
+)
 @click.option("--engine", default=DEFAULT_ENGINE, show_default=True, help="Speech engine for media mode.")
 @click.option("--tts-voice", help="Voice of that engine (piper .onnx path).")
 @click.option("--allow-private-urls", is_flag=True, help="Allow --audio URLs on private addresses.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar [default: on a terminal].")
 @store_options
 @_provider_options
-def send(manifest: Path | None, provider_name: str, api_url: str | None, to: tuple[str, ...], recipients_file: Path | None,
-         default_region: str | None, text: str | None, ssml: str | None, ssml_file: Path | None, audio: str | None,
-         media_url: str | None, allow_vanity: bool, mode: str, campaign: str | None, journal_file: str | None,
-         resend_unknown: bool, wait_for_lease: bool, dry_run: bool, as_json: bool, concurrency: int, rate: float | None, retries: int, timeout: float, out_dir: Path, engine: str,
-         tts_voice: str | None, allow_private_urls: bool, progress: bool | None, store: str | None, **rest: Any) -> None:
+def send(
+    manifest: Path | None,
+    provider_name: str,
+    api_url: str | None,
+    to: tuple[str, ...],
+    recipients_file: Path | None,
+    default_region: str | None,
+    text: str | None,
+    ssml: str | None,
+    ssml_file: Path | None,
+    audio: str | None,
+    media_url: str | None,
+    allow_vanity: bool,
+    mode: str,
+    campaign: str | None,
+    journal_file: str | None,
+    resend_unknown: bool,
+    wait_for_lease: bool,
+    dry_run: bool,
+    as_json: bool,
+    concurrency: int,
+    rate: float | None,
+    retries: int,
+    timeout: float,
+    out_dir: Path,
+    engine: str,
+    tts_voice: str | None,
+    allow_private_urls: bool,
+    progress: bool | None,
+    store: str | None,
+    **rest: Any,
+) -> None:
     """Send a voice message to recipients through a provider.
 
     Give the message with --text, --ssml, --ssml-file, --audio or --media-url
@@ -115,20 +206,35 @@ def send(manifest: Path | None, provider_name: str, api_url: str | None, to: tup
     """
     from voxpipe.pipeline.load import FetchSettings
 
-    store_args = {k: rest.pop(k) for k in ("base_url", "url_mode", "expires_s", "endpoint_url", "region", "verify_url", "upload_workers")}
+    store_args = {
+        k: rest.pop(k)
+        for k in ("base_url", "url_mode", "expires_s", "endpoint_url", "region", "verify_url", "upload_workers")
+    }
     options = {k[4:]: v for k, v in rest.items() if k.startswith("opt_") and v is not None}
     credentials = given_credentials(rest)
     cls = provider_class(provider_name)
     provider = cls(base_url=api_url, credentials=credentials, options=options)
-    passwords = url_passwords(api_url, media_url, audio, store_args["endpoint_url"], store_args["base_url"], options.get("report_url"))
-    forget_in_logs([*provider.secrets.values(), *passwords])  # flag-given credentials are as secret as the environment's
+    passwords = url_passwords(
+        api_url, media_url, audio, store_args["endpoint_url"], store_args["base_url"], options.get("report_url")
+    )
+    forget_in_logs(
+        [*provider.secrets.values(), *passwords]
+    )  # flag-given credentials are as secret as the environment's
     hosting = store_settings(store, **store_args)
     settings = SendSettings(
-        concurrency=concurrency, rate_per_s=rate, retry=RetryPolicy(attempts=retries + 1), timeout_s=timeout,
-        resend_unknown=resend_unknown, lease=LeaseSettings(wait_s=WAIT_BOUND_S if wait_for_lease else 0.0),
+        concurrency=concurrency,
+        rate_per_s=rate,
+        retry=RetryPolicy(attempts=retries + 1),
+        timeout_s=timeout,
+        resend_unknown=resend_unknown,
+        lease=LeaseSettings(wait_s=WAIT_BOUND_S if wait_for_lease else 0.0),
     )
-    prep = PrepareSettings(out_dir=out_dir, engine=engine, voice=tts_voice, fetch=FetchSettings(allow_private=allow_private_urls))
-    jobs = _jobs(manifest, to, recipients_file, text, ssml, ssml_file, audio, media_url, options.get("language"), campaign)
+    prep = PrepareSettings(
+        out_dir=out_dir, engine=engine, voice=tts_voice, fetch=FetchSettings(allow_private=allow_private_urls)
+    )
+    jobs = _jobs(
+        manifest, to, recipients_file, text, ssml, ssml_file, audio, media_url, options.get("language"), campaign
+    )
     reports: list[dict[str, Any]] = []
     failed = False
     with contextlib.ExitStack() as stack:
@@ -144,8 +250,21 @@ def send(manifest: Path | None, provider_name: str, api_url: str | None, to: tup
             try:
                 if job.message is None:
                     raise ConfigError(job.error or "bad row")
-                report = _send_one(provider, job.message, job.recipients, default_region, allow_vanity, mode, prep,
-                                   store_obj, settings, journal, client, job.campaign, progress)
+                report = _send_one(
+                    provider,
+                    job.message,
+                    job.recipients,
+                    default_region,
+                    allow_vanity,
+                    mode,
+                    prep,
+                    store_obj,
+                    settings,
+                    journal,
+                    client,
+                    job.campaign,
+                    progress,
+                )
             except VoxpipeError as exc:
                 if manifest is None:
                     raise
@@ -171,9 +290,18 @@ class _Job:
     error: str | None = None
 
 
-def _jobs(manifest: Path | None, to: tuple[str, ...], recipients_file: Path | None, text: str | None, ssml: str | None,
-          ssml_file: Path | None, audio: str | None, media_url: str | None, language: str | None,
-          campaign: str | None) -> list[_Job]:
+def _jobs(
+    manifest: Path | None,
+    to: tuple[str, ...],
+    recipients_file: Path | None,
+    text: str | None,
+    ssml: str | None,
+    ssml_file: Path | None,
+    audio: str | None,
+    media_url: str | None,
+    language: str | None,
+    campaign: str | None,
+) -> list[_Job]:
     if manifest is not None:
         if any((to, recipients_file, text, ssml, ssml_file, audio, media_url)):
             raise click.UsageError("give a MANIFEST or --to/--recipients with a message, not both")
@@ -195,7 +323,11 @@ def _manifest_jobs(path: Path, language: str | None, campaign: str | None) -> li
             continue
         where, row = record
         job_id = str(row.get("id") or where)
-        wrong = [k for k in ("text", "ssml", "ssml_file", "audio", "media_url", "language") if row.get(k) and not isinstance(row[k], str)]
+        wrong = [
+            k
+            for k in ("text", "ssml", "ssml_file", "audio", "media_url", "language")
+            if row.get(k) and not isinstance(row[k], str)
+        ]
         if wrong:
             jobs.append(_Job(job_id, None, [], None, f"{where}: {', '.join(wrong)} must be a string"))
             continue
@@ -217,21 +349,37 @@ def _manifest_jobs(path: Path, language: str | None, campaign: str | None) -> li
                 language=row.get("language") or language,
             )
         except (ConfigError, ManifestError, MarkupError) as exc:
-            jobs.append(_Job(job_id, None, raws, None, f"{where}: {exc}" if isinstance(exc, ManifestError) else str(exc)))
+            jobs.append(
+                _Job(job_id, None, raws, None, f"{where}: {exc}" if isinstance(exc, ManifestError) else str(exc))
+            )
             continue
         jobs.append(_Job(job_id, message, raws, f"{campaign}-{job_id}" if campaign else None))
     return jobs
 
 
-def _send_one(provider: Provider, message: Message, raws: list[str], default_region: str | None, allow_vanity: bool, mode: str,
-              prep: PrepareSettings, store: Any, settings: SendSettings, journal: Journal | None,
-              client: Any, campaign: str | None, progress: bool | None) -> dict[str, Any]:
+def _send_one(
+    provider: Provider,
+    message: Message,
+    raws: list[str],
+    default_region: str | None,
+    allow_vanity: bool,
+    mode: str,
+    prep: PrepareSettings,
+    store: Any,
+    settings: SendSettings,
+    journal: Journal | None,
+    client: Any,
+    campaign: str | None,
+    progress: bool | None,
+) -> dict[str, Any]:
     """Send one message; with no journal (a dry run) only show the requests."""
     is_dry = journal is None
     if not raws:
         raise ConfigError("no recipients")
     chosen = resolve_mode(provider, message, mode)
-    valid, rejected = normalize_recipients(raws, default_region, chats=provider.recipient_form == "whatsapp", allow_vanity=allow_vanity)
+    valid, rejected = normalize_recipients(
+        raws, default_region, chats=provider.recipient_form == "whatsapp", allow_vanity=allow_vanity
+    )
     if not valid:  # before any synthesis or request: there is nobody to send to
         more = f" (and {len(rejected) - 1} more)" if len(rejected) > 1 else ""
         raise RecipientError(f"no valid recipient: {rejected[0].reason}{more}")
@@ -239,7 +387,10 @@ def _send_one(provider: Provider, message: Message, raws: list[str], default_reg
     campaign = campaign or campaign_id(provider, chosen, message, valid)
     if is_dry:
         return {
-            "campaign": campaign, "provider": provider.name, "mode": chosen.value, "ok": not rejected,
+            "campaign": campaign,
+            "provider": provider.name,
+            "mode": chosen.value,
+            "ok": not rejected,
             "requests": dry_run(provider, payload, valid, campaign),
             "rejected": [{"recipient": r.raw, "error": r.reason} for r in rejected],
         }

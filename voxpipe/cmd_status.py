@@ -11,19 +11,19 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
+from voxpipe.sender import tracking
 from voxpipe.sender.dispatch import SendSettings, http_client
 from voxpipe.sender.errors import ConfigError
 from voxpipe.sender.hooks import hook_url
 from voxpipe.sender.journal import Campaign, Journal, RecipientRow
 from voxpipe.sender.providers import REGISTRY, Provider, provider_class
 from voxpipe.sender.status import STATUSES
-from voxpipe.sender import tracking
 
 from .cmd_send import journal_path
 from .credentials import credential_options, given_credentials
@@ -56,19 +56,50 @@ def _campaigns(journal: Journal, ids: tuple[str, ...]) -> list[Campaign]:
 
 # --------------------------------------------------------------------------- status
 
+
 @click.command()
-@click.option("--campaign", "campaign_ids", multiple=True, help="Only this campaign; repeatable [default: every campaign].")
+@click.option(
+    "--campaign", "campaign_ids", multiple=True, help="Only this campaign; repeatable [default: every campaign]."
+)
 @click.option("--journal", "journal_file", help="Send journal [default: $VOXPIPE_JOURNAL or ./voxpipe-journal.db].")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
-@click.option("--refresh", is_flag=True, help="First look up recipients that are not final (MessageBird; AlphaSMS text calls).")
+@click.option(
+    "--refresh", is_flag=True, help="First look up recipients that are not final (MessageBird; AlphaSMS text calls)."
+)
 @click.option("--watch", is_flag=True, help="Refresh until every recipient is final; exit 1 at --timeout.")
-@click.option("--timeout", type=FiniteFloat(0, MAX_WATCH_S), default=600, show_default=True, help="Seconds --watch waits (at most 30 days).")
-@click.option("--interval", type=FiniteFloat(0.05, MAX_INTERVAL_S), default=10, show_default=True, help="Seconds between --watch rounds (0.05 to 3,600).")
-@click.option("--api-url", type=Url(), help="Provider base URL for look-ups (white-label host, simulator) [default: the provider's].")
+@click.option(
+    "--timeout",
+    type=FiniteFloat(0, MAX_WATCH_S),
+    default=600,
+    show_default=True,
+    help="Seconds --watch waits (at most 30 days).",
+)
+@click.option(
+    "--interval",
+    type=FiniteFloat(0.05, MAX_INTERVAL_S),
+    default=10,
+    show_default=True,
+    help="Seconds between --watch rounds (0.05 to 3,600).",
+)
+@click.option(
+    "--api-url",
+    type=Url(),
+    help="Provider base URL for look-ups (white-label host, simulator) [default: the provider's].",
+)
 @click.option("--rate", type=FiniteFloat(0.01, MAX_RATE), help="Look-up requests per second at most (0.01 to 10,000).")
 @credential_options(cls for cls in REGISTRY.values() if cls.can_poll or cls.can_cancel)
-def status(campaign_ids: tuple[str, ...], journal_file: str | None, as_json: bool, refresh: bool, watch: bool,
-           timeout: float, interval: float, api_url: str | None, rate: float | None, **rest: Any) -> None:
+def status(
+    campaign_ids: tuple[str, ...],
+    journal_file: str | None,
+    as_json: bool,
+    refresh: bool,
+    watch: bool,
+    timeout: float,
+    interval: float,
+    api_url: str | None,
+    rate: float | None,
+    **rest: Any,
+) -> None:
     """Show every campaign's recipients with their delivery status.
 
     One table per campaign: counts per status, then each recipient with its
@@ -107,7 +138,9 @@ def status(campaign_ids: tuple[str, ...], journal_file: str | None, as_json: boo
                     step()
         reports = [_report(c, journal.rows(c.id), refreshed.get(c.id)) for c in campaigns]
     if as_json:
-        click.echo(json.dumps(reports, indent=2, default=str, allow_nan=False))  # JSON has no NaN/Infinity; the journal reads none
+        click.echo(
+            json.dumps(reports, indent=2, default=str, allow_nan=False)
+        )  # JSON has no NaN/Infinity; the journal reads none
     else:
         _print_tables(reports, path)
     if watch and not done:
@@ -118,7 +151,9 @@ def status(campaign_ids: tuple[str, ...], journal_file: str | None, as_json: boo
         sys.exit(1)
 
 
-def _look_up_providers(journal: Journal, campaigns: list[Campaign], api_url: str | None, credentials: dict[str, str]) -> tuple[dict[str, Provider], bool]:
+def _look_up_providers(
+    journal: Journal, campaigns: list[Campaign], api_url: str | None, credentials: dict[str, str]
+) -> tuple[dict[str, Provider], bool]:
     """A configured provider for every provider with recipients to look up, and whether one had to be
     left out (no credentials): it is skipped with a warning, so the others are still looked up."""
     providers: dict[str, Provider] = {}
@@ -129,7 +164,10 @@ def _look_up_providers(journal: Journal, campaigns: list[Campaign], api_url: str
         if tracking.open_rows(journal, campaign.id):
             cls = provider_class(campaign.provider)
             try:
-                providers[cls.name] = cls(base_url=api_url, credentials={c.name: credentials[c.name] for c in cls.credentials if c.name in credentials})
+                providers[cls.name] = cls(
+                    base_url=api_url,
+                    credentials={c.name: credentials[c.name] for c in cls.credentials if c.name in credentials},
+                )
                 forget_in_logs(providers[cls.name].secrets.values())
             except ConfigError as exc:  # one provider without credentials must not stop the others' look-ups
                 echo_err(f"warn   {exc}: not looking up its campaigns")
@@ -146,7 +184,7 @@ def _report(campaign: Campaign, rows: list[RecipientRow], refreshed: tracking.Re
         "campaign": campaign.id,
         "provider": campaign.provider,
         "mode": campaign.mode,
-        "created_at": datetime.fromtimestamp(campaign.created_at, timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.fromtimestamp(campaign.created_at, UTC).isoformat(timespec="seconds"),
         "counts": dict(sorted(counts.items(), key=lambda kv: order.get(kv[0], len(order)))),
         "final": not any(tracking.awaiting(r) for r in rows),
         "open": sum(tracking.awaiting(r) for r in rows),
@@ -173,13 +211,19 @@ def _print_tables(reports: list[dict[str, Any]], path: Path) -> None:
                           r["dtmf"] or "", r["cost"] or "", r["ref"] or ""))  # fmt: skip
         widths = [max(len(str(line[i])) for line in table) for i in range(len(table[0]))]
         for line in table:
-            click.echo("  " + "  ".join(str(cell).ljust(w) for cell, w in zip(line, widths)).rstrip())
+            click.echo("  " + "  ".join(str(cell).ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
 
 
 # --------------------------------------------------------------------------- hooks
 
+
 @click.command()
-@click.option("--public-url", type=Url(), required=True, help="Where providers reach `voxpipe serve` (e.g. https://voice.example.com).")
+@click.option(
+    "--public-url",
+    type=Url(),
+    required=True,
+    help="Where providers reach `voxpipe serve` (e.g. https://voice.example.com).",
+)
 @click.option("--journal", "journal_file", help="Send journal whose secret the URLs carry (created if missing).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 def hooks(public_url: str, journal_file: str | None, as_json: bool) -> None:
@@ -190,7 +234,9 @@ def hooks(public_url: str, journal_file: str | None, as_json: bool) -> None:
     """
     base = public_url.strip().rstrip("/")
     if not base.startswith(("http://", "https://")) or "?" in base or "#" in base or not base.split("://", 1)[1]:
-        raise click.BadParameter("an http(s) URL without a query, like https://voice.example.com", param_hint="--public-url")
+        raise click.BadParameter(
+            "an http(s) URL without a query, like https://voice.example.com", param_hint="--public-url"
+        )
     path = journal_path(journal_file)
     with Journal(path) as journal:
         secret = journal.hook_secret()
@@ -207,10 +253,13 @@ def hooks(public_url: str, journal_file: str | None, as_json: bool) -> None:
 
 # --------------------------------------------------------------------------- cancel
 
+
 @click.command("cancel")
 @click.option("--campaign", "campaign_id", required=True, help="The campaign to withdraw.")
 @click.option("--journal", "journal_file", help="Send journal [default: $VOXPIPE_JOURNAL or ./voxpipe-journal.db].")
-@click.option("--api-url", type=Url(), help="Provider base URL (white-label host, simulator) [default: the provider's].")
+@click.option(
+    "--api-url", type=Url(), help="Provider base URL (white-label host, simulator) [default: the provider's]."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 @credential_options(cls for cls in REGISTRY.values() if cls.can_poll or cls.can_cancel)
 def cancel(campaign_id: str, journal_file: str | None, api_url: str | None, as_json: bool, **rest: Any) -> None:

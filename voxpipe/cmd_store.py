@@ -17,10 +17,18 @@ from .params import Url
 
 @click.command()
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on (0.0.0.0 for every interface).")
+@click.option(
+    "--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on (0.0.0.0 for every interface)."
+)
 @click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True)
-@click.option("--base-url", type=Url(), help="Public address of this server (behind a proxy or tunnel), for printed URLs.")
-@click.option("--journal", "journal_file", help="Send journal that receives delivery callbacks under /hooks/ (created if missing) [default: $VOXPIPE_JOURNAL or ./voxpipe-journal.db].")
+@click.option(
+    "--base-url", type=Url(), help="Public address of this server (behind a proxy or tunnel), for printed URLs."
+)
+@click.option(
+    "--journal",
+    "journal_file",
+    help="Send journal that receives delivery callbacks under /hooks/ (created if missing) [default: $VOXPIPE_JOURNAL or ./voxpipe-journal.db].",
+)
 def serve(directory: Path, host: str, port: int, base_url: str | None, journal_file: str | None) -> None:
     """Serve a directory of prepared files over HTTP (GET, HEAD, ranges), and
     receive the providers' delivery callbacks into the send journal

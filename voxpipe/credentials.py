@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import click
 
@@ -19,7 +20,9 @@ def credential_options(classes: Iterable[type[Provider]]) -> Callable[[Callable[
                 creds.setdefault(c.flag, []).append(c)
         for flag in sorted(creds, reverse=True):
             envs = " or ".join(c.env for c in creds[flag])
-            fn = click.option(flag, f"cred_{creds[flag][0].name}", help=f"Credential (prefer the environment: {envs}).")(fn)
+            fn = click.option(
+                flag, f"cred_{creds[flag][0].name}", help=f"Credential (prefer the environment: {envs})."
+            )(fn)
         return fn
 
     return decorate

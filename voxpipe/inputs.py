@@ -14,8 +14,10 @@ from voxpipe.pipeline.textfile import MAX_MARKUP_FILE_BYTES, read_text_file
 def ssml_text(value: str) -> str:
     """--ssml takes markup text only; a value that looks like a path is refused, not spoken."""
     if looks_like_path(value):
-        raise click.BadParameter(f"{value.strip()!r} looks like a file path; for a file of markup use --ssml-file {value.strip()}",
-                                 param_hint="--ssml")
+        raise click.BadParameter(
+            f"{value.strip()!r} looks like a file path; for a file of markup use --ssml-file {value.strip()}",
+            param_hint="--ssml",
+        )
     return value
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Iterable
+from collections.abc import Iterable
 from urllib.parse import quote, quote_plus
 
 from voxpipe.pipeline.redaction import REDACTED, redact_text
@@ -71,7 +71,7 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception:  # a library's bad format string: keep what we can show safely
+        except Exception:  # noqa: BLE001 - a library's bad format string: keep what we can show safely
             message = f"{record.msg!r} {record.args!r}"
         record.msg, record.args = self.redact(message), None
         if record.exc_info and not record.exc_text:

@@ -7,12 +7,13 @@ password or a presigned query) or a callback path (with the hook secret).
 from __future__ import annotations
 
 import contextlib
-import re
 import os
+import re
 import stat
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import quote, quote_plus
 
 import click

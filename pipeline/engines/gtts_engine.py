@@ -139,8 +139,7 @@ class GttsEngine:
                     return self._fetch_once(client, url, body, headers)
         except _Retryable as exc:
             raise SynthesisError(
-                f"gtts: {exc} after {self.policy.attempts} attempts; "
-                "wait and retry, or use the offline piper engine"
+                f"gtts: {exc} after {self.policy.attempts} attempts; wait and retry, or use the offline piper engine"
             ) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -155,7 +154,9 @@ class GttsEngine:
         if resp.status_code >= 500:
             raise _Retryable(f"{host} answered HTTP {resp.status_code}", retry_after_seconds(resp.headers))
         if resp.status_code != 200:
-            raise SynthesisError(f"gtts: {host} answered HTTP {resp.status_code}; probable cause: bad token or upstream API change")
+            raise SynthesisError(
+                f"gtts: {host} answered HTTP {resp.status_code}; probable cause: bad token or upstream API change"
+            )
         chunks = [base64.b64decode(m.group(1)) for m in _AUDIO_RE.finditer(resp.text)]
         if not chunks:
             raise SynthesisError(f"gtts: {host} answered without audio; probable cause: upstream API change")

@@ -206,7 +206,7 @@ def _date_fields(text: str, fmt: str, language: str) -> dict[str, int] | None:
             return None
         read = {"d": _day, "m": _month, "y": lambda p, _: int(p) if p.isdecimal() and len(p) <= 4 else None}
         fields = {}
-        for key, part in zip(fmt, parts):
+        for key, part in zip(fmt, parts, strict=False):
             number = read[key](part, language)
             if number is None:
                 return None
@@ -305,7 +305,8 @@ def normalize(script: Script, language: str = "en") -> Script:
         else:
             out.append((seg, [text]))
     segments: list[Segment] = [
-        item if isinstance(item, Pause)
+        item
+        if isinstance(item, Pause)
         else Speech(_SPACE.sub(" ", "".join(item[1])), item[0].prosody, emphasis=item[0].emphasis)
         for item in out
     ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TypeVar, Union
+from typing import TypeVar
 
 from ..errors import MarkupError
 from . import symbols, values
@@ -73,7 +73,7 @@ class _Pause:
     """From <break> (kept at the edges, summed) rather than from <s>/<p>."""
 
 
-_Item = Union[Speech, _Pause]
+_Item = Speech | _Pause
 
 
 class _Builder:
@@ -325,7 +325,7 @@ def _tidy_phrase(phrase: list[Speech]) -> list[Speech]:
             heads.append(sp)
             texts.append([text])
         after_space = text.endswith(" ")
-    out = [replace(sp, text="".join(t)) for sp, t in zip(heads, texts)]
+    out = [replace(sp, text="".join(t)) for sp, t in zip(heads, texts, strict=True)]
     while out:
         text = out[-1].text.rstrip(" ")
         if text:

@@ -9,7 +9,7 @@ provider that speaks digits its own way can still see them; ``normalize``
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Union
+from typing import Any
 
 __all__ = ["Pause", "Prosody", "Script", "Segment", "Speech"]
 
@@ -52,7 +52,7 @@ class Pause:
     """The break strength or structural cause (``"s"``, ``"p"``) if not a time."""
 
 
-Segment = Union[Speech, Pause]
+Segment = Speech | Pause
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,10 @@ __all__ = [
     "INTERPRET_AS",
     "MAX_PAUSE_MS",
     "MAX_SAY_AS_DIGITS",
-    "PITCH_MAX_ST",
-    "VOLUME_MAX_DB",
     "MONTH_NAMES",
     "ORDINAL_SUFFIXES",
     "PITCH_LABELS_ST",
+    "PITCH_MAX_ST",
     "PLUS_WORD",
     "RATE_LABELS",
     "RATE_MAX",
@@ -33,6 +32,7 @@ __all__ = [
     "TAG_ATTRIBUTES",
     "TEXT_ONLY_TAGS",
     "VOLUME_LABELS_DB",
+    "VOLUME_MAX_DB",
 ]
 
 TAG_ATTRIBUTES: Final[dict[str, tuple[str, ...]]] = {

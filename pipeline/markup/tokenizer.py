@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Union
 
 from ..errors import MarkupError
 from . import symbols
@@ -44,7 +43,7 @@ class EndTag:
     offset: int
 
 
-Token = Union[Text, StartTag, EndTag]
+Token = Text | StartTag | EndTag
 
 _ENTITY = re.compile(r"&(?:([A-Za-z]+)|#([0-9]+)|#[xX]([0-9A-Fa-f]+));")
 _NAME = re.compile(r"[^\W\d_][\w.:-]*")

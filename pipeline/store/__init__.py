@@ -58,8 +58,8 @@ __all__ = [
     "init_bucket",
     "media_url_problem",
     "open_store",
-    "publish",
     "parse_s3_spec",
+    "publish",
     "put_many",
 ]
 

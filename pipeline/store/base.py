@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import abc
 import logging
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from ..artifact import sha256_file
@@ -42,8 +43,8 @@ __all__ = [
     "DEFAULT_PORT",
     "Hosted",
     "Store",
-    "StoredObject",
     "StoreSettings",
+    "StoredObject",
     "UrlMode",
     "open_store",
     "put_many",
@@ -262,14 +263,14 @@ class Store(abc.ABC):
         except OSError as exc:
             raise StoreError(f"{self.name}: cannot read the artifact {artifact.path}: {exc.strerror or exc}") from exc
 
-    def prefetch(self, count: int) -> None:
+    def prefetch(self, count: int) -> None:  # noqa: B027 - optional hook, a no-op unless a store can list
         """Optionally learn what is stored up front, before putting ``count`` artifacts.
 
         Stores where one request can answer for many objects (an S3 listing)
         use it to skip a request per artifact; the default does nothing.
         """
 
-    def end_batch(self) -> None:
+    def end_batch(self) -> None:  # noqa: B027 - optional hook, pairs with prefetch
         """Forget what ``prefetch`` learnt: it describes the bucket at the start of a batch only."""
 
     def close(self) -> None:

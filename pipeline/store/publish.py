@@ -41,7 +41,9 @@ def publish(results: list[ItemResult], store: Store) -> list[ItemResult]:
         with_urls = tuple(
             _with_url(a, o) if isinstance(o := outcomes[str(a.path)], Hosted) else a for a in result.artifacts
         )
-        kept = tuple(o.warning for a in result.artifacts if isinstance(o := outcomes[str(a.path)], Hosted) and o.warning)
+        kept = tuple(
+            o.warning for a in result.artifacts if isinstance(o := outcomes[str(a.path)], Hosted) and o.warning
+        )
         warnings = tuple(dict.fromkeys(result.warnings + kept))
         if errors:
             hosted.append(replace(result, status="error", error=str(errors[0]), artifacts=with_urls, warnings=warnings))

@@ -27,7 +27,7 @@ import logging
 import re
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -186,7 +186,7 @@ class S3Store(Store):
         if self.settings.url_mode == "public":
             return Hosted(f"{self.public_base}/{quote(key, safe='/~')}", None, False, key)
         # Floor to the second before signing: the URL is valid at least until expires_at.
-        expires_at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=self.settings.expires_s)
+        expires_at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=self.settings.expires_s)
         try:
             url = self.client.generate_presigned_url(
                 "get_object",

@@ -39,7 +39,7 @@ from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from ..errors import StoreError
@@ -112,7 +112,7 @@ class Response:
 
 
 Handler = Callable[[Request], Response]
-Routes = Union[Mapping[str, Handler], Iterable[tuple[str, Handler]]]
+Routes = Mapping[str, Handler] | Iterable[tuple[str, Handler]]
 
 
 def resolve_media(root: Path, raw_path: str) -> tuple[Path, str] | None:
@@ -234,10 +234,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
             size,
         )
 
-    def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_error(self, format: str, *args: Any) -> None:
         _LOG.debug("request error (%s)", args[0] if args else "?")
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
@@ -309,7 +309,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         )
         try:
             response = handler(request)
-        except Exception:
+        except Exception:  # noqa: BLE001 - a failing handler is a 500 and a log line, the server goes on
             _LOG.exception("handler for %s failed", self._log_path)
             self._send_plain(500, "internal error")
             return
@@ -469,7 +469,13 @@ class MediaServer:
         server_class = _Server6 if ":" in self.host else _Server
         try:
             httpd = server_class((self.host, self.port), _RequestHandler)
-        except (OSError, UnicodeError, TypeError, ValueError, OverflowError) as exc:  # busy port, bad address or host name
+        except (
+            OSError,
+            UnicodeError,
+            TypeError,
+            ValueError,
+            OverflowError,
+        ) as exc:  # busy port, bad address or host name
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
             raise StoreError(f"{self.root}: cannot listen on {self.host}:{self.port}: {reason}") from exc
         httpd.media = self

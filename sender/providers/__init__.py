@@ -9,7 +9,18 @@ from .messagebird import MessageBird
 from .ninebits import NineBits
 from .wawp import Wawp
 
-__all__ = ["REGISTRY", "Chunk", "Credential", "LookupPage", "Mode", "Option", "Outcome", "Payload", "Provider", "provider_class"]
+__all__ = [
+    "REGISTRY",
+    "Chunk",
+    "Credential",
+    "LookupPage",
+    "Mode",
+    "Option",
+    "Outcome",
+    "Payload",
+    "Provider",
+    "provider_class",
+]
 
 REGISTRY: dict[str, type[Provider]] = {cls.name: cls for cls in (NineBits, MessageBird, Wawp, AlphaSms)}
 

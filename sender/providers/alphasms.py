@@ -29,16 +29,15 @@ from typing import Any, ClassVar
 import httpx
 
 from voxpipe.pipeline.errors import MarkupError
+from voxpipe.pipeline.redaction import REDACTED, redact_hook_paths
 
 from ..dialects import plain_text
 from ..errors import ConfigError
 from ..recipients import Recipient
 from .alphasms_status import AlphaSmsTracking, our_ids
-from voxpipe.pipeline.redaction import REDACTED, redact_hook_paths
+from .base import Chunk, Credential, Mode, Option, Outcome, Payload, Provider, json_object
 
-from .base import Chunk, Credential, LookupPage, Mode, Option, Outcome, Payload, Provider, json_object
-
-__all__ = ["AlphaSms", "DUPLICATE_ID"]
+__all__ = ["DUPLICATE_ID", "AlphaSms"]
 
 DUPLICATE_ID = "Duplicate id"
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # "wav up to 5 MB" (web cabinet)
@@ -99,7 +98,9 @@ class AlphaSms(AlphaSmsTracking, Provider):
         super().__init__(*args, **kw)
         name = self.settings.get("voice_name") or f"{self.language}-Standard-A"
         if not re.fullmatch(re.escape(self.language) + r"-[A-Za-z0-9-]+", name):
-            raise ConfigError(f"{self.name}: --voice-name {name!r} is not a voice for {self.language} (like {self.language}-Standard-A)")
+            raise ConfigError(
+                f"{self.name}: --voice-name {name!r} is not a voice for {self.language} (like {self.language}-Standard-A)"
+            )
         self.voice = {"gender": self.settings.get("gender", "female"), "language": self.language, "name": name}
         self._texts: dict[Any, str] = {}
         self._audio: dict[Path, bytes] = {}
@@ -142,7 +143,9 @@ class AlphaSms(AlphaSmsTracking, Provider):
         if payload.media_path is None:
             raise ConfigError(f"{self.name}: takes audio as an upload; give --audio or --text instead of --media-url")
         if payload.mime and payload.mime.split(";")[0].strip().lower() not in WAV_MIMES:
-            raise ConfigError(f"{self.name}: uploads must be WAV, this audio is {payload.mime}; prepare it with the wav profile")
+            raise ConfigError(
+                f"{self.name}: uploads must be WAV, this audio is {payload.mime}; prepare it with the wav profile"
+            )
         try:
             size = payload.media_path.stat().st_size
         except OSError as exc:
@@ -158,7 +161,7 @@ class AlphaSms(AlphaSmsTracking, Provider):
         text, dtmf = self.message(payload), self.settings.get("dtmf", False)
         items = [
             {"type": "voice", "id": cid, "phone": int(r.digits), "message": text, "voice": self.voice, "dtmf": dtmf}
-            for r, cid in zip(chunk.recipients, our_ids(chunk))
+            for r, cid in zip(chunk.recipients, our_ids(chunk), strict=True)
         ]
         return httpx.Request("POST", f"{self.base_url}/api/json.php", json={"auth": self.secrets["key"], "data": items})
 
@@ -168,11 +171,18 @@ class AlphaSms(AlphaSmsTracking, Provider):
         assert path is not None, "check() refuses media without a file"
         if path not in self._audio:  # read once, not once per recipient
             self._audio[path] = path.read_bytes()
-        fields = {"key": self.secrets["key"], "phone": recipient.digits, "dtmf": "1" if self.settings.get("dtmf") else "0"}
+        fields = {
+            "key": self.secrets["key"],
+            "phone": recipient.digits,
+            "dtmf": "1" if self.settings.get("dtmf") else "0",
+        }
         if "report_url" in self.settings:
             fields["hook"] = self.settings["report_url"]
         request = httpx.Request(
-            "POST", f"{self.base_url}/api/voice.php", data=fields, files={"voice": (path.name, self._audio[path], "audio/wav")}
+            "POST",
+            f"{self.base_url}/api/voice.php",
+            data=fields,
+            files={"voice": (path.name, self._audio[path], "audio/wav")},
         )
         request.read()  # bytes, so a retry resends the same body and redact() can read it
         return request
@@ -191,7 +201,7 @@ class AlphaSms(AlphaSmsTracking, Provider):
             return {r: Outcome("unknown", error=error) for r in chunk.recipients}
         if not _ok(body["success"]):
             return self.all_rejected(chunk, f"{self.name}: {body.get('error') or 'request refused'}")
-        by_id = dict(zip(our_ids(chunk), chunk.recipients))
+        by_id = dict(zip(our_ids(chunk), chunk.recipients, strict=True))
         outcomes: dict[Recipient, Outcome] = {}
         for i, item in enumerate(body.get("data") if isinstance(body.get("data"), list) else []):
             item = item if isinstance(item, dict) else {}
@@ -200,7 +210,9 @@ class AlphaSms(AlphaSmsTracking, Provider):
             recipient = by_id.get(data.get("id")) or (chunk.recipients[i] if i < len(chunk.recipients) else None)
             if recipient is not None:
                 outcomes.setdefault(recipient, self._item_outcome(item, data))
-        missing = Outcome("unknown", error=f"{self.name}: no result for this number in the answer; it may have been accepted")
+        missing = Outcome(
+            "unknown", error=f"{self.name}: no result for this number in the answer; it may have been accepted"
+        )
         return {r: outcomes.get(r, missing) for r in chunk.recipients}
 
     def _item_outcome(self, item: dict[str, Any], data: dict[str, Any]) -> Outcome:
@@ -208,7 +220,9 @@ class AlphaSms(AlphaSmsTracking, Provider):
             return Outcome("accepted", ref=None if data.get("msg_id") is None else str(data["msg_id"]))
         if str(item.get("error")).strip().lower() == DUPLICATE_ID.lower():
             # Undocumented: it may say an earlier request took this id. The look-up settles it.
-            return Outcome("unknown", error=f"{self.name}: {DUPLICATE_ID}: this id was seen before; it may have been accepted")
+            return Outcome(
+                "unknown", error=f"{self.name}: {DUPLICATE_ID}: this id was seen before; it may have been accepted"
+            )
         if "success" not in item:
             return Outcome("unknown", error=f"{self.name}: unreadable result {item!r}; it may have been accepted")
         return Outcome("rejected", error=f"{self.name}: {item.get('error') or 'refused'}")

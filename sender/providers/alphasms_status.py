@@ -99,14 +99,24 @@ class AlphaSmsTracking:
         phone = str(data.get("phone") or "").strip().lstrip("+")
         if phone and not phone.isdecimal():
             raise ValueError(f"alphasms: phone {data['phone']!r} is not a number")
-        duration = None if data.get("duration") is None or data.get("duration") == "" else finite(data["duration"], "alphasms: duration")
+        duration = (
+            None
+            if data.get("duration") is None or data.get("duration") == ""
+            else finite(data["duration"], "alphasms: duration")
+        )
         if duration is not None and duration < 0:
             raise ValueError(f"alphasms: duration {data['duration']!r} is negative")
         dtmf = str(data.get("dtmf") or "").strip() or None
         return [
             StatusUpdate(
-                cls.name, _status(raw), raw_status=raw, ref=ident, address=f"+{phone}" if phone else None,
-                duration_s=duration, dtmf=dtmf, raw=data,
+                cls.name,
+                _status(raw),
+                raw_status=raw,
+                ref=ident,
+                address=f"+{phone}" if phone else None,
+                duration_s=duration,
+                dtmf=dtmf,
+                raw=data,
             )  # fmt: skip
         ]
 
@@ -116,7 +126,9 @@ class AlphaSmsTracking:
 
     def _status_request(self, ids: list[int]) -> httpx.Request:
         return httpx.Request(
-            "POST", f"{self.base_url}/api/json.php", json={"auth": self.secrets["key"], "data": [{"type": "status", "id": i} for i in ids]}
+            "POST",
+            f"{self.base_url}/api/json.php",
+            json={"auth": self.secrets["key"], "data": [{"type": "status", "id": i} for i in ids]},
         )
 
     def build_poll(self, rows: list[RecipientRow]) -> list[httpx.Request]:
@@ -130,7 +142,7 @@ class AlphaSmsTracking:
 
     def parse_lookup(self, chunk: Chunk, response: httpx.Response) -> LookupPage:
         body = self._status_answer(response)
-        by_id = dict(zip(our_ids(chunk), chunk.recipients))
+        by_id = dict(zip(our_ids(chunk), chunk.recipients, strict=True))
         outcomes: dict[Recipient, Outcome] = {}
         for item in body.get("data") if isinstance(body.get("data"), list) else []:
             item = item if isinstance(item, dict) else {}
@@ -142,15 +154,21 @@ class AlphaSmsTracking:
             if item.get("success") in (True, 1) and data.get("status"):
                 outcomes[recipient] = Outcome("accepted")
             elif item.get("success") in (False, 0):
-                outcomes[recipient] = Outcome("not_sent", error=f"{self.name}: status of id {ident}: {item.get('error') or 'not found'}")
+                outcomes[recipient] = Outcome(
+                    "not_sent", error=f"{self.name}: status of id {ident}: {item.get('error') or 'not found'}"
+                )
         return LookupPage(outcomes)
 
     def _status_answer(self, response: httpx.Response) -> dict:
         body = json_object(response)
         if not response.is_success or not body:
-            raise ProviderError(f"{self.name}: HTTP {response.status_code}: unreadable status answer", response=response)
+            raise ProviderError(
+                f"{self.name}: HTTP {response.status_code}: unreadable status answer", response=response
+            )
         if body.get("success") not in (True, 1):
-            raise ProviderError(f"{self.name}: status look-up refused: {body.get('error') or 'no reason given'}", response=response)
+            raise ProviderError(
+                f"{self.name}: status look-up refused: {body.get('error') or 'no reason given'}", response=response
+            )
         return body
 
     def parse_poll(self, response: httpx.Response) -> list[StatusUpdate]:
@@ -161,7 +179,9 @@ class AlphaSmsTracking:
             data = item.get("data") if isinstance(item.get("data"), dict) else {}
             ident = data.get("id")
             if item.get("success") not in (True, 1) or not data.get("status") or not _our_id(ident):
-                _LOG.warning("%s: no status for id %s: %s", self.name, data.get("id"), item.get("error") or "unreadable item")
+                _LOG.warning(
+                    "%s: no status for id %s: %s", self.name, data.get("id"), item.get("error") or "unreadable item"
+                )
                 continue
             raw = str(data["status"])
             updates.append(StatusUpdate(self.name, _status(raw), raw_status=raw, client_id=data["id"], raw=data))

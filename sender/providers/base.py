@@ -26,11 +26,12 @@ from __future__ import annotations
 import json
 import math
 import os
-from datetime import datetime, timezone
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from enum import Enum
+from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qsl, quote, quote_plus
 
 import httpx
@@ -63,8 +64,7 @@ __all__ = [
 ]
 
 
-
-class Mode(str, Enum):
+class Mode(StrEnum):
     TTS = "tts"
     """The provider speaks our text (TTS-body mode)."""
     MEDIA = "media"
@@ -192,8 +192,12 @@ class Provider:
         options: Mapping[str, str] | None = None,
     ) -> None:
         if base_url is not None and not base_url.strip():  # an empty --api-url must not mean "the real provider"
-            raise ConfigError(f"{self.name}: the base URL is empty; leave the option out to use {self.default_base_url}")
-        self.base_url = (base_url or os.environ.get(f"VOXPIPE_{self.env_prefix}_URL") or self.default_base_url).rstrip("/")
+            raise ConfigError(
+                f"{self.name}: the base URL is empty; leave the option out to use {self.default_base_url}"
+            )
+        self.base_url = (base_url or os.environ.get(f"VOXPIPE_{self.env_prefix}_URL") or self.default_base_url).rstrip(
+            "/"
+        )
         if not self.base_url.startswith(("http://", "https://")):
             raise ConfigError(f"{self.name}: base URL {self.base_url!r} must start with http:// or https://")
         given = dict(credentials or {})
@@ -383,7 +387,7 @@ def parse_time(value: Any) -> datetime:
     """An ISO 8601 / RFC 3339 time ("Z" or "z" for UTC; a time without a zone is read as UTC)."""
     text = str(value).strip()
     when = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text)
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def json_object(response: httpx.Response) -> dict[str, Any]:

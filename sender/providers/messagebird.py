@@ -21,8 +21,9 @@ Tracking (reports, look-ups, cancel) is in :mod:`.messagebird_status`.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
-from typing import Any, Callable, ClassVar
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
 import httpx
 
@@ -73,7 +74,9 @@ def _schedule(value: str) -> str:
     """RFC 3339 (zone required), normalised to MessageBird's Y-m-d\\TH:i:sP (whole seconds)."""
     text = value.strip()
     if not _RFC3339.fullmatch(text):
-        raise ValueError("not an RFC 3339 date and time with a zone, e.g. 2026-03-05T10:00:00+01:00 or 2026-03-05T09:00:00Z")
+        raise ValueError(
+            "not an RFC 3339 date and time with a zone, e.g. 2026-03-05T10:00:00+01:00 or 2026-03-05T09:00:00Z"
+        )
     try:
         when = parse_time(text)
     except ValueError as exc:
@@ -105,18 +108,26 @@ class MessageBird(MessageBirdTracking, Provider):
     credentials = (Credential("key", "VOXPIPE_MESSAGEBIRD_KEY", "--key"),)
     options: ClassVar[dict[str, Option]] = {
         "language": Option(
-            f"Voice language, e.g. en-us [default: {DEFAULT_LANGUAGE}]", _choice(*LANGUAGES, what="not a MessageBird language: use")
+            f"Voice language, e.g. en-us [default: {DEFAULT_LANGUAGE}]",
+            _choice(*LANGUAGES, what="not a MessageBird language: use"),
         ),
         "voice": Option("Voice: male or female [default: female]", _choice("male", "female")),
         "repeat": Option("Times the message is said, 1-10", _int_range(1, 10)),
-        "if_machine": Option("On an answering machine: continue, delay or hangup", _choice("continue", "delay", "hangup")),
+        "if_machine": Option(
+            "On an answering machine: continue, delay or hangup", _choice("continue", "delay", "hangup")
+        ),
         "machine_timeout": Option("Milliseconds to detect a machine, 400-10000", _int_range(400, 10000)),
         "schedule": Option("Send at this RFC 3339 time, e.g. 2026-03-05T10:00:00+01:00", _schedule),
-        "reference": Option("Prefix of the reference carried by status reports", _matching(r"\S+", "a reference without spaces")),
-        "originator": Option(
-            "Caller id: a phone number with country code", _matching(r"\+?\d{3,16}", "a phone number with country code", r"\s().-")
+        "reference": Option(
+            "Prefix of the reference carried by status reports", _matching(r"\S+", "a reference without spaces")
         ),
-        "report_url": Option("URL that receives status reports (GET)", _matching(r"https?://[^\s/]+\S*", "an http(s) URL")),
+        "originator": Option(
+            "Caller id: a phone number with country code",
+            _matching(r"\+?\d{3,16}", "a phone number with country code", r"\s().-"),
+        ),
+        "report_url": Option(
+            "URL that receives status reports (GET)", _matching(r"https?://[^\s/]+\S*", "an http(s) URL")
+        ),
     }
     error_map: ClassVar[dict[int, str]] = {
         401: "authentication failed (check VOXPIPE_MESSAGEBIRD_KEY)",
@@ -193,7 +204,7 @@ class MessageBird(MessageBirdTracking, Provider):
     def build_lookup(self, chunk: Chunk, since: float) -> httpx.Request:
         params = {
             "recipient": chunk.recipients[0].digits,
-            "from": datetime.fromtimestamp(since, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+            "from": datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00"),
             "limit": LIST_LIMIT,
             "offset": 0,
         }
@@ -205,7 +216,9 @@ class MessageBird(MessageBirdTracking, Provider):
             raise ProviderError(self._error(response, body), response=response)
         items = body.get("items")
         if not isinstance(items, list):
-            raise ProviderError(f"{self.name}: HTTP {response.status_code}: not a list of voice messages", response=response)
+            raise ProviderError(
+                f"{self.name}: HTTP {response.status_code}: not a list of voice messages", response=response
+            )
         reference = self.reference(chunk)
         outcomes: dict[Recipient, Outcome] = {}
         for message in items:

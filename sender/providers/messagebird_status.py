@@ -77,8 +77,13 @@ class MessageBirdTracking:
         raw = str(data["status"]).strip()
         return [
             StatusUpdate(
-                cls.name, normalise(cls.name, raw.lower(), STATUSES), raw_status=raw, ref=str(data["id"]),
-                address="+" + recipient, at=_when(data.get("statusDatetime")), raw=data,
+                cls.name,
+                normalise(cls.name, raw.lower(), STATUSES),
+                raw_status=raw,
+                ref=str(data["id"]),
+                address="+" + recipient,
+                at=_when(data.get("statusDatetime")),
+                raw=data,
             )  # fmt: skip
         ]
 
@@ -96,7 +101,9 @@ class MessageBirdTracking:
         recipients = body.get("recipients")
         items = recipients.get("items") if isinstance(recipients, dict) else None
         if not body.get("id") or not isinstance(items, list):
-            raise ProviderError(f"{self.name}: HTTP {response.status_code}: not a voice message object", response=response)
+            raise ProviderError(
+                f"{self.name}: HTTP {response.status_code}: not a voice message object", response=response
+            )
         updates = []
         for item in items:
             if not isinstance(item, dict) or not item.get("status") or not str(item.get("recipient") or "").isdecimal():
@@ -104,9 +111,15 @@ class MessageBirdTracking:
             raw = str(item["status"])
             updates.append(
                 StatusUpdate(
-                    self.name, normalise(self.name, raw.lower(), STATUSES), raw_status=raw, ref=str(body["id"]),
-                    address=f"+{item['recipient']}", at=_when(item.get("statusDatetime")),
-                    reason=item.get("statusReason") or None, cost=_price(item.get("price")), raw=item,
+                    self.name,
+                    normalise(self.name, raw.lower(), STATUSES),
+                    raw_status=raw,
+                    ref=str(body["id"]),
+                    address=f"+{item['recipient']}",
+                    at=_when(item.get("statusDatetime")),
+                    reason=item.get("statusReason") or None,
+                    cost=_price(item.get("price")),
+                    raw=item,
                 )  # fmt: skip
             )
         return updates
@@ -120,7 +133,9 @@ class MessageBirdTracking:
         body = json_object(response)
         if response.status_code == 422:
             said = "; ".join(str(e.get("description")) for e in body.get("errors") or [] if isinstance(e, dict))
-            return CancelOutcome("too_late", "too late: already calling or done, no longer scheduled" + (f" ({said})" if said else ""))
+            return CancelOutcome(
+                "too_late", "too late: already calling or done, no longer scheduled" + (f" ({said})" if said else "")
+            )
         if response.status_code == 404:
             return CancelOutcome("not_found", "MessageBird does not know this message (deleted already?)")
         return CancelOutcome("failed", self._error(response, body))  # type: ignore[attr-defined]

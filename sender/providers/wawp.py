@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
+from voxpipe.pipeline.redaction import REDACTED
+
 from ..errors import ConfigError
 from ..recipients import Recipient
 from ..status import StatusUpdate
-from voxpipe.pipeline.redaction import REDACTED
-
 from .base import Chunk, Credential, Mode, Option, Outcome, Payload, Provider, callback_data, finite, json_object
 
 if TYPE_CHECKING:
@@ -85,7 +85,9 @@ class Wawp(Provider):
 
     def check(self, payload: Payload) -> None:
         if not payload.media_url:
-            raise ConfigError(f"{self.name}: sends audio by URL; give --store (to host the prepared file) or --media-url")
+            raise ConfigError(
+                f"{self.name}: sends audio by URL; give --store (to host the prepared file) or --media-url"
+            )
         # A --media-url's type is unknown (Wawp checks it), but a name that says another format is refused here.
         suffix = (payload.filename or "").rpartition(".")[2].lower() if "." in (payload.filename or "") else ""
         if not payload.mime and suffix in _NOT_OPUS_SUFFIXES:
@@ -112,7 +114,9 @@ class Wawp(Provider):
         }
         if "reply_to" in self.settings:
             params["reply_to"] = self.settings["reply_to"]
-        return httpx.Request("POST", f"{self.base_url}/v2/send/voice", params=params, headers={"Accept": "application/json"})
+        return httpx.Request(
+            "POST", f"{self.base_url}/v2/send/voice", params=params, headers={"Accept": "application/json"}
+        )
 
     def parse(self, chunk: Chunk, response: httpx.Response) -> dict[Recipient, Outcome]:
         body = json_object(response)

@@ -15,8 +15,8 @@ folder. Placeholders in ``args``:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from .workspace import BROKEN_PROFILES, CSV_MANIFESTS, JSONL_MANIFESTS, RAW_PROFILES, SEND_MANIFESTS
 
@@ -84,9 +84,15 @@ MARKUP: dict[str, tuple[str, str]] = {
     "say-as-ordinal-letters": ('<say-as interpret-as="ordinal">abc</say-as>', r"abc|ordinal"),
     "say-as-date-format": ('<say-as interpret-as="date" format="xyz">2026-01-01</say-as>', r"format|xyz"),
     "say-as-date-invalid": ('<say-as interpret-as="date" format="ymd">2026-13-45</say-as>', r"date|2026-13-45"),
-    "say-as-cardinal-4400": ('<say-as interpret-as="cardinal">' + "9" * 4400 + "</say-as>", r"cardinal|digits|long|number"),
+    "say-as-cardinal-4400": (
+        '<say-as interpret-as="cardinal">' + "9" * 4400 + "</say-as>",
+        r"cardinal|digits|long|number",
+    ),
     "say-as-nested-break": ('<say-as interpret-as="digits">1<break time="1s"/>2</say-as>', r"break|say-as"),
-    "say-as-nested-say-as": ('<say-as interpret-as="digits"><say-as interpret-as="digits">1</say-as></say-as>', r"say-as"),
+    "say-as-nested-say-as": (
+        '<say-as interpret-as="digits"><say-as interpret-as="digits">1</say-as></say-as>',
+        r"say-as",
+    ),
     "unknown-tag": ("<foo>hello</foo>", r"foo"),
     "audio-tag": ('<audio src="http://x/y.mp3"/>hello', r"audio"),
     "script-tag": ("<script>alert(1)</script>hello", r"script"),
@@ -119,8 +125,18 @@ add("text", "5mb-file", (*PREP, "--ssml-file", "{ws}/markup/big.ssml"), r"big\.s
 add("text", "just-over-limit", (*PREP, "--ssml-file", "{ws}/markup/just-over.txt"), r"characters|too long|limit")
 add("text", "400-breaks", (*PREP, "--ssml-file", "{ws}/markup/breaks-400.ssml"), r"runs at least \d+ s.*limit")
 add("text", "100-breaks", (*PREP, "--ssml-file", "{ws}/markup/breaks-100.ssml"), r"runs at least \d+ s.*limit")
-add("text", "long-vs-max-seconds", (*PREP, "--max-seconds", "5", "--text", "word " * 200), r"runs at least \d+ s.*limit is 5 s")
-add("text", "cardinal-5000", (*PREP, "--ssml-file", "{ws}/markup/digits-5000.ssml"), r"cardinal|digits|long|number|seconds")
+add(
+    "text",
+    "long-vs-max-seconds",
+    (*PREP, "--max-seconds", "5", "--text", "word " * 200),
+    r"runs at least \d+ s.*limit is 5 s",
+)
+add(
+    "text",
+    "cardinal-5000",
+    (*PREP, "--ssml-file", "{ws}/markup/digits-5000.ssml"),
+    r"cardinal|digits|long|number|seconds",
+)
 add("text", "latin1-file", (*PREP, "--ssml-file", "{ws}/markup/latin1.ssml"), r"latin1|utf-8")
 add("text", "empty-file", (*PREP, "--ssml-file", "{ws}/markup/empty.ssml"), r"empty|nothing|no text")
 add("text", "folder-file", (*PREP, "--ssml-file", "{ws}/markup/folder.ssml"), r"folder|director|not a file|regular")
@@ -131,8 +147,15 @@ add("text", "deep-file", (*PREP, "--ssml-file", "{ws}/markup/deep.ssml"), r"char
 add("text", "nul-file", (*PREP, "--ssml-file", "{ws}/markup/nul.ssml"), r"nul|control|character|\\x00|markup")
 add("text", "ssml-looks-like-path", (*PREP, "--ssml", "/srv/messages/otp.ssmll"), r"otp\.ssmll|ssml-file")
 add("text", "ssml-looks-like-file", (*PREP, "--ssml", "otp.ssml"), r"otp\.ssml|ssml-file")
-add("text", "send-ssml-path", (*SEND_MB, *TO, "--ssml", "/srv/messages/otp.ssmll", "--dry-run"), r"otp\.ssmll|ssml-file")
-add("text", "send-5mb", (*SEND_MB, *TO, "--ssml-file", "{ws}/markup/big.ssml"), r"big\.ssml.*(bytes|characters)|too long|limit|1000")
+add(
+    "text", "send-ssml-path", (*SEND_MB, *TO, "--ssml", "/srv/messages/otp.ssmll", "--dry-run"), r"otp\.ssmll|ssml-file"
+)
+add(
+    "text",
+    "send-5mb",
+    (*SEND_MB, *TO, "--ssml-file", "{ws}/markup/big.ssml"),
+    r"big\.ssml.*(bytes|characters)|too long|limit|1000",
+)
 add("text", "send-over-body", (*SEND_MB, *TO, "--text", "word " * 300), r"1000|characters|body")
 add("text", "both-text-and-ssml", (*PREP, "--text", "a", "--ssml", "<s>b</s>"), r"only one|--text|--ssml")
 add("text", "mb-empty-body", (*SEND_MB, *TO, "--text", " "), r"empty|nothing|no text")
@@ -145,26 +168,69 @@ NUMERIC: list[tuple[str, tuple[str, ...], str, tuple[str, ...]]] = [
     ("send-timeout", (*SEND_MB, *TO, "--text", "hi"), "--timeout", BAD_FLOATS + ("0",)),
     ("send-concurrency", (*SEND_MB, *TO, "--text", "hi"), "--concurrency", BAD_INTS + ("0", "65")),
     ("send-retries", (*SEND_MB, *TO, "--text", "hi"), "--retries", BAD_INTS + ("21",)),
-    ("send-expires", (*SEND_9, *TO, "--media-url", "https://example.com/a.mp3", "--store", "s3://b/p", "--url-mode", "presigned"), "--expires", BAD_INTS + ("0", "99999999")),
+    (
+        "send-expires",
+        (*SEND_9, *TO, "--media-url", "https://example.com/a.mp3", "--store", "s3://b/p", "--url-mode", "presigned"),
+        "--expires",
+        BAD_INTS + ("0", "99999999"),
+    ),
     ("prepare-jobs", (*PREP, "--text", "hi"), "--jobs", BAD_INTS + ("0", "257")),
     ("prepare-threads", (*PREP, "--text", "hi"), "--threads", BAD_INTS + ("0",)),
     ("prepare-max-seconds", (*PREP, "--text", "hi"), "--max-seconds", BAD_FLOATS + ("0",)),
-    ("prepare-upload-workers", (*PREP, "--text", "hi", "--store", "{case}/store"), "--upload-workers", BAD_INTS + ("0",)),
-    ("status-timeout", ("status", "--journal", "{ws}/journals/text.db", "--watch"), "--timeout", ("nan", "inf", "-1", "abc")),
-    ("status-interval", ("status", "--journal", "{ws}/journals/text.db", "--watch"), "--interval", ("nan", "inf", "0", "-1", "abc")),
-    ("status-rate", ("status", "--journal", "{ws}/journals/text.db", "--refresh"), "--rate", ("nan", "inf", "0", "abc")),
+    (
+        "prepare-upload-workers",
+        (*PREP, "--text", "hi", "--store", "{case}/store"),
+        "--upload-workers",
+        BAD_INTS + ("0",),
+    ),
+    (
+        "status-timeout",
+        ("status", "--journal", "{ws}/journals/text.db", "--watch"),
+        "--timeout",
+        ("nan", "inf", "-1", "abc"),
+    ),
+    (
+        "status-interval",
+        ("status", "--journal", "{ws}/journals/text.db", "--watch"),
+        "--interval",
+        ("nan", "inf", "0", "-1", "abc"),
+    ),
+    (
+        "status-rate",
+        ("status", "--journal", "{ws}/journals/text.db", "--refresh"),
+        "--rate",
+        ("nan", "inf", "0", "abc"),
+    ),
     ("serve-port", ("serve", "{ws}/media"), "--port", ("-1", "65536", "99999999999999999999", "abc", "1.5")),
 ]
 for name, base, flag, values in NUMERIC:
     for value in values:
-        label = {"": "empty", "-1": "minus1", "-inf": "minusinf", "99999999999999999999": "huge", "1e999": "overflow"}.get(value, value)
+        label = {
+            "": "empty",
+            "-1": "minus1",
+            "-inf": "minusinf",
+            "99999999999999999999": "huge",
+            "1e999": "overflow",
+        }.get(value, value)
         add("numbers", f"{name}-{label}", (*base, flag, value), rf"{flag}")
-add("numbers", "expires-with-directory-store", (*PREP, "--text", "hi", "--store", "{case}/store", "--expires", "99999999"), r"--expires")
+add(
+    "numbers",
+    "expires-with-directory-store",
+    (*PREP, "--text", "hi", "--store", "{case}/store", "--expires", "99999999"),
+    r"--expires",
+)
 add("numbers", "mb-repeat-11", (*SEND_MB, *TO, "--text", "hi", "--repeat", "11"), r"repeat|11")
 add("numbers", "mb-repeat-nan", (*SEND_MB, *TO, "--text", "hi", "--repeat", "nan"), r"repeat|nan")
-add("numbers", "mb-machine-timeout", (*SEND_MB, *TO, "--text", "hi", "--machine-timeout", "1e9"), r"machine-timeout|1e9")
+add(
+    "numbers", "mb-machine-timeout", (*SEND_MB, *TO, "--text", "hi", "--machine-timeout", "1e9"), r"machine-timeout|1e9"
+)
 add("numbers", "mb-schedule", (*SEND_MB, *TO, "--text", "hi", "--schedule", "tomorrow"), r"schedule|tomorrow")
-add("numbers", "mb-schedule-overflow", (*SEND_MB, *TO, "--text", "hi", "--schedule", "99999-01-01T00:00:00Z"), r"schedule|99999")
+add(
+    "numbers",
+    "mb-schedule-overflow",
+    (*SEND_MB, *TO, "--text", "hi", "--schedule", "99999-01-01T00:00:00Z"),
+    r"schedule|99999",
+)
 
 # --------------------------------------------------------------------------- manifests
 CSV_SAYS = {
@@ -213,8 +279,14 @@ JSONL_SAYS = {
 }
 JSONL_FILE_LEVEL = {"only-blank"}
 for name in JSONL_MANIFESTS:
-    add("manifests", f"jsonl-{name}", (*PREP, f"{{ws}}/manifests/{name}.jsonl"), JSONL_SAYS[name], batch=name not in JSONL_FILE_LEVEL,
-        writes=name == "duplicate-ids")
+    add(
+        "manifests",
+        f"jsonl-{name}",
+        (*PREP, f"{{ws}}/manifests/{name}.jsonl"),
+        JSONL_SAYS[name],
+        batch=name not in JSONL_FILE_LEVEL,
+        writes=name == "duplicate-ids",
+    )
 for name, says in [("latin1.csv", r"latin1\.csv.*(utf-8|decode)"), ("binary.csv", r"binary\.csv"), ("folder.csv", r"folder\.csv"),
                    ("dev-zero.csv", r"dev-zero\.csv"), ("fifo.csv", r"fifo\.csv"), ("unknown.xlsx", r"unknown\.xlsx"),
                    ("missing.csv", r"missing\.csv")]:  # fmt: skip
@@ -262,9 +334,19 @@ AUDIO = {
 }
 for name, says in AUDIO.items():
     add("audio", name.replace(".", "-"), (*PREP, "--audio", f"{{ws}}/audio/{name}"), says)
-add("audio", "max-seconds-short", (*PREP, "--audio", "{ws}/media/ok.mp3", "--max-seconds", "0.5"), r"ok\.mp3.*(long|limit|seconds)")
+add(
+    "audio",
+    "max-seconds-short",
+    (*PREP, "--audio", "{ws}/media/ok.mp3", "--max-seconds", "0.5"),
+    r"ok\.mp3.*(long|limit|seconds)",
+)
 for name in ("text.wav", "silence.wav", "fifo.wav", "missing.wav"):
-    add("audio", f"send-{name.replace('.', '-')}", (*SEND_9, *TO, "--audio", f"{{ws}}/audio/{name}", "--store", "{case}/store"), AUDIO[name])
+    add(
+        "audio",
+        f"send-{name.replace('.', '-')}",
+        (*SEND_9, *TO, "--audio", f"{{ws}}/audio/{name}", "--store", "{case}/store"),
+        AUDIO[name],
+    )
 
 # --------------------------------------------------------------------------- URLs
 AUDIO_URLS = {
@@ -302,7 +384,12 @@ API_URLS = {
     "empty": ("", r"api|url|http"),
 }
 for name, (url, says) in API_URLS.items():
-    add("urls", f"api-{name}", ("send", "-P", "messagebird", "--api-url", url, "--journal", "{journal}", *TO, "--text", "hi"), says)
+    add(
+        "urls",
+        f"api-{name}",
+        ("send", "-P", "messagebird", "--api-url", url, "--journal", "{journal}", *TO, "--text", "hi"),
+        says,
+    )
 STORES = {
     "ftp": ("ftp://host/x", r"ftp|scheme"),
     "s3-empty": ("s3://", r"bucket|s3://"),
@@ -359,7 +446,13 @@ for name in [*BROKEN_PROFILES, *RAW_PROFILES, "folder"]:
 add("profiles", "unknown", (*PREP, "--text", "hi", "-p", "nonexistent"), r"nonexistent")
 add("profiles", "traversal", (*PREP, "--text", "hi", "-p", "../../etc/passwd"), r"passwd|profile")
 add("profiles", "missing-path", (*PREP, "--text", "hi", "-p", "/nonexistent/x.json"), r"x\.json|profile")
-add("profiles", "dir-env-is-file", (*PREP, "--text", "hi", "-p", "pstn2"), r"pstn2|profile", env={"VOXPIPE_PROFILES_DIR": "{ws}/journals/a-file"})
+add(
+    "profiles",
+    "dir-env-is-file",
+    (*PREP, "--text", "hi", "-p", "pstn2"),
+    r"pstn2|profile",
+    env={"VOXPIPE_PROFILES_DIR": "{ws}/journals/a-file"},
+)
 
 # --------------------------------------------------------------------------- options
 OPTIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -375,7 +468,10 @@ OPTIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "prepare-id-slash": ((*PREP, "--text", "hi", "--id", "a/b"), r"a/b|id"),
     "prepare-id-nul": ((*PREP, "--text", "hi", "--id", "a\x01b"), r"id"),
     "prepare-out-is-file": (("prepare", "--out", "{ws}/journals/a-file", "--text", "hi"), r"a-file"),
-    "prepare-report-unwritable": ((*PREP, "--text", "hi", "--report", "{ws}/journals/a-file/r.json"), r"r\.json|report"),
+    "prepare-report-unwritable": (
+        (*PREP, "--text", "hi", "--report", "{ws}/journals/a-file/r.json"),
+        r"r\.json|report",
+    ),
     "prepare-report-is-dir": ((*PREP, "--text", "hi", "--report", "{ws}/journals/folder.db"), r"folder\.db|report"),
     "prepare-unknown-source": ((*PREP, "{ws}/nonexistent"), r"nonexistent"),
     "prepare-empty-folder": ((*PREP, "{case}"), r"no manifests|folder"),
@@ -383,28 +479,131 @@ OPTIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "send-no-provider": (("send", *TO, "--text", "hi"), r"provider|-P"),
     "send-no-recipients": ((*SEND_MB, "--text", "hi"), r"recipient|--to"),
     "send-no-message": ((*SEND_MB, *TO), r"text|message|--text"),
-    "send-two-messages": ((*SEND_MB, *TO, "--text", "a", "--media-url", "https://e.com/a.mp3"), r"exactly one|only one"),
+    "send-two-messages": (
+        (*SEND_MB, *TO, "--text", "a", "--media-url", "https://e.com/a.mp3"),
+        r"exactly one|only one",
+    ),
     "send-manifest-and-to": ((*SEND_MB, "{ws}/send/no-to.csv", *TO), r"manifest|both"),
     "send-mode-tts-9bits": ((*SEND_9, *TO, "--text", "hi", "--mode", "tts"), r"9bits|tts|speak"),
     "send-mode-bogus": ((*SEND_MB, *TO, "--text", "hi", "--mode", "fax"), r"mode|fax"),
-    "send-media-url-alphasms": (("send", "-P", "alphasms", "--api-url", "{api}", "--journal", "{journal}", *TO, "--media-url", "https://e.com/a.wav"), r"upload|media-url"),
+    "send-media-url-alphasms": (
+        (
+            "send",
+            "-P",
+            "alphasms",
+            "--api-url",
+            "{api}",
+            "--journal",
+            "{journal}",
+            *TO,
+            "--media-url",
+            "https://e.com/a.wav",
+        ),
+        r"upload|media-url",
+    ),
     "send-9bits-no-store": ((*SEND_9, *TO, "--text", "hi"), r"store|media-url"),
-    "send-wawp-mp3": (("send", "-P", "wawp", "--api-url", "{api}", "--journal", "{journal}", *TO, "--media-url", "https://e.com/a.mp3", "--store", "{case}/store"), r"opus|ogg|mp3|whatsapp"),
+    "send-wawp-mp3": (
+        (
+            "send",
+            "-P",
+            "wawp",
+            "--api-url",
+            "{api}",
+            "--journal",
+            "{journal}",
+            *TO,
+            "--media-url",
+            "https://e.com/a.mp3",
+            "--store",
+            "{case}/store",
+        ),
+        r"opus|ogg|mp3|whatsapp",
+    ),
     "send-mb-language": ((*SEND_MB, *TO, "--text", "hi", "--language", "uk-ua"), r"uk-ua|language"),
     "send-mb-voice": ((*SEND_MB, *TO, "--text", "hi", "--voice", "robot"), r"voice|robot"),
     "send-mb-originator": ((*SEND_MB, *TO, "--text", "hi", "--originator", "ACME corp!"), r"originator"),
     "send-mb-if-machine": ((*SEND_MB, *TO, "--text", "hi", "--if-machine", "explode"), r"if-machine|explode"),
     "send-mb-reference-space": ((*SEND_MB, *TO, "--text", "hi", "--reference", "a b"), r"reference"),
     "send-9bits-option": ((*SEND_9, *TO, "--media-url", "https://e.com/a.mp3", "--repeat", "2"), r"repeat|9bits"),
-    "send-wawp-reply-to": (("send", "-P", "wawp", "--api-url", "{api}", "--journal", "{journal}", *TO, "--media-url", "https://e.com/a.ogg", "--reply-to", "nope"), r"reply-to|serialized"),
-    "send-alpha-voice-name": (("send", "-P", "alphasms", "--api-url", "{api}", "--journal", "{journal}", *TO, "--text", "hi", "--voice-name", "xx-Evil"), r"voice-name|voice"),
-    "send-alpha-dtmf": (("send", "-P", "alphasms", "--api-url", "{api}", "--journal", "{journal}", *TO, "--text", "hi", "--dtmf", "maybe"), r"dtmf|maybe"),
-    "send-alpha-gender": (("send", "-P", "alphasms", "--api-url", "{api}", "--journal", "{journal}", *TO, "--text", "hi", "--gender", "robot"), r"gender|robot"),
+    "send-wawp-reply-to": (
+        (
+            "send",
+            "-P",
+            "wawp",
+            "--api-url",
+            "{api}",
+            "--journal",
+            "{journal}",
+            *TO,
+            "--media-url",
+            "https://e.com/a.ogg",
+            "--reply-to",
+            "nope",
+        ),
+        r"reply-to|serialized",
+    ),
+    "send-alpha-voice-name": (
+        (
+            "send",
+            "-P",
+            "alphasms",
+            "--api-url",
+            "{api}",
+            "--journal",
+            "{journal}",
+            *TO,
+            "--text",
+            "hi",
+            "--voice-name",
+            "xx-Evil",
+        ),
+        r"voice-name|voice",
+    ),
+    "send-alpha-dtmf": (
+        (
+            "send",
+            "-P",
+            "alphasms",
+            "--api-url",
+            "{api}",
+            "--journal",
+            "{journal}",
+            *TO,
+            "--text",
+            "hi",
+            "--dtmf",
+            "maybe",
+        ),
+        r"dtmf|maybe",
+    ),
+    "send-alpha-gender": (
+        (
+            "send",
+            "-P",
+            "alphasms",
+            "--api-url",
+            "{api}",
+            "--journal",
+            "{journal}",
+            *TO,
+            "--text",
+            "hi",
+            "--gender",
+            "robot",
+        ),
+        r"gender|robot",
+    ),
     "send-default-region": ((*SEND_MB, *TO, "--text", "hi", "--default-region", "XX"), r"XX|region"),
     "send-missing-credential": ((*SEND_MB, *TO, "--text", "hi"), r"VOXPIPE_MESSAGEBIRD_KEY|credential"),
-    "send-campaign-mismatch": ((*SEND_MB, *TO, "--text", "hi", "--campaign", "c1", "--journal", "{ws}/journals/foreign.db"), r"foreign\.db|journal"),
+    "send-campaign-mismatch": (
+        (*SEND_MB, *TO, "--text", "hi", "--campaign", "c1", "--journal", "{ws}/journals/foreign.db"),
+        r"foreign\.db|journal",
+    ),
     "status-no-journal": (("status", "--journal", "{case}/none.db"), r"none\.db"),
-    "status-unknown-campaign": (("status", "--journal", "{ws}/journals/text.db", "--campaign", "nope"), r"text\.db|nope"),
+    "status-unknown-campaign": (
+        ("status", "--journal", "{ws}/journals/text.db", "--campaign", "nope"),
+        r"text\.db|nope",
+    ),
     "cancel-no-journal": (("cancel", "--campaign", "c", "--journal", "{case}/none.db"), r"none\.db"),
     "hooks-no-public-url": (("hooks", "--journal", "{journal}"), r"public-url"),
     "serve-missing-dir": (("serve", "{case}/nope", "--port", "0"), r"nope"),
@@ -427,7 +626,12 @@ JOURNAL_PATHS = {"text": "{ws}/journals/text.db", "foreign": "{ws}/journals/fore
                  "under-a-file": "{ws}/journals/a-file/j.db"}  # fmt: skip
 for name, path in JOURNAL_PATHS.items():
     says = JOURNALS[name]
-    add("journals", f"send-{name}", ("send", "-P", "messagebird", "--api-url", "{api}", "--journal", path, *TO, "--text", "hi"), says)
+    add(
+        "journals",
+        f"send-{name}",
+        ("send", "-P", "messagebird", "--api-url", "{api}", "--journal", path, *TO, "--text", "hi"),
+        says,
+    )
     add("journals", f"status-{name}", ("status", "--journal", path), says)
     add("journals", f"hooks-{name}", ("hooks", "--journal", path, "--public-url", "https://voice.example.com"), says)
     add("journals", f"cancel-{name}", ("cancel", "--campaign", "c", "--journal", path), says)
@@ -461,4 +665,9 @@ for name, says in [("letters.txt", r"OOO|letter"), ("empty.txt", r"empty\.txt|no
                    ("latin1.txt", r"latin1\.txt"), ("no-column.csv", r"no-column\.csv|column|not a phone|ann"), ("huge.txt", r"huge\.txt.*(bytes|large|at most)"),
                    ("folder.txt", r"folder\.txt"), ("dev-zero.txt", r"dev-zero\.txt"), ("fifo.txt", r"fifo\.txt"),
                    ("missing.txt", r"missing\.txt")]:  # fmt: skip
-    add("recipients", f"file-{name.replace('.', '-')}", (*SEND_MB, "--recipients", f"{{ws}}/recipients/{name}", "--text", "hi"), says)
+    add(
+        "recipients",
+        f"file-{name.replace('.', '-')}",
+        (*SEND_MB, "--recipients", f"{{ws}}/recipients/{name}", "--text", "hi"),
+        says,
+    )

@@ -12,14 +12,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from tests.cli import REPO
 from tests.httpd import Answer, ScriptedServer
 
 from . import workspace
@@ -53,7 +52,9 @@ def bad_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def recorder() -> Iterator[ScriptedServer]:
-    with ScriptedServer(lambda seen: Answer(500, b'{"error": "recorder"}', {"Content-Type": "application/json"})) as server:
+    with ScriptedServer(
+        lambda seen: Answer(500, b'{"error": "recorder"}', {"Content-Type": "application/json"})
+    ) as server:
         yield server
 
 
@@ -66,7 +67,13 @@ def _fill(text: str, values: dict[str, str]) -> str:
 def _run(case: Case, ws: Path, root: Path, api: str) -> Ran:
     folder = root / case.id
     folder.mkdir(parents=True, exist_ok=True)
-    values = {"ws": str(ws), "out": str(folder / "out"), "case": str(folder), "api": f"{api}/{case.id}", "journal": str(folder / "j.db")}
+    values = {
+        "ws": str(ws),
+        "out": str(folder / "out"),
+        "case": str(folder),
+        "api": f"{api}/{case.id}",
+        "journal": str(folder / "j.db"),
+    }
     args = [_fill(a, values) for a in case.args]
     env = {k: v for k, v in os.environ.items() if not k.startswith("VOXPIPE_")}
     env.update(CREDENTIALS)
@@ -84,7 +91,12 @@ def _run(case: Case, ws: Path, root: Path, api: str) -> Ran:
 
 
 @pytest.fixture(scope="session")
-def cli_runs(request: pytest.FixtureRequest, bad_workspace: Path, recorder: ScriptedServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Ran]:
+def cli_runs(
+    request: pytest.FixtureRequest,
+    bad_workspace: Path,
+    recorder: ScriptedServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, Ran]:
     """Every selected case, run once, several processes at a time."""
     wanted = set()
     for item in request.session.items:
@@ -130,7 +142,9 @@ def check(ran: Ran, sent: int) -> None:
     else:
         assert len(lines) == 1, f"{case.id}: want exactly one line on stderr, got {len(lines)}{shown}"
         errors = lines
-    assert re.search(case.says, errors[0], re.IGNORECASE), f"{case.id}: the error line does not name the input ({case.says!r}){shown}"
+    assert re.search(case.says, errors[0], re.IGNORECASE), (
+        f"{case.id}: the error line does not name the input ({case.says!r}){shown}"
+    )
     assert sent == 0, f"{case.id}: {sent} request(s) reached the provider"
     written = [] if case.writes else _files(ran.folder / "out")
     assert not written, f"{case.id}: wrote {[str(p.relative_to(ran.folder)) for p in written]}"

@@ -13,13 +13,13 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from voxpipe.sender.journal import Journal
 from tests.simulators import make_audio
+from voxpipe.sender.journal import Journal
 
 SECRET_FIELD = "{secret}"
 
@@ -69,7 +69,7 @@ class Served:
             try:
                 while chunk := s.recv(65536):
                     data += chunk
-            except (socket.timeout, ConnectionResetError):
+            except (TimeoutError, ConnectionResetError):
                 pass
         return data
 
@@ -200,7 +200,9 @@ def _status(answer: bytes) -> int | str:
 
 
 @pytest.mark.parametrize(("name", "raw", "allowed"), HTTP_CASES, ids=[c[0] for c in HTTP_CASES])
-def test_bad_request_gets_a_clean_answer_and_the_server_keeps_serving(served: Served, name: str, raw: bytes, allowed: set[int | str]) -> None:
+def test_bad_request_gets_a_clean_answer_and_the_server_keeps_serving(
+    served: Served, name: str, raw: bytes, allowed: set[int | str]
+) -> None:
     raw = raw.replace(SECRET_FIELD.encode(), served.secret.encode())
     got = _status(served.exchange(raw))
     assert got in allowed, f"{name}: answered {got}, want one of {sorted(map(str, allowed))}"

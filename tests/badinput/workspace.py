@@ -57,15 +57,21 @@ BROKEN_PROFILES: dict[str, object] = {
     "missing-field": {k: v for k, v in GOOD_PROFILE.items() if k != "mime"},
     "array": [GOOD_PROFILE],
     "null": None,
-    "opus-frame": {**GOOD_PROFILE, "container": "ogg", "codec": "libopus", "extension": "ogg",
-                   "mime": "audio/ogg; codecs=opus", "frame_ms": 7},
+    "opus-frame": {
+        **GOOD_PROFILE,
+        "container": "ogg",
+        "codec": "libopus",
+        "extension": "ogg",
+        "mime": "audio/ogg; codecs=opus",
+        "frame_ms": 7,
+    },
 }
 """Each becomes ``profiles/<name>.json``; the raw-text ones are below."""
 
 RAW_PROFILES: dict[str, bytes] = {
     "not-json": b"{ this is not json",
     "empty": b"",
-    "latin1": "{\"mime\": \"caf\xe9\"}".encode("latin-1"),
+    "latin1": '{"mime": "caf\xe9"}'.encode("latin-1"),
     "nan-literal": json.dumps({**GOOD_PROFILE, "lufs": "NaN"}).replace('"NaN"', "NaN").encode(),
     "deep": b"[" * 100000 + b"]" * 100000,
 }
@@ -157,7 +163,7 @@ CSV_MANIFESTS: dict[str, str] = {
     "bad-profiles": "id,text,profiles\na,hello,nonexistent\n",
     "huge-field": "id,text\na," + "x" * 200_000 + "\n",
     "nul-byte": "id,text\na,hel\0lo\n",
-    "bad-markup": "id,text\na,<prosody rate=\"fast!\">x</prosody>\n",
+    "bad-markup": 'id,text\na,<prosody rate="fast!">x</prosody>\n',
     "bad-engine": "id,text,engine\na,hello,festival\n",
 }
 

@@ -9,9 +9,9 @@ import ssl
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -21,8 +21,13 @@ from tests.httpd import Answer, Seen
 class LoopbackServer:
     """Answers each request with ``handler(seen)`` on ``host:port`` (port 0 = any)."""
 
-    def __init__(self, handler: Callable[[Seen], Answer], host: str = "127.0.0.1", port: int = 0,
-                 tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        handler: Callable[[Seen], Answer],
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.seen: list[Seen] = []
         outer = self
 
@@ -109,9 +114,26 @@ def self_signed(tmp: Path, name: str) -> tuple[Path, Path]:
         pytest.skip("the openssl command is not installed")
     cert, key = tmp / "cert.pem", tmp / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-         "-days", "2", "-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}"],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            f"/CN={name}",
+            "-addext",
+            f"subjectAltName=DNS:{name}",
+        ],
+        check=True,
+        capture_output=True,
     )
     return cert, key
 

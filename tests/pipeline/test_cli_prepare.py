@@ -19,7 +19,18 @@ def test_examples_folder_prepares_every_item(tmp_path: Path) -> None:
     for item in data["items"]:
         for art in item["artifacts"]:
             assert Path(art["path"]).is_file()
-            assert {"path", "profile", "mime", "sha256", "bytes", "duration_s", "sample_rate", "channels", "lufs", "true_peak_dbtp"} <= set(art)
+            assert {
+                "path",
+                "profile",
+                "mime",
+                "sha256",
+                "bytes",
+                "duration_s",
+                "sample_rate",
+                "channels",
+                "lufs",
+                "true_peak_dbtp",
+            } <= set(art)
     again = voxpipe("prepare", "assets/examples", "--out", str(tmp_path / "out"), "--json")
     assert again.returncode == 0
     assert all(a["reused"] for item in json.loads(again.stdout)["items"] for a in item["artifacts"])
@@ -71,14 +82,26 @@ def test_jsonl_manifest_and_text_file(tmp_path: Path) -> None:
     assert proc.returncode == 1
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--ssml", "<speak>Hello <break time='20s'/></speak>"], 'error  message: markup error at line 1, column 14: bad value "20s" for time on <break>; expected at most 10s'),
-    (["--text", "Hi", "-p", "nope"], "Error: unknown profile 'nope' (known: pstn, wav, whatsapp)"),
-    (["--text", "Hi", "--engine", "espeak"], "error  message: unknown engine 'espeak' (known: piper, gtts)"),
-    (["--text", "Hi", "--voice", "/nonexistent/voice.onnx"], "error  message: piper: voice file /nonexistent/voice.onnx not found"),
-    (["--audio", "ftp://host/a.mp3", "--id", "clip"], "error  clip: ftp://host/a.mp3: only http and https URLs can be fetched"),
-    (["missing-manifest.csv"], "Error: missing-manifest.csv: no such file or folder"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["--ssml", "<speak>Hello <break time='20s'/></speak>"],
+            'error  message: markup error at line 1, column 14: bad value "20s" for time on <break>; expected at most 10s',
+        ),
+        (["--text", "Hi", "-p", "nope"], "Error: unknown profile 'nope' (known: pstn, wav, whatsapp)"),
+        (["--text", "Hi", "--engine", "espeak"], "error  message: unknown engine 'espeak' (known: piper, gtts)"),
+        (
+            ["--text", "Hi", "--voice", "/nonexistent/voice.onnx"],
+            "error  message: piper: voice file /nonexistent/voice.onnx not found",
+        ),
+        (
+            ["--audio", "ftp://host/a.mp3", "--id", "clip"],
+            "error  clip: ftp://host/a.mp3: only http and https URLs can be fetched",
+        ),
+        (["missing-manifest.csv"], "Error: missing-manifest.csv: no such file or folder"),
+    ],
+)
 def test_bad_input_is_one_line_and_non_zero(tmp_path: Path, args: list[str], message: str) -> None:
     proc = voxpipe("prepare", *args, "--out", str(tmp_path))
     assert proc.returncode == 1
@@ -94,7 +117,9 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
 
 
 def test_ssml_from_a_file_and_human_output(tmp_path: Path) -> None:
-    proc = voxpipe("prepare", "--ssml-file", "assets/examples/otp.ssml", "--id", "otp", "-p", "whatsapp", "--out", str(tmp_path))
+    proc = voxpipe(
+        "prepare", "--ssml-file", "assets/examples/otp.ssml", "--id", "otp", "-p", "whatsapp", "--out", str(tmp_path)
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("ok     otp  whatsapp")
     assert proc.stderr == ""  # one input: its line says it all, no batch summary
@@ -103,9 +128,17 @@ def test_ssml_from_a_file_and_human_output(tmp_path: Path) -> None:
 def test_engines_and_profiles_listings() -> None:
     engines = voxpipe("engines")
     assert engines.returncode == 0
-    assert "piper  (offline" in engines.stdout and "en_US-joe-medium" in engines.stdout and "gtts  (online" in engines.stdout
+    assert (
+        "piper  (offline" in engines.stdout
+        and "en_US-joe-medium" in engines.stdout
+        and "gtts  (online" in engines.stdout
+    )
     profiles = voxpipe("profiles")
-    assert [ln.split()[0] for ln in profiles.stdout.splitlines() if not ln.startswith(" ")] == ["pstn", "wav", "whatsapp"]
+    assert [ln.split()[0] for ln in profiles.stdout.splitlines() if not ln.startswith(" ")] == [
+        "pstn",
+        "wav",
+        "whatsapp",
+    ]
 
 
 def test_an_output_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:

@@ -23,8 +23,18 @@ def test_prepare_into_s3_public_then_presigned(tmp_path: Path, s3_server) -> Non
     assert init.returncode == 0, init.stderr
     assert "voice-cli" in init.stdout
     proc = voxpipe(
-        "prepare", "--text", "Your parcel arrives today.", "--out", str(tmp_path / "out"),
-        "--store", "s3://voice-cli/public", "--endpoint-url", s3_server.endpoint, "--verify-url", "--json", env=env,
+        "prepare",
+        "--text",
+        "Your parcel arrives today.",
+        "--out",
+        str(tmp_path / "out"),
+        "--store",
+        "s3://voice-cli/public",
+        "--endpoint-url",
+        s3_server.endpoint,
+        "--verify-url",
+        "--json",
+        env=env,
     )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
@@ -38,9 +48,23 @@ def test_prepare_into_s3_public_then_presigned(tmp_path: Path, s3_server) -> Non
     assert data["summary"]["timing"]["upload_s"] >= 0
 
     presigned = voxpipe(
-        "prepare", "--text", "Your parcel arrives today.", "--out", str(tmp_path / "out"), "-p", "pstn",
-        "--store", "s3://voice-cli/private", "--endpoint-url", s3_server.endpoint,
-        "--url-mode", "presigned", "--expires", "600", "--json", env=env,
+        "prepare",
+        "--text",
+        "Your parcel arrives today.",
+        "--out",
+        str(tmp_path / "out"),
+        "-p",
+        "pstn",
+        "--store",
+        "s3://voice-cli/private",
+        "--endpoint-url",
+        s3_server.endpoint,
+        "--url-mode",
+        "presigned",
+        "--expires",
+        "600",
+        "--json",
+        env=env,
     )
     assert presigned.returncode == 0, presigned.stderr
     art = json.loads(presigned.stdout)["items"][0]["artifacts"][0]
@@ -52,8 +76,19 @@ def test_prepare_into_s3_public_then_presigned(tmp_path: Path, s3_server) -> Non
 
 def test_failed_upload_marks_the_item_failed_and_keeps_local_files(tmp_path: Path, s3_server) -> None:
     proc = voxpipe(
-        "prepare", "--text", "Nowhere to go.", "--out", str(tmp_path / "out"), "-p", "pstn",
-        "--store", "s3://no-such-bucket-here/x", "--endpoint-url", s3_server.endpoint, "--json", env=s3_server.env(),
+        "prepare",
+        "--text",
+        "Nowhere to go.",
+        "--out",
+        str(tmp_path / "out"),
+        "-p",
+        "pstn",
+        "--store",
+        "s3://no-such-bucket-here/x",
+        "--endpoint-url",
+        s3_server.endpoint,
+        "--json",
+        env=s3_server.env(),
     )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     item = json.loads(proc.stdout)["items"][0]
@@ -61,11 +96,17 @@ def test_failed_upload_marks_the_item_failed_and_keeps_local_files(tmp_path: Pat
     assert Path(item["artifacts"][0]["path"]).is_file()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--store", "s3://bucket-ok/p", "--url-mode", "presigned", "--expires", "700000"], "presigned URLs last 1 s to 7 days (604800 s)"),
-    (["--store", "ftp://x/y"], "unsupported scheme; give a directory or s3://bucket/prefix"),
-    (["--base-url", "http://example.com"], "--base-url needs --store"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["--store", "s3://bucket-ok/p", "--url-mode", "presigned", "--expires", "700000"],
+            "presigned URLs last 1 s to 7 days (604800 s)",
+        ),
+        (["--store", "ftp://x/y"], "unsupported scheme; give a directory or s3://bucket/prefix"),
+        (["--base-url", "http://example.com"], "--base-url needs --store"),
+    ],
+)
 def test_bad_store_options_fail_before_any_work(tmp_path: Path, args: list[str], message: str) -> None:
     proc = voxpipe("prepare", "--text", "Hi.", "--out", str(tmp_path / "out"), *args)
     assert proc.returncode in (1, 2) and message in proc.stderr and "Traceback" not in proc.stderr
@@ -82,14 +123,27 @@ def test_directory_store_served_by_voxpipe_serve(tmp_path: Path) -> None:
     port = _free_port()
     media = tmp_path / "media"
     proc = voxpipe(
-        "prepare", "--text", "Served locally.", "--out", str(tmp_path / "out"), "-p", "whatsapp",
-        "--store", str(media), "--base-url", f"http://127.0.0.1:{port}/", "--json",
+        "prepare",
+        "--text",
+        "Served locally.",
+        "--out",
+        str(tmp_path / "out"),
+        "-p",
+        "whatsapp",
+        "--store",
+        str(media),
+        "--base-url",
+        f"http://127.0.0.1:{port}/",
+        "--json",
     )
     assert proc.returncode == 0, proc.stderr
     art = json.loads(proc.stdout)["items"][0]["artifacts"][0]
     server = subprocess.Popen(
         [sys.executable, "-m", "voxpipe", "serve", str(media), "--port", str(port)],
-        cwd=REPO, stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
     )
     try:
         deadline = time.monotonic() + 20

@@ -7,13 +7,16 @@ import hashlib
 import json
 from pathlib import Path
 
-from voxpipe.pipeline.engines import VoiceSettings, get_engine
 from tests.cli import voxpipe
+from voxpipe.pipeline.engines import VoiceSettings, get_engine
 
 ROWS = [
     {"id": "otp", "text": 'Your code is <say-as interpret-as="digits">4839</say-as>. <break time="300ms"/> Goodbye.'},
     {"id": "notice", "text": "Good morning. The water supply will be interrupted on Tuesday from nine until noon."},
-    {"id": "slow", "text": '<speak><prosody rate="slow" pitch="-1st">Please hold the line.</prosody> Thank you.</speak>'},
+    {
+        "id": "slow",
+        "text": '<speak><prosody rate="slow" pitch="-1st">Please hold the line.</prosody> Thank you.</speak>',
+    },
 ]
 
 

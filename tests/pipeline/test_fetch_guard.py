@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from voxpipe.pipeline.errors import AudioInputError
-from voxpipe.pipeline.load import FetchSettings, load_audio, read_source
 from tests.httpd import Answer
 from tests.pipeline.netservers import LoopbackServer, TrickleServer, self_signed, server_context
+from voxpipe.pipeline.errors import AudioInputError
+from voxpipe.pipeline.load import FetchSettings, load_audio, read_source
 
 PUBLIC = "93.184.216.34"  # a global address; the test network below maps it to 127.0.0.2
 STAND_IN = "127.0.0.2"
@@ -53,8 +53,9 @@ class TestNetwork(httpx.BaseTransport):
         if host == PUBLIC:
             host = STAND_IN
         return self.real.handle_request(
-            httpx.Request(request.method, request.url.copy_with(host=host), headers=request.headers,
-                          extensions=request.extensions)
+            httpx.Request(
+                request.method, request.url.copy_with(host=host), headers=request.headers, extensions=request.extensions
+            )
         )
 
 
@@ -65,9 +66,13 @@ def two_servers(speech_wav: Path):
     internal = LoopbackServer(lambda s: Answer(200, b"internal secrets"))
     with internal:
         public = LoopbackServer(
-            lambda s: Answer(302, b"", {"Location": f"http://next.test:{internal.port}/speech.wav"})
-            if s.path == "/hop" else Answer(200, wav, {"Content-Type": "audio/wav"}),
-            host=STAND_IN, port=internal.port,
+            lambda s: (
+                Answer(302, b"", {"Location": f"http://next.test:{internal.port}/speech.wav"})
+                if s.path == "/hop"
+                else Answer(200, wav, {"Content-Type": "audio/wav"})
+            ),
+            host=STAND_IN,
+            port=internal.port,
         )
         with public:
             yield internal, public
@@ -104,7 +109,10 @@ def test_every_address_of_an_answer_is_checked(two_servers) -> None:
     url = f"http://media.test:{internal.port}/speech.wav"
     with pytest.raises(AudioInputError) as err:
         load_audio(url, resolver=resolver, transport=TestNetwork(resolver))
-    assert str(err.value) == f"{url}: refusing to fetch from the non-public address 127.0.0.1 (allow it with --allow-private-urls)"
+    assert (
+        str(err.value)
+        == f"{url}: refusing to fetch from the non-public address 127.0.0.1 (allow it with --allow-private-urls)"
+    )
     assert public.seen == [] and internal.seen == []
 
 
@@ -116,7 +124,9 @@ def test_redirect_to_a_name_on_loopback_is_refused(two_servers) -> None:
     def resolve(host: str, port: int) -> list[str]:
         return answers[host]
 
-    with pytest.raises(AudioInputError, match=r"next\.test:\d+/speech\.wav: refusing to fetch from the non-public address 127\.0\.0\.1"):
+    with pytest.raises(
+        AudioInputError, match=r"next\.test:\d+/speech\.wav: refusing to fetch from the non-public address 127\.0\.0\.1"
+    ):
         load_audio(f"http://media.test:{internal.port}/hop", resolver=resolve, transport=TestNetwork(resolver))
     assert [s.path for s in public.seen] == ["/hop"]
     assert internal.seen == []
@@ -144,7 +154,10 @@ def test_https_is_verified_against_the_name_not_the_pinned_address(tmp_path: Pat
         assert srv.seen[0].headers["Host"] == f"media.test:{srv.port}"
         # Trusted certificate, other name at the same address: refused, not connected.
         other = f"https://other.test:{srv.port}/speech.wav"
-        with pytest.raises(AudioInputError, match=r"fetch failed: ConnectError: .*(Hostname mismatch|doesn't match|CERTIFICATE_VERIFY_FAILED)"):
+        with pytest.raises(
+            AudioInputError,
+            match=r"fetch failed: ConnectError: .*(Hostname mismatch|doesn't match|CERTIFICATE_VERIFY_FAILED)",
+        ):
             read_source(other, allowed, resolver=resolve, transport=trusting)
         assert len(srv.seen) == 1
 
@@ -168,18 +181,24 @@ def _no_dns(host: str, port: int) -> list[str]:
     raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
 
-@pytest.mark.parametrize("url, reason", [
-    ("http://h:99999/a.wav", "not a valid URL (Port out of range 0-65535)"),
-    ("http://[::1/a.wav", "not a valid URL (Invalid IPv6 URL)"),
-    ("http://[fe80::1%eth0]/a.wav", "refusing to fetch from the non-public address fe80::1%eth0 (allow it with --allow-private-urls)"),
-    ("http://xn--/a.wav", "not a valid URL ("),
-    ("http://\u2603\u2603.com/a.wav", "not a valid URL (Invalid IDNA hostname"),
-    ("http:///a.wav", "no host in the URL"),
-    ("http://h:0/a.wav", "not a valid URL (port 0)"),
-    ("http://exa mple.com/a.wav", "cannot resolve host"),
-    ("http://" + "a" * 70 + ".com/a.wav", "cannot resolve host"),
-    ("gopher://h/a.wav", "only http and https URLs can be fetched"),
-])
+@pytest.mark.parametrize(
+    "url, reason",
+    [
+        ("http://h:99999/a.wav", "not a valid URL (Port out of range 0-65535)"),
+        ("http://[::1/a.wav", "not a valid URL (Invalid IPv6 URL)"),
+        (
+            "http://[fe80::1%eth0]/a.wav",
+            "refusing to fetch from the non-public address fe80::1%eth0 (allow it with --allow-private-urls)",
+        ),
+        ("http://xn--/a.wav", "not a valid URL ("),
+        ("http://\u2603\u2603.com/a.wav", "not a valid URL (Invalid IDNA hostname"),
+        ("http:///a.wav", "no host in the URL"),
+        ("http://h:0/a.wav", "not a valid URL (port 0)"),
+        ("http://exa mple.com/a.wav", "cannot resolve host"),
+        ("http://" + "a" * 70 + ".com/a.wav", "cannot resolve host"),
+        ("gopher://h/a.wav", "only http and https URLs can be fetched"),
+    ],
+)
 def test_malformed_urls_get_one_line(url: str, reason: str) -> None:
     with pytest.raises(AudioInputError) as err:
         read_source(url, resolver=_no_dns)
@@ -187,12 +206,15 @@ def test_malformed_urls_get_one_line(url: str, reason: str) -> None:
     assert reason in line and "\n" not in line and "Traceback" not in line
 
 
-@pytest.mark.parametrize("url", [
-    "https://user:s3cr3t@h:99999/a.wav",
-    "http://user:s3cr3t@127.0.0.1/a.wav",
-    "http://user:s3cr3t@media.test/a.wav",
-    "http://user:s3cr3t@[::1/a.wav",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://user:s3cr3t@h:99999/a.wav",
+        "http://user:s3cr3t@127.0.0.1/a.wav",
+        "http://user:s3cr3t@media.test/a.wav",
+        "http://user:s3cr3t@[::1/a.wav",
+    ],
+)
 def test_url_passwords_never_appear_in_errors(url: str) -> None:
     with pytest.raises(AudioInputError) as err:
         read_source(url, resolver=_no_dns)

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.httpd import Answer, ScriptedServer
 from voxpipe.pipeline.engines import VoiceSettings
 from voxpipe.pipeline.engines.gtts_engine import GttsEngine
 from voxpipe.pipeline.errors import SynthesisError
 from voxpipe.pipeline.ffmpeg import run
 from voxpipe.pipeline.preparation import Item, PrepareSettings, prepare
 from voxpipe.pipeline.retry import RetryPolicy
-from tests.httpd import Answer, ScriptedServer
 
 FAST = RetryPolicy(attempts=3, base_s=0.01, max_s=0.05)
 
@@ -60,11 +60,20 @@ def test_429_is_retried_with_backoff_then_succeeds(mp3_speech: bytes) -> None:
     assert len(srv.seen) == 3 and audio.duration > 1
 
 
-@pytest.mark.parametrize("answer, message", [
-    (Answer(429), "gtts: Google rate-limited the request (HTTP 429) after 3 attempts; wait and retry, or use the offline piper engine"),
-    (Answer(200, b")]}'\n[]"), "gtts: 127.0.0.1:{port} answered without audio; probable cause: upstream API change"),
-    (Answer(403), "gtts: 127.0.0.1:{port} answered HTTP 403; probable cause: bad token or upstream API change"),
-])
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (
+            Answer(429),
+            "gtts: Google rate-limited the request (HTTP 429) after 3 attempts; wait and retry, or use the offline piper engine",
+        ),
+        (
+            Answer(200, b")]}'\n[]"),
+            "gtts: 127.0.0.1:{port} answered without audio; probable cause: upstream API change",
+        ),
+        (Answer(403), "gtts: 127.0.0.1:{port} answered HTTP 403; probable cause: bad token or upstream API change"),
+    ],
+)
 def test_failures_become_one_clear_synthesis_error(answer: Answer, message: str) -> None:
     with ScriptedServer(lambda s: answer) as srv:
         port = srv.url.rsplit(":", 1)[1]
@@ -80,10 +89,16 @@ def test_unreachable_service_is_a_synthesis_error() -> None:
         GttsEngine(endpoint=url, policy=FAST).synthesize("Hello.")
 
 
-@pytest.mark.parametrize("settings, message", [
-    (VoiceSettings(language="xx"), "gtts: language 'xx' is not supported (see `voxpipe engines`)"),
-    (VoiceSettings(tld="evil.example/"), "gtts: tld 'evil.example/' is not a Google domain suffix like com or co.uk"),
-])
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        (VoiceSettings(language="xx"), "gtts: language 'xx' is not supported (see `voxpipe engines`)"),
+        (
+            VoiceSettings(tld="evil.example/"),
+            "gtts: tld 'evil.example/' is not a Google domain suffix like com or co.uk",
+        ),
+    ],
+)
 def test_bad_settings(settings: VoiceSettings, message: str) -> None:
     with pytest.raises(SynthesisError) as err:
         GttsEngine(settings)

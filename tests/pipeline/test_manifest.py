@@ -20,24 +20,36 @@ def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
     return path
 
 
-@pytest.mark.parametrize("name, content, message", [
-    # A quote opened in row 2 and closed in row 4 used to merge rows 2-4 into one message.
-    ("merged.csv", 'id,text,to\na,"Hello,+2348020000001\nb,Bye,+2348020000002\nc,Hi",+2348020000003\n',
-     "merged.csv line 2: a quoted field runs on to line 4 and holds whole rows; is a quote missing?"),
-    ("open.csv", 'id,text\na,"Hello\nb,Bye\n', "open.csv line 2: a quote opened here is never closed"),
-    ("after.csv", 'id,text\na,"Hello" there\n', 'after.csv line 2: text after a closing quote'),
-    ("dup.csv", "id,text,id\na,Hello,b\n", "dup.csv line 1: column 'id' appears more than once in the header"),
-    ("dup2.csv", "\n\nid, text ,text\na,Hello,Bye\n", "dup2.csv line 3: column 'text' appears more than once in the header"),
-    ("header.csv", "id,text,to\n", "header.csv: no rows to read (only a header)"),
-    ("blank.csv", "id,text\n\n\n", "blank.csv: no rows to read (only a header)"),
-    ("empty.csv", "", "empty.csv: empty; a CSV manifest starts with a header naming its columns"),
-    ("noid.csv", "name,text\na,b\n", "noid.csv: the CSV header must name an id column"),
-    ("empty.jsonl", "\n \n", "empty.jsonl: no rows to read"),
-    ("long.csv", "id,text\na," + "x" * 140_000 + "\n", "long.csv line 2: a field longer than 131,072 characters"),
-    ("bin.csv", b"id,text\na,\xff\xfe\n", "bin.csv: cannot read it as UTF-8 text"),
-    ("m.txt", "id\n", "m.txt: a manifest is .csv or .jsonl"),
-])
-def test_files_that_cannot_be_split_into_rows_are_refused(tmp_path: Path, name: str, content: str, message: str) -> None:
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        # A quote opened in row 2 and closed in row 4 used to merge rows 2-4 into one message.
+        (
+            "merged.csv",
+            'id,text,to\na,"Hello,+2348020000001\nb,Bye,+2348020000002\nc,Hi",+2348020000003\n',
+            "merged.csv line 2: a quoted field runs on to line 4 and holds whole rows; is a quote missing?",
+        ),
+        ("open.csv", 'id,text\na,"Hello\nb,Bye\n', "open.csv line 2: a quote opened here is never closed"),
+        ("after.csv", 'id,text\na,"Hello" there\n', "after.csv line 2: text after a closing quote"),
+        ("dup.csv", "id,text,id\na,Hello,b\n", "dup.csv line 1: column 'id' appears more than once in the header"),
+        (
+            "dup2.csv",
+            "\n\nid, text ,text\na,Hello,Bye\n",
+            "dup2.csv line 3: column 'text' appears more than once in the header",
+        ),
+        ("header.csv", "id,text,to\n", "header.csv: no rows to read (only a header)"),
+        ("blank.csv", "id,text\n\n\n", "blank.csv: no rows to read (only a header)"),
+        ("empty.csv", "", "empty.csv: empty; a CSV manifest starts with a header naming its columns"),
+        ("noid.csv", "name,text\na,b\n", "noid.csv: the CSV header must name an id column"),
+        ("empty.jsonl", "\n \n", "empty.jsonl: no rows to read"),
+        ("long.csv", "id,text\na," + "x" * 140_000 + "\n", "long.csv line 2: a field longer than 131,072 characters"),
+        ("bin.csv", b"id,text\na,\xff\xfe\n", "bin.csv: cannot read it as UTF-8 text"),
+        ("m.txt", "id\n", "m.txt: a manifest is .csv or .jsonl"),
+    ],
+)
+def test_files_that_cannot_be_split_into_rows_are_refused(
+    tmp_path: Path, name: str, content: str, message: str
+) -> None:
     with pytest.raises(ManifestError) as err:
         read_records(write(tmp_path, name, content))
     assert str(err.value).startswith(str(tmp_path / name.split()[0])) or name == "m.txt"
@@ -51,14 +63,17 @@ def test_multi_line_markup_in_a_quoted_field_is_still_one_row(tmp_path: Path) ->
     assert records[0][1]["text"] == "<speak>\n  Your code is 1, 2, 3.\n</speak>"
 
 
-@pytest.mark.parametrize("line, error", [
-    ('{"id": "a", "text": ' + "[" * 100_000 + "]" * 100_000 + "}", "invalid JSON: nested too deeply"),
-    ('{"id": "a", "text": ' + "1" * 5000 + "}", "invalid JSON: a number with more than 4300 digits"),
-    ('{"id": "a", "text": NaN}', "invalid JSON: NaN is not JSON"),
-    ('{"id": "a", "id": "b", "text": "x"}', "invalid JSON: key 'id' appears twice"),
-    ('{"id": "a"', "invalid JSON: Expecting ',' delimiter"),
-    ("[1]", "expected a JSON object"),
-])
+@pytest.mark.parametrize(
+    "line, error",
+    [
+        ('{"id": "a", "text": ' + "[" * 100_000 + "]" * 100_000 + "}", "invalid JSON: nested too deeply"),
+        ('{"id": "a", "text": ' + "1" * 5000 + "}", "invalid JSON: a number with more than 4300 digits"),
+        ('{"id": "a", "text": NaN}', "invalid JSON: NaN is not JSON"),
+        ('{"id": "a", "id": "b", "text": "x"}', "invalid JSON: key 'id' appears twice"),
+        ('{"id": "a"', "invalid JSON: Expecting ',' delimiter"),
+        ("[1]", "expected a JSON object"),
+    ],
+)
 def test_bad_jsonl_rows_fail_alone(tmp_path: Path, line: str, error: str) -> None:
     path = write(tmp_path, "m.jsonl", line + "\n" + json.dumps({"id": "good", "text": "Hi\u2028there"}) + "\n")
     records = read_records(path)
@@ -79,24 +94,41 @@ def test_short_and_long_rows_fail_alone(tmp_path: Path) -> None:
 def test_ssml_is_markup_and_ssml_file_is_a_file_next_to_the_manifest(tmp_path: Path) -> None:
     (tmp_path / "msgs").mkdir()
     (tmp_path / "msgs" / "otp.ssml").write_text("<speak>Code <say-as interpret-as='digits'>12</say-as></speak>")
-    path = write(tmp_path, "m.csv", "id,ssml,ssml_file,text\n"
-                 "inline,<speak>Hi</speak>,,\n"
-                 "fromfile,,msgs/otp.ssml,\n"
-                 "mistyped,msgs/otp.ssmll,,\n"
-                 "missing,,msgs/nope.ssml,\n"
-                 "both,<speak>Hi</speak>,,Hello\n")
+    path = write(
+        tmp_path,
+        "m.csv",
+        "id,ssml,ssml_file,text\n"
+        "inline,<speak>Hi</speak>,,\n"
+        "fromfile,,msgs/otp.ssml,\n"
+        "mistyped,msgs/otp.ssmll,,\n"
+        "missing,,msgs/nope.ssml,\n"
+        "both,<speak>Hi</speak>,,Hello\n",
+    )
     rows = {r.item.id if isinstance(r, Row) else r.id: r for r in read_manifest(path)}
     assert rows["inline"].item.text == "<speak>Hi</speak>"
     assert rows["fromfile"].item.text.startswith("<speak>Code")
-    assert rows["mistyped"].error == "m.csv line 4: ssml 'msgs/otp.ssmll' looks like a file path; put files in an ssml_file column"
+    assert (
+        rows["mistyped"].error
+        == "m.csv line 4: ssml 'msgs/otp.ssmll' looks like a file path; put files in an ssml_file column"
+    )
     assert rows["missing"].error == f"m.csv line 5: {tmp_path / 'msgs' / 'nope.ssml'}: cannot read: no such file"
     assert rows["both"].error == "m.csv line 6: give one of text, ssml, not 2"
 
 
-@pytest.mark.parametrize("value, is_path", [
-    ("/srv/messages/otp.ssmll", True), ("otp.ssml", True), ("notes.TXT", True), ("msgs/a", True),
-    ("Hello", False), ("<speak>a/b</speak>", False), ("Your code is 1/2", False), ("Hi.", False), ("", False),
-])
+@pytest.mark.parametrize(
+    "value, is_path",
+    [
+        ("/srv/messages/otp.ssmll", True),
+        ("otp.ssml", True),
+        ("notes.TXT", True),
+        ("msgs/a", True),
+        ("Hello", False),
+        ("<speak>a/b</speak>", False),
+        ("Your code is 1/2", False),
+        ("Hi.", False),
+        ("", False),
+    ],
+)
 def test_what_looks_like_a_path(value: str, is_path: bool) -> None:
     assert looks_like_path(value) is is_path
 

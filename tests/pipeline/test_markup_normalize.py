@@ -26,6 +26,7 @@ def _raises(call: object, *args: object) -> MarkupError:
 
 # -- one function per interpret-as ------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("_in", "_out"),
     [
@@ -220,8 +221,16 @@ def test_say_as_errors(_in: tuple[object, ...], _out: str) -> None:
 @pytest.mark.parametrize(
     ("_in", "_out"),
     [
-        ("en", "en"), ("en-US", "en"), ("en_us", "en"), ("EN-us", "en"), ("en-IN", "en_IN"),
-        ("pt-BR", "pt_BR"), ("pt-PT", "pt"), ("de-DE", "de"), ("xx", "en"), ("tlh", "en"),
+        ("en", "en"),
+        ("en-US", "en"),
+        ("en_us", "en"),
+        ("EN-us", "en"),
+        ("en-IN", "en_IN"),
+        ("pt-BR", "pt_BR"),
+        ("pt-PT", "pt"),
+        ("de-DE", "de"),
+        ("xx", "en"),
+        ("tlh", "en"),
     ],
 )
 def test_number_language(_in: str, _out: str) -> None:
@@ -345,6 +354,7 @@ def test_to_plain_text_passes_language_on() -> None:
 
 
 # -- spell_digits -------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("_in", "_out"),

@@ -11,8 +11,7 @@ import pytest
 
 import voxpipe.pipeline.markup as markup
 from voxpipe.pipeline.errors import MarkupError
-from voxpipe.pipeline.markup import Pause, Prosody, Script, Speech, parse
-from voxpipe.pipeline.markup import symbols, values
+from voxpipe.pipeline.markup import Pause, Prosody, Script, Speech, parse, symbols, values
 from voxpipe.pipeline.markup.tokenizer import decode_entities, locate, prepare
 
 TAGS = "speak, break, prosody, say-as, sub, s, p, emphasis"
@@ -107,20 +106,20 @@ SEGMENT_CASES = [
     ('<p>A</p><break time="6s"/><break time="6s"/><p>B</p>', (sp("A"), Pause(10000), sp("B"))),
     # edges: breaks are kept (wanted lead/tail silence), structural pauses dropped
     ('<break time="1s"/>Hi<break time="2s"/>', (Pause(1000), sp("Hi"), Pause(2000))),
-    (' <break/> Hi', (M, sp("Hi"))),
+    (" <break/> Hi", (M, sp("Hi"))),
     ('<break strength="strong"/>Hi', (Pause(600, "strong"), sp("Hi"))),
     ('<p><break time="1s"/>Hi</p>', (Pause(1000), sp("Hi"))),
     ('<break time="300ms"/><break time="300ms"/>Hi', (Pause(600), sp("Hi"))),
     ('<p>Hi</p><break time="7s"/><break time="7s"/>', (sp("Hi"), Pause(10000))),
     # speech with the same attributes merges; different attributes do not
     ('a <prosody rate="medium">b</prosody> c', (sp("a b c"),)),
-    ('a<!-- x --> b', (sp("a b"),)),
+    ("a<!-- x --> b", (sp("a b"),)),
     (
         'a <prosody rate="fast">b</prosody><prosody rate="fast"> c</prosody>',
         (sp("a "), sp("b c", prosody=pr(rate=1.1))),
     ),
     (
-        'Hello<emphasis> world</emphasis> !',
+        "Hello<emphasis> world</emphasis> !",
         (sp("Hello"), sp(" world", emphasis="moderate"), sp(" !")),
     ),
     ('a <break/><prosody rate="fast"> </prosody><break/> b', (sp("a"), Pause(500), sp("b"))),
@@ -144,10 +143,7 @@ SAY_AS_CASES = [
         'Your code is <say-as interpret-as="digits">1234</say-as>.',
         (sp("Your code is "), say("1234", "digits"), sp(".")),
     ),
-    *[
-        (f'<say-as interpret-as="{kind}">A1</say-as>', (say("A1", kind),))
-        for kind in symbols.INTERPRET_AS
-    ],
+    *[(f'<say-as interpret-as="{kind}">A1</say-as>', (say("A1", kind),)) for kind in symbols.INTERPRET_AS],
     ('<say-as interpret-as="date">2026-03-05</say-as>', (say("2026-03-05", "date"),)),
     *[
         (f'<say-as interpret-as="date" format="{fmt}">1</say-as>', (say("1", "date", fmt),))
@@ -277,9 +273,7 @@ def test_prosody_applies_inside_only() -> None:
 
 
 def test_prosody_wraps_say_as_and_emphasis() -> None:
-    script = parse(
-        '<prosody rate="slow"><emphasis>x <say-as interpret-as="digits">12</say-as></emphasis></prosody>'
-    )
+    script = parse('<prosody rate="slow"><emphasis>x <say-as interpret-as="digits">12</say-as></emphasis></prosody>')
     slow = pr(rate=0.9)
     assert script.segments == (
         Speech("x ", prosody=slow, emphasis="moderate"),
@@ -310,21 +304,37 @@ def test_language(_in: str, _out: str | None) -> None:
 
 
 def test_script_is_content_addressable() -> None:
-    script = parse('<speak xml:lang="en"><prosody rate="fast">Hi</prosody><break time="1s"/>'
-                   '<sub alias="Doctor">Dr.</sub></speak>')
+    script = parse(
+        '<speak xml:lang="en"><prosody rate="fast">Hi</prosody><break time="1s"/><sub alias="Doctor">Dr.</sub></speak>'
+    )
     as_json = json.dumps(script.to_dict(), sort_keys=True)
     assert json.loads(as_json) == {
         "language": "en",
         "segments": [
-            {"type": "speech", "text": "Hi", "prosody": {"rate": 1.1, "volume_db": 0.0, "pitch_st": 0.0},
-             "say_as": None, "say_as_format": None, "written": None, "emphasis": None},
+            {
+                "type": "speech",
+                "text": "Hi",
+                "prosody": {"rate": 1.1, "volume_db": 0.0, "pitch_st": 0.0},
+                "say_as": None,
+                "say_as_format": None,
+                "written": None,
+                "emphasis": None,
+            },
             {"type": "pause", "ms": 1000, "strength": None},
-            {"type": "speech", "text": "Doctor", "prosody": {"rate": 1.0, "volume_db": 0.0, "pitch_st": 0.0},
-             "say_as": None, "say_as_format": None, "written": "Dr.", "emphasis": None},
+            {
+                "type": "speech",
+                "text": "Doctor",
+                "prosody": {"rate": 1.0, "volume_db": 0.0, "pitch_st": 0.0},
+                "say_as": None,
+                "say_as_format": None,
+                "written": "Dr.",
+                "emphasis": None,
+            },
         ],
     }
-    assert json.dumps(parse('<prosody volume="soft"><prosody volume="+3dB">a</prosody></prosody>').to_dict()) \
-        == json.dumps(parse("a").to_dict())  # no -0.0 to tell apart
+    assert json.dumps(
+        parse('<prosody volume="soft"><prosody volume="+3dB">a</prosody></prosody>').to_dict()
+    ) == json.dumps(parse("a").to_dict())  # no -0.0 to tell apart
 
 
 # -- errors ------------------------------------------------------------------
@@ -367,7 +377,12 @@ ERROR_CASES = [
     ("<s>a<s>b</s></s>", 1, 5, "tag <s> not allowed inside <s>; expected text or inline tags"),
     ("<s><p>a</p></s>", 1, 4, "tag <p> not allowed inside <s>; expected text, <s> or inline tags"),
     ("<p>a<p>b</p></p>", 1, 5, "tag <p> not allowed inside <p>; expected text, <s> or inline tags"),
-    ("<s><emphasis><p>a</p></emphasis></s>", 1, 14, "tag <p> not allowed inside <s>; expected text, <s> or inline tags"),
+    (
+        "<s><emphasis><p>a</p></emphasis></s>",
+        1,
+        14,
+        "tag <p> not allowed inside <s>; expected text, <s> or inline tags",
+    ),
     # <break> holds nothing
     ("Hello <break>world</break>", 1, 7, "<break> must be empty; expected <break/>"),
     ("Hello <break> world", 1, 7, "<break> must be empty; expected <break/>"),
@@ -376,12 +391,29 @@ ERROR_CASES = [
     # say-as and sub hold text only
     (
         '<say-as interpret-as="digits">1<say-as interpret-as="digits">2</say-as></say-as>',
-        1, 32, "tag <say-as> not allowed inside <say-as>; expected text",
+        1,
+        32,
+        "tag <say-as> not allowed inside <say-as>; expected text",
     ),
-    ('<say-as interpret-as="digits">1<break/>2</say-as>', 1, 32, "tag <break> not allowed inside <say-as>; expected text"),
-    ('<say-as interpret-as="digits"><emphasis>1</emphasis></say-as>', 1, 31, "tag <emphasis> not allowed inside <say-as>; expected text"),
+    (
+        '<say-as interpret-as="digits">1<break/>2</say-as>',
+        1,
+        32,
+        "tag <break> not allowed inside <say-as>; expected text",
+    ),
+    (
+        '<say-as interpret-as="digits"><emphasis>1</emphasis></say-as>',
+        1,
+        31,
+        "tag <emphasis> not allowed inside <say-as>; expected text",
+    ),
     ('<sub alias="x">a<break/>b</sub>', 1, 17, "tag <break> not allowed inside <sub>; expected text"),
-    ('<sub alias="x"><say-as interpret-as="digits">1</say-as></sub>', 1, 16, "tag <say-as> not allowed inside <sub>; expected text"),
+    (
+        '<sub alias="x"><say-as interpret-as="digits">1</say-as></sub>',
+        1,
+        16,
+        "tag <say-as> not allowed inside <sub>; expected text",
+    ),
     ('<say-as interpret-as="digits"> </say-as>', 1, 1, "empty <say-as>; expected text to interpret"),
     ('<say-as interpret-as="digits"/>', 1, 1, "empty <say-as>; expected text to interpret"),
     ('<sub alias="x"></sub>', 1, 1, "empty <sub>; expected the written text"),
@@ -390,10 +422,25 @@ ERROR_CASES = [
     ('<s x="1">a</s>', 1, 1, "unknown attribute x on <s>; expected no attributes"),
     ('<p class="x">a</p>', 1, 1, "unknown attribute class on <p>; expected no attributes"),
     ('<speak lang="en">a</speak>', 1, 1, "unknown attribute lang on <speak>; expected one of xml:lang, version, xmlns"),
-    ('<prosody duration="2s">a</prosody>', 1, 1, "unknown attribute duration on <prosody>; expected one of rate, volume, pitch"),
-    ('<say-as interpret-as="date" detail="1">a</say-as>', 1, 1, "unknown attribute detail on <say-as>; expected one of interpret-as, format"),
+    (
+        '<prosody duration="2s">a</prosody>',
+        1,
+        1,
+        "unknown attribute duration on <prosody>; expected one of rate, volume, pitch",
+    ),
+    (
+        '<say-as interpret-as="date" detail="1">a</say-as>',
+        1,
+        1,
+        "unknown attribute detail on <say-as>; expected one of interpret-as, format",
+    ),
     ('<sub alias="a" xml:lang="en">b</sub>', 1, 1, "unknown attribute xml:lang on <sub>; expected one of alias"),
-    ('<emphasis strength="strong">a</emphasis>', 1, 1, "unknown attribute strength on <emphasis>; expected one of level"),
+    (
+        '<emphasis strength="strong">a</emphasis>',
+        1,
+        1,
+        "unknown attribute strength on <emphasis>; expected one of level",
+    ),
     # <break> values
     ('a\n <break time="1s" strength="weak"/>', 2, 2, "<break> has both time and strength; expected one of them"),
     ('<break time="11s"/>', 1, 1, 'bad value "11s" for time on <break>; expected at most 10s'),
@@ -405,18 +452,24 @@ ERROR_CASES = [
     ('<break time="1.5.s"/>', 1, 1, 'bad value "1.5.s" for time on <break>; expected a duration like 500ms or 2s'),
     ('<break time="2 min"/>', 1, 1, 'bad value "2 min" for time on <break>; expected a duration like 500ms or 2s'),
     (
-        '<break strength="huge"/>', 1, 1,
+        '<break strength="huge"/>',
+        1,
+        1,
         'bad value "huge" for strength on <break>; expected one of none, x-weak, weak, medium, strong, x-strong',
     ),
     # <prosody> values
     ("<prosody>a</prosody>", 1, 1, "<prosody> without attributes; expected at least one of rate, volume, pitch"),
     (
-        '<prosody rate="fastest">a</prosody>', 1, 1,
+        '<prosody rate="fastest">a</prosody>',
+        1,
+        1,
         'bad value "fastest" for rate on <prosody>; '
         "expected one of x-slow, slow, medium, fast, x-fast, default, N%, +N%, -N% or a number",
     ),
     (
-        '<prosody rate="-1.2">a</prosody>', 1, 1,
+        '<prosody rate="-1.2">a</prosody>',
+        1,
+        1,
         'bad value "-1.2" for rate on <prosody>; '
         "expected one of x-slow, slow, medium, fast, x-fast, default, N%, +N%, -N% or a number",
     ),
@@ -424,48 +477,71 @@ ERROR_CASES = [
     ('<prosody rate="-100%">a</prosody>', 1, 1, 'bad value "-100%" for rate on <prosody>; expected a rate above zero'),
     ('<prosody rate="0">a</prosody>', 1, 1, 'bad value "0" for rate on <prosody>; expected a rate above zero'),
     (
-        '<prosody volume="silent">a</prosody>', 1, 1,
+        '<prosody volume="silent">a</prosody>',
+        1,
+        1,
         'bad value "silent" for volume on <prosody>; expected one of x-soft, soft, medium, loud, x-loud, default, '
         "+NdB or -NdB (silent is not supported; use <break>)",
     ),
     (
-        '<prosody volume="+3">a</prosody>', 1, 1,
+        '<prosody volume="+3">a</prosody>',
+        1,
+        1,
         'bad value "+3" for volume on <prosody>; expected one of x-soft, soft, medium, loud, x-loud, default, '
         "+NdB or -NdB",
     ),
     (
-        '<prosody pitch="200Hz">a</prosody>', 1, 1,
+        '<prosody pitch="200Hz">a</prosody>',
+        1,
+        1,
         'bad value "200Hz" for pitch on <prosody>; '
         "expected one of x-low, low, medium, high, x-high, default, +Nst, -Nst, +N% or -N%",
     ),
     (
-        '<prosody pitch="10%">a</prosody>', 1, 1,
+        '<prosody pitch="10%">a</prosody>',
+        1,
+        1,
         'bad value "10%" for pitch on <prosody>; '
         "expected one of x-low, low, medium, high, x-high, default, +Nst, -Nst, +N% or -N%",
     ),
-    ('<prosody pitch="-100%">a</prosody>', 1, 1, 'bad value "-100%" for pitch on <prosody>; expected a pitch change above -100%'),
+    (
+        '<prosody pitch="-100%">a</prosody>',
+        1,
+        1,
+        'bad value "-100%" for pitch on <prosody>; expected a pitch change above -100%',
+    ),
     # <say-as>, <sub>, <emphasis>, <speak> values
     ("<say-as>1</say-as>", 1, 1, f"missing attribute interpret-as on <say-as>; expected one of {INTERPRET}"),
     (
-        '<say-as interpret-as="number">1</say-as>', 1, 1,
+        '<say-as interpret-as="number">1</say-as>',
+        1,
+        1,
         f'bad value "number" for interpret-as on <say-as>; expected one of {INTERPRET}',
     ),
     (
-        '<say-as interpret-as="cardinal" format="mdy">1</say-as>', 1, 1,
+        '<say-as interpret-as="cardinal" format="mdy">1</say-as>',
+        1,
+        1,
         'attribute format on <say-as interpret-as="cardinal">; expected it only with interpret-as="date"',
     ),
     (
-        '<say-as interpret-as="date" format="yyyy-mm-dd">1</say-as>', 1, 1,
+        '<say-as interpret-as="date" format="yyyy-mm-dd">1</say-as>',
+        1,
+        1,
         'bad value "yyyy-mm-dd" for format on <say-as>; expected one of mdy, dmy, ymd, md, dm, ym, my, d, m, y',
     ),
     ("<sub>W3C</sub>", 1, 1, "missing attribute alias on <sub>; expected the text to say"),
     ('<sub alias="  ">W3C</sub>', 1, 1, 'bad value "  " for alias on <sub>; expected the text to say'),
     (
-        '<emphasis level="loud">a</emphasis>', 1, 1,
+        '<emphasis level="loud">a</emphasis>',
+        1,
+        1,
         'bad value "loud" for level on <emphasis>; expected one of strong, moderate, none, reduced',
     ),
     (
-        '<speak xml:lang="english!">a</speak>', 1, 1,
+        '<speak xml:lang="english!">a</speak>',
+        1,
+        1,
         'bad value "english!" for xml:lang on <speak>; expected a language tag like en or en-US',
     ),
     # <speak> wraps everything, once
@@ -514,6 +590,7 @@ def test_nothing_to_say(_in: str) -> None:
 
 # -- the pure helpers the parser is built from ----------------------------
 
+
 @pytest.mark.parametrize(
     ("_in", "_out"),
     [("500ms", 500), ("2s", 2000), ("1.5s", 1500), ("0.0004s", 0), ("0.5ms", 0), ("1.6ms", 2), ("10s", 10000)],
@@ -539,7 +616,7 @@ def test_volume_db(_in: str, _out: float) -> None:
 
 @pytest.mark.parametrize(
     ("_in", "_out"),
-    [("a &amp; b", "a & b"), ("&AMP;", "&AMP;"), ("&#x1F600;", "\U0001F600"), ("&&amp;;", "&&;"), ("&#;", "&#;")],
+    [("a &amp; b", "a & b"), ("&AMP;", "&AMP;"), ("&#x1F600;", "\U0001f600"), ("&&amp;;", "&&;"), ("&#;", "&#;")],
 )
 def test_decode_entities(_in: str, _out: str) -> None:
     assert decode_entities(_in) == _out
@@ -559,14 +636,26 @@ def test_prepare_normalises_line_ends() -> None:
 
 def test_break_strength_table_is_the_agreed_one() -> None:
     assert symbols.BREAK_STRENGTH_MS == {
-        "none": 0, "x-weak": 0, "weak": 250, "medium": 250, "strong": 600, "x-strong": 1000,
+        "none": 0,
+        "x-weak": 0,
+        "weak": 250,
+        "medium": 250,
+        "strong": 600,
+        "x-strong": 1000,
     }
     assert {k: symbols.BREAK_STRENGTH_MS[v] for k, v in symbols.STRUCTURAL_PAUSE.items()} == {"s": 600, "p": 1000}
 
 
 def test_public_api() -> None:
     assert sorted(markup.__all__) == [
-        "Pause", "Prosody", "Script", "Speech", "normalize", "parse", "spell_digits", "to_plain_text",
+        "Pause",
+        "Prosody",
+        "Script",
+        "Speech",
+        "normalize",
+        "parse",
+        "spell_digits",
+        "to_plain_text",
     ]
     assert markup.Script is Script
 
@@ -577,11 +666,14 @@ def test_every_module_declares_all(name: str) -> None:
     assert module.__all__ and all(hasattr(module, n) for n in module.__all__)
 
 
-@pytest.mark.parametrize(("text", "where", "code"), [
-    ("hel\x00lo", "line 1, column 4", "U+0000"),
-    ("ok\nthen \x1b[31m red", "line 2, column 6", "U+001B"),
-    ("<speak>bell\x07</speak>", "line 1, column 12", "U+0007"),
-])
+@pytest.mark.parametrize(
+    ("text", "where", "code"),
+    [
+        ("hel\x00lo", "line 1, column 4", "U+0000"),
+        ("ok\nthen \x1b[31m red", "line 2, column 6", "U+001B"),
+        ("<speak>bell\x07</speak>", "line 1, column 12", "U+0007"),
+    ],
+)
 def test_control_characters_are_refused_where_they_stand(text: str, where: str, code: str) -> None:
     with pytest.raises(MarkupError, match=re.escape(f"{where}: control character {code} in the text")):
         parse(text)

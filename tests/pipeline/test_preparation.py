@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.audio_checks import ebur128, ffmpeg_decode, silent_gaps_ms
 from voxpipe.pipeline import engines
 from voxpipe.pipeline.artifact import sha256_file
 from voxpipe.pipeline.preparation import Item, PrepareSettings, prepare
 from voxpipe.pipeline.profiles import load_profile
-from tests.audio_checks import ebur128, ffmpeg_decode, silent_gaps_ms
 
 OTP = (
     '<speak>Your verification code is <break time="400ms"/>'
@@ -74,18 +74,31 @@ def test_whatsapp_is_a_voice_note(prepared) -> None:
 def test_sidecar_records_the_metadata(prepared) -> None:
     art = prepared["whatsapp"]
     side = json.loads(art.path.with_name(art.path.name + ".json").read_text())
-    for key in ("profile", "mime", "sha256", "bytes", "duration_s", "sample_rate", "channels", "lufs", "true_peak_dbtp"):
+    for key in (
+        "profile",
+        "mime",
+        "sha256",
+        "bytes",
+        "duration_s",
+        "sample_rate",
+        "channels",
+        "lufs",
+        "true_peak_dbtp",
+    ):
         assert side[key] == getattr(art, key), key
 
 
 @pytest.mark.parametrize("profile", ["pstn", "whatsapp"])
-@pytest.mark.parametrize("markup, pause_ms", [
-    ('Please hold the line. <break time="300ms"/> Thank you for waiting.', 300),
-    ('Please hold the line. <break time="1s"/> Thank you for waiting.', 1000),
-    ('Please hold the line. <break time="2.5s"/> Thank you for waiting.', 2500),
-    ('Please hold the line. <break strength="strong"/> Thank you for waiting.', 600),
-    ('Please hold the line <break/> thank you for waiting.', 250),
-])
+@pytest.mark.parametrize(
+    "markup, pause_ms",
+    [
+        ('Please hold the line. <break time="300ms"/> Thank you for waiting.', 300),
+        ('Please hold the line. <break time="1s"/> Thank you for waiting.', 1000),
+        ('Please hold the line. <break time="2.5s"/> Thank you for waiting.', 2500),
+        ('Please hold the line. <break strength="strong"/> Thank you for waiting.', 600),
+        ("Please hold the line <break/> thank you for waiting.", 250),
+    ],
+)
 def test_pause_around_a_break_is_exact(tmp_path: Path, profile: str, markup: str, pause_ms: int) -> None:
     result = prepare(Item("gap", text=markup), PrepareSettings(out_dir=tmp_path, profiles=(profile,)))
     assert result.ok, result.error
@@ -112,7 +125,12 @@ def test_a_failed_encode_leaves_nothing_under_a_final_name(tmp_path: Path, monke
     profiles = tmp_path / "profiles"
     profiles.mkdir()
     # A profile that passes validation but that the encoder refuses: Opus at 510 kbps for 8 kHz mono.
-    broken = {**json.loads(Path("assets/profiles/whatsapp.json").read_text()), "name": "broken", "sample_rate": 8000, "bitrate_kbps": 510}
+    broken = {
+        **json.loads(Path("assets/profiles/whatsapp.json").read_text()),
+        "name": "broken",
+        "sample_rate": 8000,
+        "bitrate_kbps": 510,
+    }
     (profiles / "broken.json").write_text(json.dumps(broken))
     monkeypatch.setenv("VOXPIPE_PROFILES_DIR", str(profiles))
     out = tmp_path / "out"
@@ -122,7 +140,9 @@ def test_a_failed_encode_leaves_nothing_under_a_final_name(tmp_path: Path, monke
 
 
 def test_long_note_lowers_bitrate_to_fit_the_play_icon_budget(tmp_path: Path, long_speech_wav: Path) -> None:
-    result = prepare(Item("long", audio=str(long_speech_wav)), PrepareSettings(out_dir=tmp_path, profiles=("whatsapp",)))
+    result = prepare(
+        Item("long", audio=str(long_speech_wav)), PrepareSettings(out_dir=tmp_path, profiles=("whatsapp",))
+    )
     assert result.ok, result.error
     art = result.artifacts[0]
     assert art.bytes <= 512 * 1024 and 16 <= art.bitrate_kbps < 24
@@ -154,8 +174,8 @@ def test_quiet_input_is_raised_only_by_the_gain_cap(tmp_path: Path, speech_wav: 
 
 
 def test_stereo_source_becomes_mono_at_the_profile_rate(tmp_path: Path, speech_wav: Path) -> None:
-    import soundfile
     import numpy as np
+    import soundfile
 
     samples, rate = soundfile.read(str(speech_wav), dtype="float32")
     stereo = tmp_path / "stereo.flac"

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli import REPO, voxpipe
 from voxpipe.pipeline.artifact import remove_stale_parts
 from voxpipe.pipeline.errors import MarkupError
 from voxpipe.pipeline.ffmpeg import ffmpeg_exe
-from voxpipe.pipeline.preparation import Item, PrepareSettings, check_item_id, check_script_length, prepare
 from voxpipe.pipeline.markup import parse
-from tests.cli import REPO, voxpipe
+from voxpipe.pipeline.preparation import Item, PrepareSettings, check_item_id, check_script_length, prepare
 
 BAD_URLS = {
     "port": "http://media.example:99999/a.wav",
@@ -67,7 +67,9 @@ def test_five_megabytes_of_text_is_refused_before_parsing(tmp_path: Path) -> Non
     long.write_text("All work and no play makes Jack a dull boy. " * 6_000)  # 264 KB: read, then over max_chars
     proc = voxpipe("prepare", str(long), "-o", str(tmp_path / "out"))
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert "error  long: markup error: the text has 264,000 characters; the limit is 100,000" in proc.stderr.splitlines()
+    assert (
+        "error  long: markup error: the text has 264,000 characters; the limit is 100,000" in proc.stderr.splitlines()
+    )
     assert _artifacts(tmp_path / "out") == []
 
 
@@ -85,7 +87,9 @@ def test_scripts_of_long_pauses_are_refused_before_synthesis(tmp_path: Path, bre
 
 
 def test_max_chars_and_max_seconds_are_settings(tmp_path: Path) -> None:
-    proc = voxpipe("prepare", "--text", "Hello there, this is a little too long.", "--max-chars", "10", "-o", str(tmp_path / "o"))
+    proc = voxpipe(
+        "prepare", "--text", "Hello there, this is a little too long.", "--max-chars", "10", "-o", str(tmp_path / "o")
+    )
     assert proc.returncode == 1 and "the limit is 10\n" in proc.stderr + "\n"
     markup = "<speak>Hi." + ' Hi. <break time="10s"/>' * 3 + "</speak>"
     proc = voxpipe("prepare", "--ssml", markup, "--max-seconds", "20", "-o", str(tmp_path / "o"))
@@ -98,7 +102,9 @@ def test_max_chars_and_max_seconds_are_settings(tmp_path: Path) -> None:
 
 
 def test_speech_estimate_counts_say_as_words_and_slow_rates() -> None:
-    long_number = '<speak><prosody rate="x-slow"><say-as interpret-as="digits">' + "7" * 3000 + "</say-as></prosody></speak>"
+    long_number = (
+        '<speak><prosody rate="x-slow"><say-as interpret-as="digits">' + "7" * 3000 + "</say-as></prosody></speak>"
+    )
     with pytest.raises(MarkupError, match=r"about \d+ s of speech\); the limit is 600 s"):
         check_script_length(parse(long_number), "en-US", 600)
     check_script_length(parse("A short message. " * 50), "en-US", 600)  # ~35 s: fine
@@ -108,8 +114,20 @@ def test_speech_estimate_counts_say_as_words_and_slow_rates() -> None:
 def seven_hundred_seconds(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("long") / "long.wav"
     subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "sine=frequency=300:sample_rate=8000:duration=700",
-         "-af", "volume=0.3", "-ac", "1", str(path)],
+        [
+            ffmpeg_exe(),
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=300:sample_rate=8000:duration=700",
+            "-af",
+            "volume=0.3",
+            "-ac",
+            "1",
+            str(path),
+        ],
         check=True,
     )
     return path
@@ -119,14 +137,26 @@ def test_max_seconds_applies_to_audio(tmp_path: Path, seven_hundred_seconds: Pat
     refused = voxpipe("prepare", "--audio", str(seven_hundred_seconds), "-p", "pstn", "-o", str(tmp_path / "a"))
     assert refused.returncode == 1
     assert f"error  message: {seven_hundred_seconds}: longer than the 600 s limit" in refused.stderr.splitlines()
-    accepted = voxpipe("prepare", "--audio", str(seven_hundred_seconds), "-p", "pstn", "--max-seconds", "800",
-                       "-o", str(tmp_path / "b"), "--json")
+    accepted = voxpipe(
+        "prepare",
+        "--audio",
+        str(seven_hundred_seconds),
+        "-p",
+        "pstn",
+        "--max-seconds",
+        "800",
+        "-o",
+        str(tmp_path / "b"),
+        "--json",
+    )
     assert accepted.returncode == 0, accepted.stderr
     [artifact] = json.loads(accepted.stdout)["items"][0]["artifacts"]
     assert 700 < artifact["duration_s"] < 702
 
 
-@pytest.mark.parametrize("item_id", ["../../x", "/etc/passwd", ".hidden", "a/b", "", "x" * 129, "semi;colon", "new\nline"])
+@pytest.mark.parametrize(
+    "item_id", ["../../x", "/etc/passwd", ".hidden", "a/b", "", "x" * 129, "semi;colon", "new\nline"]
+)
 def test_unsafe_item_ids_are_refused_by_the_library(tmp_path: Path, item_id: str) -> None:
     result = prepare(Item(item_id, text="Hello."), PrepareSettings(out_dir=tmp_path / "out", profiles=("pstn",)))
     assert result.status == "error" and result.error.startswith("item id ")
@@ -147,17 +177,20 @@ def test_unsafe_id_on_the_command_line(tmp_path: Path) -> None:
     assert not (tmp_path / "x").exists() and _artifacts(tmp_path / "out") == []
 
 
-@pytest.mark.parametrize("markup, where", [
-    ('<speak><prosody pitch="+99999999999st">Hi</prosody></speak>', "line 1, column 8"),
-    ('<speak>\n  <prosody pitch="+' + "9" * 400 + '%">Hi</prosody></speak>', "line 2, column 3"),
-    ('<speak><prosody rate="' + "9" * 400 + '">Hi</prosody></speak>', "line 1, column 8"),
-    ('<speak><prosody rate="1e999">Hi</prosody></speak>', "line 1, column 8"),
-    ('<speak><prosody volume="+' + "9" * 400 + 'dB">Hi</prosody></speak>', "line 1, column 8"),
-    ('<speak>Hi <break time="1e999ms"/></speak>', "line 1, column 11"),
-    ('<speak>Hi <break time="' + "9" * 400 + 'ms"/></speak>', "line 1, column 11"),
-    ('<speak>Call <say-as interpret-as="cardinal">' + "9" * 5000 + "</say-as></speak>", "line 1, column 13"),
-    ('<speak>The <say-as interpret-as="ordinal">' + "9" * 4400 + "</say-as></speak>", "line 1, column 12"),
-])
+@pytest.mark.parametrize(
+    "markup, where",
+    [
+        ('<speak><prosody pitch="+99999999999st">Hi</prosody></speak>', "line 1, column 8"),
+        ('<speak>\n  <prosody pitch="+' + "9" * 400 + '%">Hi</prosody></speak>', "line 2, column 3"),
+        ('<speak><prosody rate="' + "9" * 400 + '">Hi</prosody></speak>', "line 1, column 8"),
+        ('<speak><prosody rate="1e999">Hi</prosody></speak>', "line 1, column 8"),
+        ('<speak><prosody volume="+' + "9" * 400 + 'dB">Hi</prosody></speak>', "line 1, column 8"),
+        ('<speak>Hi <break time="1e999ms"/></speak>', "line 1, column 11"),
+        ('<speak>Hi <break time="' + "9" * 400 + 'ms"/></speak>', "line 1, column 11"),
+        ('<speak>Call <say-as interpret-as="cardinal">' + "9" * 5000 + "</say-as></speak>", "line 1, column 13"),
+        ('<speak>The <say-as interpret-as="ordinal">' + "9" * 4400 + "</say-as></speak>", "line 1, column 12"),
+    ],
+)
 def test_numeric_overflow_in_markup_is_one_line_with_a_position(tmp_path: Path, markup: str, where: str) -> None:
     proc = voxpipe("prepare", "--ssml", markup, "-o", str(tmp_path / "out"))
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
@@ -172,7 +205,9 @@ def test_stale_part_files_of_a_killed_run_are_removed_next_time(tmp_path: Path) 
     text = "This message is long enough that mastering and encoding take a moment. " * 12
     proc = subprocess.Popen(
         [sys.executable, "-m", "voxpipe", "prepare", "--text", text, "-o", str(out), "-j", "1", "-p", "wav"],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 240

@@ -14,9 +14,21 @@ from voxpipe.pipeline.profiles import available_profiles, load_profile
 def test_presets() -> None:
     assert available_profiles() == ["pstn", "wav", "whatsapp"]
     pstn, wa, wav = load_profile("pstn"), load_profile("whatsapp"), load_profile("wav")
-    assert (pstn.codec, pstn.sample_rate, pstn.bitrate_kbps, pstn.lufs, pstn.true_peak_dbtp) == ("libmp3lame", 22050, 48, -22.0, -2.0)
+    assert (pstn.codec, pstn.sample_rate, pstn.bitrate_kbps, pstn.lufs, pstn.true_peak_dbtp) == (
+        "libmp3lame",
+        22050,
+        48,
+        -22.0,
+        -2.0,
+    )
     assert (wa.codec, wa.sample_rate, wa.bitrate_kbps, wa.lufs, wa.true_peak_dbtp, wa.mime) == (
-        "libopus", 16000, 24, -18.0, -1.5, "audio/ogg; codecs=opus")
+        "libopus",
+        16000,
+        24,
+        -18.0,
+        -1.5,
+        "audio/ogg; codecs=opus",
+    )
     assert (wa.lead_ms, wa.tail_ms, wa.size_budget_bytes, wa.max_bytes) == (100, 200, 524288, 16777216)
     assert (wav.codec, wav.sample_rate, wav.max_bytes) == ("pcm_s16le", 16000, 5000000)
 
@@ -31,15 +43,18 @@ def test_a_user_directory_overrides_and_adds(tmp_path: Path, monkeypatch) -> Non
     assert "hd" in available_profiles()
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"lufs": -3}, "profile 'bad': lufs -3 is outside -40..-5"),
-    ({"true_peak_dbtp": 1.0}, "profile 'bad': true_peak_dbtp 1.0 is outside -12..0"),
-    ({"codec": "libopus"}, "profile 'bad': container 'mp3' with codec 'libopus' is not supported"),
-    ({"sample_rate": 22051}, "profile 'bad': sample_rate 22051 is not supported"),
-    ({"channels": 2}, "profile 'bad': only mono output is supported"),
-    ({"bitrate_kbps": None}, "profile 'bad': a lossy profile needs bitrate_kbps"),
-    ({"loudness": -20}, "unknown field(s) loudness"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"lufs": -3}, "profile 'bad': lufs -3 is outside -40..-5"),
+        ({"true_peak_dbtp": 1.0}, "profile 'bad': true_peak_dbtp 1.0 is outside -12..0"),
+        ({"codec": "libopus"}, "profile 'bad': container 'mp3' with codec 'libopus' is not supported"),
+        ({"sample_rate": 22051}, "profile 'bad': sample_rate 22051 is not supported"),
+        ({"channels": 2}, "profile 'bad': only mono output is supported"),
+        ({"bitrate_kbps": None}, "profile 'bad': a lossy profile needs bitrate_kbps"),
+        ({"loudness": -20}, "unknown field(s) loudness"),
+    ],
+)
 def test_invalid_presets_are_refused_with_the_reason(tmp_path: Path, change: dict, message: str) -> None:
     data = {**json.loads(Path("assets/profiles/pstn.json").read_text()), "name": "bad", **change}
     path = tmp_path / "bad.json"

@@ -7,11 +7,11 @@ normalise ``..`` away before the server ever saw it).
 
 from __future__ import annotations
 
-from http.client import HTTPConnection
 import logging
 import os
 import socket
 from collections.abc import Iterator
+from http.client import HTTPConnection
 from pathlib import Path
 
 import httpx
@@ -105,7 +105,10 @@ def test_put_of_a_file_already_in_the_root_does_not_copy(media_dir, make_artifac
 
 
 def test_url_is_quoted(media_dir):
-    assert LocalStore(media_dir, StoreSettings(base_url="http://h:1")).url_for("a b#.mp3").media_url == "http://h:1/a%20b%23.mp3"
+    assert (
+        LocalStore(media_dir, StoreSettings(base_url="http://h:1")).url_for("a b#.mp3").media_url
+        == "http://h:1/a%20b%23.mp3"
+    )
 
 
 def test_missing_source_is_a_store_error_naming_the_store(media_dir, make_artifact):
@@ -131,7 +134,7 @@ def test_put_many_local_reports_each_item(media_dir, make_artifact):
     good = [make_artifact("mp3") for _ in range(3)]
     bad = make_artifact("wav")
     bad.path.unlink()
-    results = dict((a.path.name, r) for a, r in put_many(LocalStore(media_dir), [*good, bad], workers=4))
+    results = {a.path.name: r for a, r in put_many(LocalStore(media_dir), [*good, bad], workers=4)}
     assert len(results) == 4
     assert isinstance(results[bad.path.name], StoreError)
     assert all(isinstance(results[a.path.name], Hosted) and results[a.path.name].uploaded for a in good)
@@ -195,7 +198,11 @@ def test_ranges(media_dir, server, web, make_artifact):
     r = get("bytes=100-")
     assert (r.status_code, r.content) == (206, data[100:])
     r = get("bytes=-10")
-    assert (r.status_code, r.content, r.headers["content-range"]) == (206, data[-10:], f"bytes {size - 10}-{size - 1}/{size}")
+    assert (r.status_code, r.content, r.headers["content-range"]) == (
+        206,
+        data[-10:],
+        f"bytes {size - 10}-{size - 1}/{size}",
+    )
     r = get(f"bytes=-{size * 2}")  # suffix longer than the file: the whole file
     assert (r.status_code, r.content) == (206, data)
     r = get(f"bytes={size - 5}-{size + 100}")  # end past the file is clipped
@@ -247,7 +254,18 @@ def test_no_listing_no_other_files(media_dir, server, web, make_artifact):
     (media_dir / ".hidden.mp3").write_bytes(b"x")
     (media_dir / "sub").mkdir()
     (media_dir / "sub" / "inner.mp3").write_bytes(b"x")
-    for path in ("/", "", "/sub", "/sub/", "/sub/inner.mp3", f"/{art.path.name}.json", "/notes.txt", "/.hidden.mp3", "/missing.mp3", f"/{art.path.name}/"):
+    for path in (
+        "/",
+        "",
+        "/sub",
+        "/sub/",
+        "/sub/inner.mp3",
+        f"/{art.path.name}.json",
+        "/notes.txt",
+        "/.hidden.mp3",
+        "/missing.mp3",
+        f"/{art.path.name}/",
+    ):
         assert web.get(server.url + path).status_code == 404, path
 
 
@@ -287,7 +305,9 @@ def test_symlink_inside_the_root_is_served(media_dir, server, web, make_artifact
 
 
 def test_raw_nul_and_garbage_request_lines(server, caplog):
-    assert raw_exchange(server.port, b"GET /\x00.mp3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").startswith(b"HTTP/1.1 404 ")
+    assert raw_exchange(server.port, b"GET /\x00.mp3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").startswith(
+        b"HTTP/1.1 404 "
+    )
     # Lines that do not parse get the stdlib's error page (no status line before HTTP/1.0 is known).
     with caplog.at_level(logging.DEBUG, logger="voxpipe.pipeline.store.server"):
         assert b"Error code: 400" in raw_exchange(server.port, b"GARBAGE?token=topsecret\r\n\r\n")
@@ -313,7 +333,7 @@ def test_log_lines_have_no_query_string(media_dir, server, web, make_artifact, c
         web.get(f"{server.url}/nothing.mp3?token=topsecret")
     lines = [r.getMessage() for r in caplog.records if r.name == "voxpipe.pipeline.store.server"]
     assert len(lines) == 2
-    assert f"GET /{art.path.name}\" 200" in lines[0]
+    assert f'GET /{art.path.name}" 200' in lines[0]
     assert "404" in lines[1]
     assert not any("topsecret" in line or "token" in line for line in lines)
 
@@ -341,7 +361,9 @@ def test_mounted_route_receives_body_and_query(media_dir, web):
         return Response.json({"ok": True, "n": len(request.body)}, status=201)
 
     with MediaServer(media_dir, port=0, routes={"/callbacks/test": receive}, max_body_bytes=1024) as srv:
-        r = web.post(f"{srv.url}/callbacks/test/abc?a=1&b=two%20words&a=3", content=b"status=delivered", headers={"X-Sig": "s1"})
+        r = web.post(
+            f"{srv.url}/callbacks/test/abc?a=1&b=two%20words&a=3", content=b"status=delivered", headers={"X-Sig": "s1"}
+        )
         assert (r.status_code, r.json()) == (201, {"ok": True, "n": 16})
         req = seen[-1]
         assert (req.method, req.path, req.body) == ("POST", "/callbacks/test/abc", b"status=delivered")

@@ -12,7 +12,7 @@ import logging
 import socket
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -114,7 +114,9 @@ def test_init_bucket_sets_a_prefix_only_policy_and_is_idempotent(s3_server, admi
         assert statement["Action"] == "s3:GetObject"
 
 
-def test_public_url_is_readable_anonymously_and_private_objects_are_not(s3_server, public_prefix, anon, make_artifact, store_at):
+def test_public_url_is_readable_anonymously_and_private_objects_are_not(
+    s3_server, public_prefix, anon, make_artifact, store_at
+):
     art = make_artifact("mp3")
     data = art.path.read_bytes()
     hosted = store_at(public_prefix).put(art)
@@ -202,9 +204,9 @@ def test_big_files_go_multipart(admin, public_prefix, anon, make_artifact, store
 def test_presigned_get_works_and_tampering_is_refused(anon, make_artifact, store_at):
     art = make_artifact("ogg")
     store = store_at(f"s3://{BUCKET}/signed", url_mode="presigned", expires_s=600)
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     hosted = store.put(art)
-    after = datetime.now(timezone.utc)
+    after = datetime.now(UTC)
     assert hosted.expires_at is not None
     assert before + timedelta(seconds=599) <= hosted.expires_at <= after + timedelta(seconds=600)
     assert hosted.report_fields()["expires_at"].endswith("Z")
@@ -236,7 +238,10 @@ def test_expired_presigned_url_is_refused(anon, make_artifact, store_at):
 
 @pytest.mark.parametrize("expires", [MAX_PRESIGN_S + 1, 30 * 24 * 3600, 0, -5])
 def test_presign_expiry_outside_1s_to_7_days_is_refused(expires, store_at):
-    with pytest.raises(StoreError, match=r"^s3://voxpipe-test/signed: presigned URL expiry must be between 1 and 604800 seconds \(7 days\)"):
+    with pytest.raises(
+        StoreError,
+        match=r"^s3://voxpipe-test/signed: presigned URL expiry must be between 1 and 604800 seconds \(7 days\)",
+    ):
         store_at(f"s3://{BUCKET}/signed", url_mode="presigned", expires_s=expires)
 
 
@@ -289,7 +294,11 @@ def test_unreachable_endpoint(monkeypatch, s3_server, make_artifact, closing):
     for key, value in s3_server.env().items():
         monkeypatch.setenv(key, value)
     port = closed_port()
-    store = closing(open_store(f"s3://{BUCKET}/public", StoreSettings(endpoint_url=f"http://127.0.0.1:{port}", max_attempts=1, timeout_s=2)))
+    store = closing(
+        open_store(
+            f"s3://{BUCKET}/public", StoreSettings(endpoint_url=f"http://127.0.0.1:{port}", max_attempts=1, timeout_s=2)
+        )
+    )
     started = time.monotonic()
     with pytest.raises(StoreError) as info:
         store.put(make_artifact("mp3"))
@@ -315,8 +324,16 @@ def test_access_denied_for_an_anonymous_writer(s3_server, public_prefix, make_ar
 
 
 def test_no_credentials(monkeypatch, tmp_path, s3_server, make_artifact, closing):
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
-                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE"):
+    for key in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+    ):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
@@ -358,13 +375,20 @@ def test_verify_url_catches_a_wrong_url(s3_server, tmp_path, public_prefix, make
         f"{s3_server.endpoint}/{BUCKET}/private/{art.path.name} answered HTTP 403, not 200/206"
     )
     # a base URL that points at the wrong bucket, or at a server without the file
-    with pytest.raises(StoreError, match=r"media URL check failed: anonymous ranged GET of .*/wrong/public/.* answered HTTP 403"):
+    with pytest.raises(
+        StoreError, match=r"media URL check failed: anonymous ranged GET of .*/wrong/public/.* answered HTTP 403"
+    ):
         store_at(public_prefix, verify_url=True, base_url=f"{s3_server.endpoint}/wrong").put(art)
     with MediaServer(tmp_path, port=0) as elsewhere:
-        with pytest.raises(StoreError, match=r"media URL check failed: anonymous HEAD of .*/public/.* answered HTTP 404"):
+        with pytest.raises(
+            StoreError, match=r"media URL check failed: anonymous HEAD of .*/public/.* answered HTTP 404"
+        ):
             store_at(public_prefix, verify_url=True, base_url=elsewhere.url).put(art)
     # nobody listening at all
-    with pytest.raises(StoreError, match=r"media URL check failed: cannot fetch http://127\.0\.0\.1:\d+/public/.* anonymously: ConnectError"):
+    with pytest.raises(
+        StoreError,
+        match=r"media URL check failed: cannot fetch http://127\.0\.0\.1:\d+/public/.* anonymously: ConnectError",
+    ):
         store_at(public_prefix, verify_url=True, base_url=f"http://127.0.0.1:{closed_port()}").put(art)
     # the object itself was uploaded; only the URL was wrong
     assert store_at(public_prefix).exists(art)
@@ -404,7 +428,9 @@ class GatedStore(Store):
         return self.inner.put(artifact)
 
 
-def test_put_many_runs_concurrently_and_one_failure_does_not_stop_the_rest(admin, public_prefix, make_artifact, store_at):
+def test_put_many_runs_concurrently_and_one_failure_does_not_stop_the_rest(
+    admin, public_prefix, make_artifact, store_at
+):
     good = [make_artifact("mp3", seconds=0.2) for _ in range(7)]
     bad = make_artifact("mp3", seconds=0.2)
     bad.path.unlink()

@@ -12,12 +12,27 @@ from voxpipe.pipeline.preparation import ItemResult
 from voxpipe.pipeline.store import Hosted, LocalStore, MediaServer, StoreSettings, publish, put_many
 
 
-@pytest.mark.parametrize("settings, message", [
-    (dict(endpoint_url="http://127.0.0.1:99999"), "endpoint_url 'http://127.0.0.1:99999': Port out of range 0-65535"),
-    (dict(endpoint_url="http://127.0.0.1:abc"), "endpoint_url 'http://127.0.0.1:abc': Port could not be cast to integer value as 'abc'"),
-    (dict(base_url="cdn.example.org"), "base_url 'cdn.example.org': must be an http:// or https:// URL with a host"),
-    (dict(base_url="https://cdn.example.org", url_mode="presigned"), "base_url is for public URLs; presigned URLs are signed for the endpoint"),
-])
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        (
+            {"endpoint_url": "http://127.0.0.1:99999"},
+            "endpoint_url 'http://127.0.0.1:99999': Port out of range 0-65535",
+        ),
+        (
+            {"endpoint_url": "http://127.0.0.1:abc"},
+            "endpoint_url 'http://127.0.0.1:abc': Port could not be cast to integer value as 'abc'",
+        ),
+        (
+            {"base_url": "cdn.example.org"},
+            "base_url 'cdn.example.org': must be an http:// or https:// URL with a host",
+        ),
+        (
+            {"base_url": "https://cdn.example.org", "url_mode": "presigned"},
+            "base_url is for public URLs; presigned URLs are signed for the endpoint",
+        ),
+    ],
+)
 def test_bad_settings_are_one_clear_error(settings: dict, message: str) -> None:
     with pytest.raises(StoreError) as err:
         StoreSettings(**settings)

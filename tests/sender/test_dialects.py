@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.simulators.messagebird import check_body_markup
 from voxpipe.pipeline.errors import MarkupError
 from voxpipe.pipeline.markup import parse
 from voxpipe.sender.dialects import break_tag, messagebird_body, plain_text, rate_percent
-from tests.simulators.messagebird import check_body_markup
 
 D = '<say-as interpret-as="digits">{}</say-as>'
 
@@ -100,7 +100,12 @@ def test_plain_text(markup: str, language: str, text: str) -> None:
 
 @pytest.mark.parametrize(
     ("ms", "tag"),
-    [(1000, '<break time="1s"/>'), (3000, '<break time="3s"/>'), (500, '<break time="500ms"/>'), (1250, '<break time="1250ms"/>')],
+    [
+        (1000, '<break time="1s"/>'),
+        (3000, '<break time="3s"/>'),
+        (500, '<break time="500ms"/>'),
+        (1250, '<break time="1250ms"/>'),
+    ],
 )
 def test_break_tag(ms: int, tag: str) -> None:
     assert break_tag(ms) == tag
@@ -108,7 +113,16 @@ def test_break_tag(ms: int, tag: str) -> None:
 
 @pytest.mark.parametrize(
     ("rate", "pct"),
-    [(1.0, None), (0.9, "-10%"), (1.1, "+10%"), (0.5, "-50%"), (2.0, "+100%"), (1.125, "+13%"), (0.875, "-13%"), (1.004, None)],
+    [
+        (1.0, None),
+        (0.9, "-10%"),
+        (1.1, "+10%"),
+        (0.5, "-50%"),
+        (2.0, "+100%"),
+        (1.125, "+13%"),
+        (0.875, "-13%"),
+        (1.004, None),
+    ],
 )
 def test_rate_percent(rate: float, pct: str | None) -> None:
     assert rate_percent(rate) == pct

@@ -7,9 +7,9 @@ import time
 import httpx
 import pytest
 
+from tests.httpd import Answer, ScriptedServer
 from voxpipe.pipeline.retry import RetryPolicy
 from voxpipe.sender.dispatch import MaybeSent, NotSent, Pacer, exchange
-from tests.httpd import Answer, ScriptedServer
 
 FAST = RetryPolicy(attempts=3, base_s=0.01, max_s=0.05)
 
@@ -22,12 +22,15 @@ def test_a_hold_applies_even_without_a_rate() -> None:
     assert time.monotonic() - started >= 0.25
 
 
-@pytest.mark.parametrize("answers, safe, outcome", [
-    ([Answer(429, headers={"Retry-After": "0"}), Answer(200, b"ok")], False, 200),
-    ([Answer(503), Answer(502), Answer(504)], False, NotSent),
-    ([Answer(500)], False, MaybeSent),
-    ([Answer(500), Answer(200, b"ok")], True, 200),
-])
+@pytest.mark.parametrize(
+    "answers, safe, outcome",
+    [
+        ([Answer(429, headers={"Retry-After": "0"}), Answer(200, b"ok")], False, 200),
+        ([Answer(503), Answer(502), Answer(504)], False, NotSent),
+        ([Answer(500)], False, MaybeSent),
+        ([Answer(500), Answer(200, b"ok")], True, 200),
+    ],
+)
 def test_what_is_retried(answers: list[Answer], safe: bool, outcome) -> None:
     queue = iter(answers)
     with ScriptedServer(lambda s: next(queue)) as srv, httpx.Client() as client:
@@ -40,12 +43,21 @@ def test_what_is_retried(answers: list[Answer], safe: bool, outcome) -> None:
         assert len(srv.seen) == len(answers)
 
 
-@pytest.mark.parametrize("answers, calls, outcome", [
-    ([Answer(503), Answer(429, headers={"Retry-After": "0"}), Answer(200, b"ok")], ["wire", "not sent", "wire", "not sent", "wire"], 200),
-    ([Answer(500)], ["wire"], MaybeSent),  # may have been taken: stays claimed
-    ([Answer(502)] * 3, ["wire", "not sent"] * 3, NotSent),
-])
-def test_a_request_is_claimed_right_before_each_try_and_released_when_nothing_was_taken(answers, calls, outcome) -> None:
+@pytest.mark.parametrize(
+    "answers, calls, outcome",
+    [
+        (
+            [Answer(503), Answer(429, headers={"Retry-After": "0"}), Answer(200, b"ok")],
+            ["wire", "not sent", "wire", "not sent", "wire"],
+            200,
+        ),
+        ([Answer(500)], ["wire"], MaybeSent),  # may have been taken: stays claimed
+        ([Answer(502)] * 3, ["wire", "not sent"] * 3, NotSent),
+    ],
+)
+def test_a_request_is_claimed_right_before_each_try_and_released_when_nothing_was_taken(
+    answers, calls, outcome
+) -> None:
     queue = iter(answers)
     seen: list[str] = []
     with ScriptedServer(lambda s: next(queue)) as srv, httpx.Client() as client:
@@ -62,24 +74,41 @@ def test_a_request_is_claimed_right_before_each_try_and_released_when_nothing_wa
 def test_a_chunk_waiting_out_a_back_off_is_pending_not_in_flight(tmp_path) -> None:
     import threading
 
+    from tests.simulators import NineBitsSim
     from voxpipe.sender.dispatch import SendSettings, http_client, send
     from voxpipe.sender.journal import Journal
     from voxpipe.sender.message import Message
     from voxpipe.sender.providers import Mode, Payload
     from voxpipe.sender.providers.ninebits import NineBits
     from voxpipe.sender.recipients import Recipient
-    from tests.simulators import NineBitsSim
 
     people = [Recipient("+2348020000001"), Recipient("+2348020000002")]
     settings = SendSettings(retry=RetryPolicy(attempts=3, base_s=0.01, max_s=30))
-    with NineBitsSim(token="t", fetch_media=False) as sim, Journal(tmp_path / "j.db") as journal, Journal(tmp_path / "j.db") as reader:
+    with (
+        NineBitsSim(token="t", fetch_media=False) as sim,
+        Journal(tmp_path / "j.db") as journal,
+        Journal(tmp_path / "j.db") as reader,
+    ):
         sim.inject("429", retry_after=3)  # nothing taken; come back in 3 s
         nine = NineBits(base_url=sim.base_url, credentials={"token": "t"})
         payload = Payload(Mode.MEDIA, media_url="http://127.0.0.1:9/a.mp3")
         events: list = []
         with http_client(settings) as client:
-            run = threading.Thread(target=lambda: events.extend(
-                send(nine, Message(media_url=payload.media_url), payload, people, [], journal, client, settings, "camp")))
+            run = threading.Thread(
+                target=lambda: events.extend(
+                    send(
+                        nine,
+                        Message(media_url=payload.media_url),
+                        payload,
+                        people,
+                        [],
+                        journal,
+                        client,
+                        settings,
+                        "camp",
+                    )
+                )
+            )
             run.start()
             deadline = time.monotonic() + 2.5  # well inside the 3 s back-off
             states: set[str] = set()

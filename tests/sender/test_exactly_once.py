@@ -19,9 +19,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import httpx
 import pytest
 
+from tests.cli import REPO, voxpipe
+from tests.simulators import AlphaSmsSim, MessageBirdSim, NineBitsSim
 from voxpipe.pipeline.markup import parse
 from voxpipe.pipeline.retry import RetryPolicy
 from voxpipe.sender.dispatch import ChunkDone, LeaseWait, SendReport, SendSettings, http_client, send
@@ -32,8 +33,6 @@ from voxpipe.sender.providers import Mode, Payload
 from voxpipe.sender.providers.messagebird import MessageBird
 from voxpipe.sender.providers.ninebits import NineBits
 from voxpipe.sender.recipients import Recipient
-from tests.cli import REPO, voxpipe
-from tests.simulators import AlphaSmsSim, MessageBirdSim, NineBitsSim
 
 KEYS = {
     "messagebird": {"VOXPIPE_MESSAGEBIRD_KEY": "mb-Secret-key"},
@@ -60,7 +59,11 @@ def simulator(provider: str, **kw: object):
 
 
 def send_args(provider: str, base_url: str, recipients: Path, journal: Path, *extra: str) -> list[str]:
-    message = ["--media-url", "http://127.0.0.1:9/alert.mp3"] if provider == "9bits" else ["--text", "The water is off at noon."]
+    message = (
+        ["--media-url", "http://127.0.0.1:9/alert.mp3"]
+        if provider == "9bits"
+        else ["--text", "The water is off at noon."]
+    )
     return ["send", "-P", provider, "--api-url", base_url, *message, "--recipients", str(recipients),
             "--journal", str(journal), "--json", "--no-progress", *extra]  # fmt: skip
 
@@ -96,6 +99,7 @@ def send_requests(sim) -> int:
 
 # --------------------------------------------------------------------------- two processes, one campaign
 
+
 def test_a_second_run_refuses_with_one_line_or_waits_and_finds_nothing_left(tmp_path: Path) -> None:
     recipients = tmp_path / "to.txt"
     recipients.write_text("\n".join(numbers("messagebird", 600)) + "\n")
@@ -115,7 +119,10 @@ def test_a_second_run_refuses_with_one_line_or_waits_and_finds_nothing_left(tmp_
             _, refused = second.communicate(timeout=120)
             lines = refused.strip().splitlines()
             assert second.returncode == 1 and len(lines) == 1, refused
-            assert lines[0].startswith("Error: campaign c-") and f" is being sent by pid {first.pid} on {HOST} (its lease expires at " in lines[0]
+            assert (
+                lines[0].startswith("Error: campaign c-")
+                and f" is being sent by pid {first.pid} on {HOST} (its lease expires at " in lines[0]
+            )
             assert lines[0].endswith("unless renewed); run again later or add --wait to wait for it")
             sim.latency_s = 0.0  # let the first run finish
             out, err = waiting.communicate(timeout=120)
@@ -136,6 +143,7 @@ def test_a_second_run_refuses_with_one_line_or_waits_and_finds_nothing_left(tmp_
 
 
 # --------------------------------------------------------------------------- killed while waiting on --rate
+
 
 def test_killed_while_waiting_on_the_rate_leaves_the_unsent_pending_and_a_rerun_sends_them_once(tmp_path: Path) -> None:
     recipients = tmp_path / "to.txt"
@@ -164,6 +172,7 @@ def test_killed_while_waiting_on_the_rate_leaves_the_unsent_pending_and_a_rerun_
 
 # --------------------------------------------------------------------------- killed mid-run: looked up, not resent
 
+
 @pytest.mark.parametrize("provider", ["alphasms", "messagebird"])
 def test_killed_mid_request_then_rerun_calls_nobody_twice(tmp_path: Path, provider: str) -> None:
     recipients = tmp_path / "to.txt"
@@ -187,7 +196,9 @@ def test_killed_mid_request_then_rerun_calls_nobody_twice(tmp_path: Path, provid
         rerun = voxpipe(*args, env=KEYS[provider])
         counts = sim.accepted_counts()
     assert rerun.returncode == 0, rerun.stderr
-    assert json.loads(rerun.stdout)["counts"] == {"accepted": 600}  # the chunk in doubt was looked up: accepted, not unknown
+    assert json.loads(rerun.stdout)["counts"] == {
+        "accepted": 600
+    }  # the chunk in doubt was looked up: accepted, not unknown
     assert len(counts) == 600 and set(counts.values()) == {1}  # and not sent again
 
 
@@ -206,17 +217,23 @@ def _run(provider, journal: Journal, recipients: list[Recipient], settings: Send
         return list(send(provider, Message(text="Hello"), payload, recipients, [], journal, client, settings, "camp"))
 
 
-def test_a_dead_owner_on_another_host_blocks_until_its_lease_expires_then_its_chunk_is_looked_up(tmp_path: Path) -> None:
+def test_a_dead_owner_on_another_host_blocks_until_its_lease_expires_then_its_chunk_is_looked_up(
+    tmp_path: Path,
+) -> None:
     people = [Recipient(n) for n in numbers("messagebird", 60)]
     with simulator("messagebird") as sim, Journal(tmp_path / "j.db") as journal:
         _run(_bird(sim), journal, people[:50], SendSettings(retry=FAST))  # chunk 1 accepted...
         journal.mark_in_flight("camp", 1, [p.address for p in people[:50]])  # ...but its answer was lost in a crash
         journal.add_recipients("camp", people[50:])
-        journal.take_lease("camp", "dead-owner", "other-host", 4242, ttl_s=1.0)  # a pid we cannot check: wait for expiry
+        journal.take_lease(
+            "camp", "dead-owner", "other-host", 4242, ttl_s=1.0
+        )  # a pid we cannot check: wait for expiry
         with pytest.raises(LeaseHeld) as refused:
             _run(_bird(sim), journal, people, SendSettings(retry=FAST))
         assert "is being sent by pid 4242 on other-host (its lease expires at " in str(refused.value)
-        events = _run(_bird(sim), journal, people, SendSettings(retry=FAST, lease=LeaseSettings(wait_s=30, poll_s=0.05)))
+        events = _run(
+            _bird(sim), journal, people, SendSettings(retry=FAST, lease=LeaseSettings(wait_s=30, poll_s=0.05))
+        )
         assert isinstance(events[0], LeaseWait) and events[0].lease.host == "other-host"
         report = events[-1]
         assert isinstance(report, SendReport) and report.counts == {"accepted": 60}
@@ -226,7 +243,9 @@ def test_a_dead_owner_on_another_host_blocks_until_its_lease_expires_then_its_ch
 
 
 def test_a_lease_left_by_a_dead_process_of_this_host_is_taken_at_once(tmp_path: Path) -> None:
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    ).stdout
     with simulator("messagebird") as sim, Journal(tmp_path / "j.db") as journal:
         journal.take_lease("camp", "killed-run", HOST, int(gone), ttl_s=3600)
         events = _run(_bird(sim), journal, [Recipient("+31612345678")], SendSettings(retry=FAST))
@@ -249,7 +268,10 @@ def test_the_heartbeat_keeps_the_lease_and_a_run_that_lost_it_stops_claiming(tmp
                            (time.time() + 60,))  # fmt: skip
         runner.join(60)
         report = events[-1]
-    assert isinstance(report, SendReport) and report.stopped == "another run took over this campaign's lease; this run stopped sending"
+    assert (
+        isinstance(report, SendReport)
+        and report.stopped == "another run took over this campaign's lease; this run stopped sending"
+    )
     assert report.counts["pending"] >= 100  # it stopped claiming: what it had not sent is left to the lease's holder
     assert sum(1 for e in events if isinstance(e, ChunkDone)) == 6
     counts = sim.accepted_counts()
@@ -281,7 +303,10 @@ def test_a_journal_written_before_leases_opens_and_resumes(tmp_path: Path) -> No
         nine = NineBits(base_url=sim.base_url, credentials={"token": KEYS["9bits"]["VOXPIPE_9BITS_TOKEN"]})
         with sqlite3.connect(path) as db:  # as an older voxpipe left it: no leases table, one chunk in flight
             db.executescript(OLD_SCHEMA)
-            db.execute("INSERT INTO campaigns VALUES ('camp', '9bits', 'media', ?, '{}', 1.0)", (fingerprint(nine, Mode.MEDIA, message),))
+            db.execute(
+                "INSERT INTO campaigns VALUES ('camp', '9bits', 'media', ?, '{}', 1.0)",
+                (fingerprint(nine, Mode.MEDIA, message),),
+            )
             db.executemany(
                 "INSERT INTO recipients (campaign, address, client_id, status, chunk, ref, duration_s, attempts, updated_at) "
                 "VALUES ('camp', ?, 1, ?, 1, ?, ?, 1, 1.0)",
@@ -291,7 +316,9 @@ def test_a_journal_written_before_leases_opens_and_resumes(tmp_path: Path) -> No
             events = list(send(nine, message, payload, people, [], journal, client, SendSettings(retry=FAST), "camp"))
         counts = sim.accepted_counts()
     rows = {r.address: r for r in events[-1].rows}
-    assert rows["+2348020000001"].status == "accepted" and rows["+2348020000001"].duration_s is None  # an old inf is not shown
+    assert (
+        rows["+2348020000001"].status == "accepted" and rows["+2348020000001"].duration_s is None
+    )  # an old inf is not shown
     assert rows["+2348020000002"].status == "unknown"  # 9bits cannot be asked: in flight stays in doubt, not resent
     assert rows["+2348020000003"].status == "accepted" and counts == Counter({"2348020000003": 1})
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.simulators import AlphaSmsSim, MessageBirdSim, NineBitsSim, WawpSim, make_audio
 from voxpipe.pipeline.markup import parse
 from voxpipe.pipeline.store import MediaServer, Request
 from voxpipe.sender.errors import ConfigError
@@ -27,7 +28,6 @@ from voxpipe.sender.providers.ninebits import NineBits
 from voxpipe.sender.providers.wawp import Wawp
 from voxpipe.sender.recipients import Recipient
 from voxpipe.sender.status import apply_update
-from tests.simulators import AlphaSmsSim, MessageBirdSim, NineBitsSim, WawpSim, make_audio
 
 from .tracking_support import KEYS, alpha, bird, events, get, nine, post, rows, send_to, start_hooks, statuses, wawp
 
@@ -57,6 +57,7 @@ def digits(address: str) -> str:
 
 # --------------------------------------------------------------------------- every provider's payloads
 
+
 @pytest.mark.parametrize("reverse", [False, True], ids=["in-order", "reversed"])
 def test_9bits_attempts_are_correlated_by_number_and_time(hooks, journal: Journal, reverse: bool) -> None:
     with NineBitsSim(token=KEYS["9bits"]["token"], fetch_media=False, default_media_seconds=12) as sim:
@@ -66,8 +67,18 @@ def test_9bits_attempts_are_correlated_by_number_and_time(hooks, journal: Journa
         assert sim.fire_callbacks(reverse=reverse) == 4
         got = rows(journal)
         # A second attempt answered beats the first unanswered one, in either order.
-        assert (got[NG[0]].status, got[NG[0]].raw_status, got[NG[0]].duration_s, got[NG[0]].cost) == ("answered", "answered", 12, "10")
-        assert (got[NG[1]].status, got[NG[1]].raw_status, got[NG[1]].duration_s, got[NG[1]].cost) == ("no_answer", "not answered", 0, "0")
+        assert (got[NG[0]].status, got[NG[0]].raw_status, got[NG[0]].duration_s, got[NG[0]].cost) == (
+            "answered",
+            "answered",
+            12,
+            "10",
+        )
+        assert (got[NG[1]].status, got[NG[1]].raw_status, got[NG[1]].duration_s, got[NG[1]].cost) == (
+            "no_answer",
+            "not answered",
+            0,
+            "0",
+        )
         assert got[NG[2]].status == "answered"
         attempts = [e for e in events(journal) if e[2] == "hook:9bits"]
         assert Counter(e[1] for e in attempts) == {NG[0]: 2, NG[1]: 1, NG[2]: 1}  # every attempt is kept
@@ -79,12 +90,20 @@ def test_9bits_attempts_are_correlated_by_number_and_time(hooks, journal: Journa
 def test_messagebird_reports_are_answered_200_and_normalised(hooks, journal: Journal) -> None:
     with MessageBirdSim(access_key=KEYS["messagebird"]["key"]) as sim:
         send_to(bird(sim.base_url, report_url=hooks.url("messagebird")), NL, journal)
-        sim.outcomes = {digits(NL[0]): "answered", digits(NL[1]): "busy", digits(NL[2]): "no_answer", digits(NL[3]): "machine"}
+        sim.outcomes = {
+            digits(NL[0]): "answered",
+            digits(NL[1]): "busy",
+            digits(NL[2]): "no_answer",
+            digits(NL[3]): "machine",
+        }
         assert sim.fire_callbacks() == 8  # "calling" and the final status for each
         assert {(a.method, a.status) for a in sim.callbacks_sent} == {("GET", 200)}  # nothing redelivered
         got = rows(journal)
         assert {a: (r.status, r.raw_status) for a, r in got.items()} == {
-            NL[0]: ("answered", "answered"), NL[1]: ("busy", "busy"), NL[2]: ("failed", "failed"), NL[3]: ("machine", "machine"),
+            NL[0]: ("answered", "answered"),
+            NL[1]: ("busy", "busy"),
+            NL[2]: ("failed", "failed"),
+            NL[3]: ("machine", "machine"),
         }
         assert sim.fire_callbacks(duplicate=True, reverse=True) == 16
     assert rows(journal) == got
@@ -96,7 +115,13 @@ def test_messagebird_late_calling_report_does_not_undo_an_answer(hooks, journal:
     report = {"id": ref, "reference": "camp-1", "recipient": digits(NL[0])}
     seen = []
     for status, when in [("calling", "10:00:00"), ("answered", "10:00:30"), ("calling", "10:00:00")]:
-        assert get(hooks.url("messagebird"), params={**report, "status": status, "statusDatetime": f"2030-01-01T{when}+00:00"}).status_code == 200
+        assert (
+            get(
+                hooks.url("messagebird"),
+                params={**report, "status": status, "statusDatetime": f"2030-01-01T{when}+00:00"},
+            ).status_code
+            == 200
+        )
         seen.append(rows(journal)[NL[0]].status)
     assert seen == ["ringing", "answered", "answered"]
 
@@ -128,7 +153,9 @@ def test_alphasms_upload_hook_keeps_duration_and_dtmf(hooks, journal: Journal, t
         assert sim.fire_callbacks() == 3
         got = rows(journal)
         assert {a: (r.status, r.raw_status, r.duration_s, r.dtmf) for a, r in got.items()} == {
-            UA[0]: ("answered", "ANSWERED", 3, "7"), UA[1]: ("no_answer", "NO ANSWER", 0, None), UA[2]: ("busy", "BUSY", 0, None),
+            UA[0]: ("answered", "ANSWERED", 3, "7"),
+            UA[1]: ("no_answer", "NO ANSWER", 0, None),
+            UA[2]: ("busy", "BUSY", 0, None),
         }
         assert {a: r.ref for a, r in got.items()} == {a: r.ref for a, r in sent.items()}
         sim.fire_callbacks(duplicate=True, reverse=True)
@@ -137,15 +164,18 @@ def test_alphasms_upload_hook_keeps_duration_and_dtmf(hooks, journal: Journal, t
 
 # --------------------------------------------------------------------------- what the receiver refuses
 
+
 def test_wrong_or_missing_secret_and_unknown_provider_get_the_same_404(hooks, journal: Journal) -> None:
     with NineBitsSim(token=KEYS["9bits"]["token"], fetch_media=False) as sim:
         send_to(nine(sim.base_url), NG[:1], journal)
-        (_, call), = sim.call_objects()
+        ((_, call),) = sim.call_objects()
     secret = hooks.journal.hook_secret()
     before = rows(journal)
     paths = [f"/hooks/9bits/{secret[:-1]}", f"/hooks/9bits/{secret}x", "/hooks/9bits/", "/hooks/9bits", "/hooks/",
              f"/hooks/nosuch/{secret}", f"/hooks/9bits/{secret}/more", f"/hooks//{secret}"]  # fmt: skip
-    answers = {(r.status_code, r.content) for p in paths for r in (post(hooks.base + p, json=call), get(hooks.base + p))}
+    answers = {
+        (r.status_code, r.content) for p in paths for r in (post(hooks.base + p, json=call), get(hooks.base + p))
+    }
     assert answers == {(404, b"not found\n")}
     assert rows(journal) == before and events(journal) == []
     assert httpx.put(hooks.url("9bits"), json=call).status_code == 405  # the right secret, a wrong method
@@ -179,21 +209,69 @@ _JSON = {"content-type": "application/json"}
 NOT_FINITE = [
     ("9bits", "POST", {"json": {**_CALL, "call_duration": "1e400"}}, "call_duration '1e400' is not a finite number"),
     ("9bits", "POST", {"json": {**_CALL, "call_duration": "nan"}}, "call_duration 'nan' is not a finite number"),
-    ("9bits", "POST", {"json": {**_CALL, "call_duration": "-Infinity"}}, "call_duration '-Infinity' is not a finite number"),
+    (
+        "9bits",
+        "POST",
+        {"json": {**_CALL, "call_duration": "-Infinity"}},
+        "call_duration '-Infinity' is not a finite number",
+    ),
     ("9bits", "POST", {"json": {**_CALL, "call_duration": "-5"}}, "call_duration '-5' is negative"),
-    ("9bits", "POST", {"json": {**_CALL, "call_duration": 10**400}}, "call_duration <1329-bit integer> is not a finite number"),
+    (
+        "9bits",
+        "POST",
+        {"json": {**_CALL, "call_duration": 10**400}},
+        "call_duration <1329-bit integer> is not a finite number",
+    ),
     ("9bits", "POST", {"json": {**_CALL, "call_duration": [30]}}, "call_duration [30] is not a number"),
-    ("9bits", "POST", {"content": b'{"call_duration": 1e400, "to_number": "2348020000001"}', "headers": _JSON}, "number 1e400 is out of range"),
-    ("9bits", "POST", {"content": b'{"call_duration": NaN, "to_number": "2348020000001"}', "headers": _JSON}, "NaN is not a number JSON allows"),
-    ("alphasms", "POST", {"json": {"id": 100500, "status": "ANSWERED", "duration": "Infinity"}}, "duration 'Infinity' is not a finite number"),
-    ("alphasms", "POST", {"content": b'{"id": 1, "status": "ANSWERED", "duration": -Infinity}', "headers": _JSON}, "-Infinity is not a number JSON allows"),
+    (
+        "9bits",
+        "POST",
+        {"content": b'{"call_duration": 1e400, "to_number": "2348020000001"}', "headers": _JSON},
+        "number 1e400 is out of range",
+    ),
+    (
+        "9bits",
+        "POST",
+        {"content": b'{"call_duration": NaN, "to_number": "2348020000001"}', "headers": _JSON},
+        "NaN is not a number JSON allows",
+    ),
+    (
+        "alphasms",
+        "POST",
+        {"json": {"id": 100500, "status": "ANSWERED", "duration": "Infinity"}},
+        "duration 'Infinity' is not a finite number",
+    ),
+    (
+        "alphasms",
+        "POST",
+        {"content": b'{"id": 1, "status": "ANSWERED", "duration": -Infinity}', "headers": _JSON},
+        "-Infinity is not a number JSON allows",
+    ),
 ]
 # JSON bombs: deep nesting and integers past Python's 4300 digits are 400s, not 500s.
 BOMBS = [
     ("9bits", "POST", {"content": b"[" * 30000 + b"]" * 30000, "headers": _JSON}, "nested too deeply"),
-    ("wawp", "POST", {"content": b'{"event": "message.ack", "payload": ' + b'{"a": ' * 6000 + b"1" + b"}" * 6001, "headers": _JSON}, "nested too deeply"),
-    ("alphasms", "POST", {"content": b'{"id": ' + b"9" * 30000 + b', "status": "ANSWERED"}', "headers": _JSON}, "Exceeds the limit (4300 digits)"),
-    ("wawp", "POST", {"content": b'{"event": "message.ack", "payload": {"id": "true_1@c.us_A", "ack": ' + b"7" * 4000 + b"}}", "headers": _JSON}, None),
+    (
+        "wawp",
+        "POST",
+        {"content": b'{"event": "message.ack", "payload": ' + b'{"a": ' * 6000 + b"1" + b"}" * 6001, "headers": _JSON},
+        "nested too deeply",
+    ),
+    (
+        "alphasms",
+        "POST",
+        {"content": b'{"id": ' + b"9" * 30000 + b', "status": "ANSWERED"}', "headers": _JSON},
+        "Exceeds the limit (4300 digits)",
+    ),
+    (
+        "wawp",
+        "POST",
+        {
+            "content": b'{"event": "message.ack", "payload": {"id": "true_1@c.us_A", "ack": ' + b"7" * 4000 + b"}}",
+            "headers": _JSON,
+        },
+        None,
+    ),
 ]
 
 
@@ -203,7 +281,10 @@ def test_malformed_payloads_get_400_and_the_server_keeps_serving(hooks) -> None:
         assert (response.status_code, reason in response.text) == (400, True), (name, kw, response.text)
     recorded = [json.loads(e[3]) for e in events(hooks.journal)]
     assert len(recorded) == len(MALFORMED + NOT_FINITE + BOMBS[:3]) and all("malformed" in e for e in recorded)
-    assert get(hooks.url("messagebird"), params={"id": "x", "recipient": "31612345671", "status": "answered"}).status_code == 200
+    assert (
+        get(hooks.url("messagebird"), params={"id": "x", "recipient": "31612345671", "status": "answered"}).status_code
+        == 200
+    )
 
 
 def test_a_huge_but_valid_number_is_read_and_nothing_stored_is_not_finite(hooks, journal: Journal) -> None:
@@ -220,7 +301,7 @@ def test_a_huge_but_valid_number_is_read_and_nothing_stored_is_not_finite(hooks,
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def test_unknown_recipients_are_answered_200_and_recorded(hooks) -> None:
@@ -236,12 +317,16 @@ def test_unknown_recipients_are_answered_200_and_recorded(hooks) -> None:
     assert [(r.status_code, r.text) for r in answers] == [(200, "OK\n")] * 4
     recorded = [(e[0], e[2], json.loads(e[3])) for e in events(hooks.journal)]
     assert [(c, s, p["unmatched"]) for c, s, p in recorded] == [
-        (None, "hook:messagebird", True), (None, "hook:9bits", True), (None, "hook:wawp", True), (None, "hook:alphasms", True),
+        (None, "hook:messagebird", True),
+        (None, "hook:9bits", True),
+        (None, "hook:wawp", True),
+        (None, "hook:alphasms", True),
     ]
     assert recorded[0][2]["raw"]["reference"] == "elsewhere-1"
 
 
 # --------------------------------------------------------------------------- the journal is the state
+
 
 def test_receiver_restart_in_the_middle_loses_nothing(tmp_path: Path, journal: Journal) -> None:
     first = start_hooks(tmp_path / "media", tmp_path / "j.db")
@@ -263,12 +348,15 @@ def test_receiver_restart_in_the_middle_loses_nothing(tmp_path: Path, journal: J
 
 # --------------------------------------------------------------------------- the secret stays secret
 
+
 def test_the_server_log_and_dry_runs_never_show_the_secret(hooks, caplog: pytest.LogCaptureFixture) -> None:
     secret = hooks.journal.hook_secret()
     caplog.set_level(logging.INFO, logger="voxpipe.pipeline.store.server")
     post(hooks.url("9bits"), content=b"nope")
     post(hooks.base + "/hooks/9bits/wrong-secret", json={})
-    assert '"POST /hooks/9bits/***" 400' in caplog.text and secret not in caplog.text and "wrong-secret" not in caplog.text
+    assert (
+        '"POST /hooks/9bits/***" 400' in caplog.text and secret not in caplog.text and "wrong-secret" not in caplog.text
+    )
     chunk = Chunk("camp", 1, (Recipient(UA[0]),))
     mb = bird("https://mb.example", report_url=hooks.url("messagebird"))
     shown = mb.redact(mb.build(chunk, Payload(Mode.TTS, script=parse("Hi"))))
@@ -283,6 +371,7 @@ def test_the_server_log_and_dry_runs_never_show_the_secret(hooks, caplog: pytest
 
 # --------------------------------------------------------------------------- vocabularies (pure parsing)
 
+
 def _request(method: str = "POST", body: object = None, query: dict | None = None) -> Request:
     return Request(method, "/hooks/x/y", query=query or {}, headers={"content-type": "application/json"},
                    body=b"" if body is None else json.dumps(body).encode())  # fmt: skip
@@ -290,20 +379,70 @@ def _request(method: str = "POST", body: object = None, query: dict | None = Non
 
 VOCABULARY = [
     # (provider class, request, (status, raw status))
-    *[(MessageBird, _request("GET", query={"id": "m", "recipient": "316", "status": raw}), (status, raw)) for raw, status in [
-        ("calling", "ringing"), ("answered", "answered"), ("delivered", "delivered"), ("failed", "failed"),
-        ("delivery_failed", "failed"), ("busy", "busy"), ("machine", "machine"), ("expired", "expired"),
-        ("scheduled", "queued"), ("buffered", "queued"), ("sent", "accepted"), ("teleported", "unknown")]],
-    *[(Wawp, _request(body={"event": "message.ack", "payload": {"id": "true_1@c.us_A", "ack": ack}}), expected) for ack, expected in [
-        (-1, ("failed", "ERROR")), (0, ("queued", "PENDING")), (1, ("accepted", "SERVER")), (2, ("delivered", "DEVICE")),
-        (3, ("delivered", "READ")), (4, ("played", "PLAYED")), ("4", ("played", "PLAYED")), (7, ("unknown", "ack 7"))]],
-    *[(AlphaSms, _request(body={"id": 1, "phone": "380971234561", "status": raw}), (status, raw)) for raw, status in [
-        ("ANSWERED", "answered"), ("NO ANSWER", "no_answer"), ("BUSY", "busy"), ("UNDELIVERABLE", "failed"), ("REJECTED", "failed"),
-        ("EXPIRED", "expired"), ("ACCEPTED", "accepted"), ("QUEUED", "queued"), ("DELIVERED", "delivered"), ("no_answer", "no_answer"),
-        ("VOICEMAIL", "unknown")]],
-    (NineBits, _request(body={"start_at": "2030-01-01 10:00:00", "answer_at": "2030-01-01 10:00:09", "call_duration": "41",
-                              "to_number": "2348020000001", "total_amount": 30}), ("answered", "answered")),  # fmt: skip
-    (NineBits, _request(body={"start_at": "2030-01-01 10:00:00", "answer_at": "", "to_number": "2348020000001"}), ("no_answer", "not answered")),
+    *[
+        (MessageBird, _request("GET", query={"id": "m", "recipient": "316", "status": raw}), (status, raw))
+        for raw, status in [
+            ("calling", "ringing"),
+            ("answered", "answered"),
+            ("delivered", "delivered"),
+            ("failed", "failed"),
+            ("delivery_failed", "failed"),
+            ("busy", "busy"),
+            ("machine", "machine"),
+            ("expired", "expired"),
+            ("scheduled", "queued"),
+            ("buffered", "queued"),
+            ("sent", "accepted"),
+            ("teleported", "unknown"),
+        ]
+    ],
+    *[
+        (Wawp, _request(body={"event": "message.ack", "payload": {"id": "true_1@c.us_A", "ack": ack}}), expected)
+        for ack, expected in [
+            (-1, ("failed", "ERROR")),
+            (0, ("queued", "PENDING")),
+            (1, ("accepted", "SERVER")),
+            (2, ("delivered", "DEVICE")),
+            (3, ("delivered", "READ")),
+            (4, ("played", "PLAYED")),
+            ("4", ("played", "PLAYED")),
+            (7, ("unknown", "ack 7")),
+        ]
+    ],
+    *[
+        (AlphaSms, _request(body={"id": 1, "phone": "380971234561", "status": raw}), (status, raw))
+        for raw, status in [
+            ("ANSWERED", "answered"),
+            ("NO ANSWER", "no_answer"),
+            ("BUSY", "busy"),
+            ("UNDELIVERABLE", "failed"),
+            ("REJECTED", "failed"),
+            ("EXPIRED", "expired"),
+            ("ACCEPTED", "accepted"),
+            ("QUEUED", "queued"),
+            ("DELIVERED", "delivered"),
+            ("no_answer", "no_answer"),
+            ("VOICEMAIL", "unknown"),
+        ]
+    ],
+    (
+        NineBits,
+        _request(
+            body={
+                "start_at": "2030-01-01 10:00:00",
+                "answer_at": "2030-01-01 10:00:09",
+                "call_duration": "41",
+                "to_number": "2348020000001",
+                "total_amount": 30,
+            }
+        ),
+        ("answered", "answered"),
+    ),  # fmt: skip
+    (
+        NineBits,
+        _request(body={"start_at": "2030-01-01 10:00:00", "answer_at": "", "to_number": "2348020000001"}),
+        ("no_answer", "not answered"),
+    ),
 ]
 
 
@@ -318,7 +457,7 @@ def test_wawp_ignores_other_session_events_and_9bits_reads_every_field() -> None
     (call,) = NineBits.parse_callback(_request(body=[{"start_at": "2030-01-01 10:00:00", "answer_at": "2030-01-01 10:00:09",
                                                      "end_at": "2030-01-01 10:00:50", "call_duration": "41",
                                                      "to_number": "+2348020000001", "total_amount": 30}]))  # fmt: skip
-    start = datetime(2030, 1, 1, 10, tzinfo=timezone.utc).timestamp()
+    start = datetime(2030, 1, 1, 10, tzinfo=UTC).timestamp()
     assert (call.address, call.duration_s, call.cost, call.at) == ("+2348020000001", 41, "30", start + 50)
     assert (call.sent_before, call.sent_within_s) == (start + 14 * 3600, 48 * 3600)
 
@@ -329,15 +468,21 @@ def test_9bits_times_without_a_zone_still_find_the_send(journal: Journal, zone_h
     journal.open_campaign("camp", "9bits", "media", "f", {})
     journal.add_recipients("camp", [Recipient(NG[0])])
     journal.record("camp", [(NG[0], "accepted", "ref", None)])
-    local = datetime.fromtimestamp(rows(journal)[NG[0]].sent_at + 60 + zone_hours * 3600, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-    (update,) = NineBits.parse_callback(_request(body={"start_at": local, "answer_at": local, "call_duration": 5, "to_number": digits(NG[0])}))
+    local = datetime.fromtimestamp(rows(journal)[NG[0]].sent_at + 60 + zone_hours * 3600, UTC).strftime(
+        "%Y-%m-%d %H:%M:%S"
+    )
+    (update,) = NineBits.parse_callback(
+        _request(body={"start_at": local, "answer_at": local, "call_duration": 5, "to_number": digits(NG[0])})
+    )
     assert bool(apply_update(journal, update, source="hook:9bits").matched) is matched
     assert statuses(journal)[NG[0]] == ("answered" if matched else "accepted")
 
 
 def test_alphasms_report_url_is_for_uploads_only() -> None:
     p = alpha("https://alpha.example", report_url="https://voice.example.com/hooks/alphasms/s")
-    with pytest.raises(ConfigError, match=r"^alphasms: --report-url works with audio uploads only \(TTS calls have no hook\)"):
+    with pytest.raises(
+        ConfigError, match=r"^alphasms: --report-url works with audio uploads only \(TTS calls have no hook\)"
+    ):
         p.check(Payload(Mode.TTS, script=parse("Hello")))
 
 

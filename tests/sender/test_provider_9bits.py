@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.simulators import MediaServer, NineBitsSim, make_audio
 from voxpipe.pipeline.retry import RetryPolicy
 from voxpipe.sender.dispatch import SendSettings, dry_run, http_client, send
 from voxpipe.sender.errors import ConfigError
@@ -18,7 +19,6 @@ from voxpipe.sender.message import Message
 from voxpipe.sender.providers import Chunk, Mode, Outcome, Payload
 from voxpipe.sender.providers.ninebits import NineBits
 from voxpipe.sender.recipients import Recipient
-from tests.simulators import MediaServer, NineBitsSim, make_audio
 
 TOKEN = "9b-secret-token-Zq8/+="
 FAST = SendSettings(retry=RetryPolicy(attempts=4, base_s=0.01, max_s=0.2), timeout_s=5)
@@ -54,7 +54,12 @@ def sim():
 SHAPES = [
     # (base_url, recipients, url, to)
     ("https://api.example.net", (A,), "https://api.example.net/v1/sendvoice", ["2348020000001"]),
-    ("https://api.example.net/", (A, B, C), "https://api.example.net/v1/sendvoice", ["2348020000001", "2348030000002", "447700900123"]),
+    (
+        "https://api.example.net/",
+        (A, B, C),
+        "https://api.example.net/v1/sendvoice",
+        ["2348020000001", "2348030000002", "447700900123"],
+    ),
     ("http://127.0.0.1:8080/white/label", (B,), "http://127.0.0.1:8080/white/label/v1/sendvoice", ["2348030000002"]),
 ]
 
@@ -77,6 +82,7 @@ def test_base_url_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 # --------------------------------------------------------------------------- limits and settings
 
+
 @pytest.mark.parametrize(("count", "sizes"), [(1, [1]), (1000, [1000]), (1001, [1000, 1]), (2500, [1000, 1000, 500])])
 def test_chunks_of_at_most_1000(count: int, sizes: list[int]) -> None:
     requests = dry_run(provider(), Payload(Mode.MEDIA, media_url=MEDIA), numbers(count), "c")
@@ -85,8 +91,14 @@ def test_chunks_of_at_most_1000(count: int, sizes: list[int]) -> None:
 
 CONFIG_ERRORS = [
     ({"credentials": {}}, "9bits: missing credential: set VOXPIPE_9BITS_TOKEN or pass --token"),
-    ({"credentials": {"token": TOKEN}, "options": {"language": "en"}}, "9bits: option(s) --language not supported (options for 9bits: none)"),
-    ({"credentials": {"token": TOKEN}, "base_url": "api.9bits.net"}, "9bits: base URL 'api.9bits.net' must start with http:// or https://"),
+    (
+        {"credentials": {"token": TOKEN}, "options": {"language": "en"}},
+        "9bits: option(s) --language not supported (options for 9bits: none)",
+    ),
+    (
+        {"credentials": {"token": TOKEN}, "base_url": "api.9bits.net"},
+        "9bits: base URL 'api.9bits.net' must start with http:// or https://",
+    ),
 ]
 
 
@@ -100,9 +112,12 @@ def test_config_errors(monkeypatch: pytest.MonkeyPatch, kwargs: dict, message: s
 
 # --------------------------------------------------------------------------- error mapping
 
+
 def _sim_answer(sim: NineBitsSim, media: MediaServer, case: str) -> tuple[Chunk, httpx.Response]:
     token = "wrong" if case == "wrong token" else TOKEN
-    url = {"media 404": media.url("/gone.mp3"), "media not mp3": media.url("/voice.ogg")}.get(case, media.url("/hello.mp3"))
+    url = {"media 404": media.url("/gone.mp3"), "media not mp3": media.url("/voice.ogg")}.get(
+        case, media.url("/hello.mp3")
+    )
     chunk = Chunk("c", 1, (Recipient("+1234567"),) if case == "bad number" else (A,))
     p = NineBits(base_url=sim.base_url, credentials={"token": token})
     with httpx.Client(timeout=5) as client:
@@ -110,7 +125,10 @@ def _sim_answer(sim: NineBitsSim, media: MediaServer, case: str) -> tuple[Chunk,
 
 
 SIM_ERRORS = [
-    ("wrong token", "9bits: HTTP 401: authentication failed (check VOXPIPE_9BITS_TOKEN); Authentication failed: Signature verification failed"),
+    (
+        "wrong token",
+        "9bits: HTTP 401: authentication failed (check VOXPIPE_9BITS_TOKEN); Authentication failed: Signature verification failed",
+    ),
     ("media 404", "9bits: HTTP 400: media_url answered HTTP 404"),
     ("media not mp3", "9bits: HTTP 400: media_url: unsupported format ogg/opus"),
     ("bad number", "9bits: HTTP 400: to[0] is not a valid destination: country code + number, digits only, no '+'"),
@@ -126,7 +144,11 @@ def test_simulator_errors_map_to_rejections(sim: NineBitsSim, media: MediaServer
 
 UNREADABLE_2XX = Outcome("unknown", error="9bits: HTTP 200 without a readable ref_id; it may have been accepted")
 RESPONSES = [
-    (200, {"status_code": 200, "message": "Request is being processed", "ref_id": "9azmf1"}, Outcome("accepted", ref="9azmf1")),
+    (
+        200,
+        {"status_code": 200, "message": "Request is being processed", "ref_id": "9azmf1"},
+        Outcome("accepted", ref="9azmf1"),
+    ),
     (201, {"status_code": 201, "ref_id": 12345}, Outcome("accepted", ref="12345")),
     # A 2xx the client cannot read says nothing about what 9bits did: unknown, never rejected.
     (200, {"status_code": 200, "message": "ok"}, UNREADABLE_2XX),
@@ -137,8 +159,16 @@ RESPONSES = [
     (200, "<html>accepted</html>", UNREADABLE_2XX),
     (200, "", UNREADABLE_2XX),
     (200, b'{"status_code": 200, "ref_id": "x", "n": 1e400}', UNREADABLE_2XX),  # a number JSON cannot carry
-    (200, {"status_code": 401, "message": "Authentication failed"}, Outcome("rejected", error="9bits: status_code 401: Authentication failed")),
-    (405, {"status_code": 405, "message": "HTTP method not allowed"}, Outcome("rejected", error="9bits: HTTP 405: method not allowed; HTTP method not allowed")),
+    (
+        200,
+        {"status_code": 401, "message": "Authentication failed"},
+        Outcome("rejected", error="9bits: status_code 401: Authentication failed"),
+    ),
+    (
+        405,
+        {"status_code": 405, "message": "HTTP method not allowed"},
+        Outcome("rejected", error="9bits: HTTP 405: method not allowed; HTTP method not allowed"),
+    ),
     (404, "<html>nope</html>", Outcome("rejected", error="9bits: HTTP 404: Not Found")),
 ]
 
@@ -155,6 +185,7 @@ def test_response_shapes(status: int, body: object, outcome: Outcome) -> None:
 
 # --------------------------------------------------------------------------- redaction
 
+
 def test_redaction_hides_the_token() -> None:
     p = provider()
     shown = p.redact(p.build(Chunk("c", 1, (A,)), Payload(Mode.MEDIA, media_url=MEDIA)))
@@ -165,9 +196,22 @@ def test_redaction_hides_the_token() -> None:
 
 # --------------------------------------------------------------------------- end to end
 
+
 def _send(p: NineBits, url: str, recipients: list[Recipient], journal: Journal, settings: SendSettings = FAST):
     with http_client(settings) as client:
-        events = list(send(p, Message(media_url=url), Payload(Mode.MEDIA, media_url=url), recipients, [], journal, client, settings, "camp"))
+        events = list(
+            send(
+                p,
+                Message(media_url=url),
+                Payload(Mode.MEDIA, media_url=url),
+                recipients,
+                [],
+                journal,
+                client,
+                settings,
+                "camp",
+            )
+        )
     return {row.address: row for row in events[-1].rows}
 
 
@@ -177,14 +221,18 @@ def test_send_with_retryable_faults_accepts_everyone_once(sim: NineBitsSim, medi
     sim.inject("502")
     recipients = numbers(2300)
     with Journal(tmp_path / "j.db") as journal:
-        rows = _send(NineBits(base_url=sim.base_url, credentials={"token": TOKEN}), media.url("/hello.mp3"), recipients, journal)
+        rows = _send(
+            NineBits(base_url=sim.base_url, credentials={"token": TOKEN}), media.url("/hello.mp3"), recipients, journal
+        )
     assert {r.status for r in rows.values()} == {"accepted"}
     assert sim.accepted_counts() == Counter({r.digits: 1 for r in recipients})
     assert Counter(r.status for r in sim.requests) == Counter({200: 3, 429: 1, 503: 1, 502: 1})
 
 
 @pytest.mark.parametrize("fault", ["accept_then_500", "accept_then_drop"])
-def test_ambiguous_fault_is_unknown_and_not_resent(sim: NineBitsSim, media: MediaServer, tmp_path: Path, fault: str) -> None:
+def test_ambiguous_fault_is_unknown_and_not_resent(
+    sim: NineBitsSim, media: MediaServer, tmp_path: Path, fault: str
+) -> None:
     sim.inject(fault)
     p = NineBits(base_url=sim.base_url, credentials={"token": TOKEN})
     with Journal(tmp_path / "j.db") as journal:

@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.simulators import AlphaSmsSim, make_audio
+from tests.simulators.alphasms import parse_multipart
 from voxpipe.pipeline.markup import parse
 from voxpipe.pipeline.retry import RetryPolicy
 from voxpipe.sender.dispatch import SendSettings, dry_run, http_client, send
@@ -22,8 +24,6 @@ from voxpipe.sender.message import Message
 from voxpipe.sender.providers import Chunk, Mode, Outcome, Payload
 from voxpipe.sender.providers.alphasms import AlphaSms
 from voxpipe.sender.recipients import Recipient
-from tests.simulators import AlphaSmsSim, make_audio
-from tests.simulators.alphasms import parse_multipart
 
 KEY = "bb56a4369eb19-Secret/Key+="
 FAST = SendSettings(retry=RetryPolicy(attempts=4, base_s=0.01, max_s=0.2), timeout_s=5)
@@ -75,10 +75,20 @@ def voice_requests(sim: AlphaSmsSim) -> int:
 SHAPES = [
     # (options, markup, message, voice, dtmf)
     ({}, TEXT, "Your code is one zero zero five zero zero.", VOICE, False),
-    ({"language": "uk_ua"}, TEXT, "Your code is один нуль нуль п'ять нуль нуль.",
-     {"gender": "female", "language": "uk-UA", "name": "uk-UA-Standard-A"}, False),
-    ({"language": "uk-UA", "gender": "MALE", "voice_name": "uk-UA-Wavenet-B", "dtmf": "yes"}, "Press 1.", "Press 1.",
-     {"gender": "male", "language": "uk-UA", "name": "uk-UA-Wavenet-B"}, True),
+    (
+        {"language": "uk_ua"},
+        TEXT,
+        "Your code is один нуль нуль п'ять нуль нуль.",
+        {"gender": "female", "language": "uk-UA", "name": "uk-UA-Standard-A"},
+        False,
+    ),
+    (
+        {"language": "uk-UA", "gender": "MALE", "voice_name": "uk-UA-Wavenet-B", "dtmf": "yes"},
+        "Press 1.",
+        "Press 1.",
+        {"gender": "male", "language": "uk-UA", "name": "uk-UA-Wavenet-B"},
+        True,
+    ),
     ({"dtmf": "0"}, 'One<break time="1s"/>two &amp; three', "One. two & three", VOICE, False),
 ]
 
@@ -112,6 +122,7 @@ def test_upload_request_shape(wav: Payload, options: dict, dtmf: str) -> None:
 
 # --------------------------------------------------------------------------- limits, modes and options
 
+
 @pytest.mark.parametrize(("count", "sizes"), [(1, [1]), (50, [50]), (51, [50, 1]), (120, [50, 50, 20])])
 def test_tts_chunks_of_at_most_50(count: int, sizes: list[int]) -> None:
     assert [len(r["body"]["data"]) for r in dry_run(provider(), tts(), numbers(count), "c")] == sizes
@@ -139,11 +150,26 @@ def _big(tmp: Path) -> Payload:
 PAYLOAD_ERRORS = [
     ("a" * 1000, None),
     ("a" * 1001, "alphasms: the message is 1001 characters as plain text; at most 1000 are allowed"),
-    (f'<say-as interpret-as="digits">{"7" * 200}</say-as>', "alphasms: the message is 1199 characters as plain text; at most 1000 are allowed"),
-    ('<say-as interpret-as="ordinal">first</say-as>', 'alphasms: markup error: say-as ordinal: "first" is not a whole number'),
-    (Payload(Mode.MEDIA, media_url="https://x/a.wav"), "alphasms: takes audio as an upload; give --audio or --text instead of --media-url"),
-    (Payload(Mode.MEDIA, media_path=Path("/nonexistent/a.wav"), mime="audio/wav"), "alphasms: cannot read /nonexistent/a.wav: No such file or directory"),
-    (Payload(Mode.MEDIA, media_path=Path("/x/a.mp3"), mime="audio/mpeg"), "alphasms: uploads must be WAV, this audio is audio/mpeg; prepare it with the wav profile"),
+    (
+        f'<say-as interpret-as="digits">{"7" * 200}</say-as>',
+        "alphasms: the message is 1199 characters as plain text; at most 1000 are allowed",
+    ),
+    (
+        '<say-as interpret-as="ordinal">first</say-as>',
+        'alphasms: markup error: say-as ordinal: "first" is not a whole number',
+    ),
+    (
+        Payload(Mode.MEDIA, media_url="https://x/a.wav"),
+        "alphasms: takes audio as an upload; give --audio or --text instead of --media-url",
+    ),
+    (
+        Payload(Mode.MEDIA, media_path=Path("/nonexistent/a.wav"), mime="audio/wav"),
+        "alphasms: cannot read /nonexistent/a.wav: No such file or directory",
+    ),
+    (
+        Payload(Mode.MEDIA, media_path=Path("/x/a.mp3"), mime="audio/mpeg"),
+        "alphasms: uploads must be WAV, this audio is audio/mpeg; prepare it with the wav profile",
+    ),
     (_big, f"alphasms: big.wav is {5 * 1024 * 1024 + 1} bytes; uploads take at most 5 MB"),
     (Payload(Mode.TTS), "alphasms: TTS mode needs --text or --ssml"),
 ]
@@ -164,9 +190,15 @@ OPTION_ERRORS = [
     ({"language": "ukrainian"}, "alphasms: --language 'ukrainian': a language tag like uk-UA or en-US"),
     ({"gender": "robot"}, "alphasms: --gender 'robot': choose male or female"),
     ({"dtmf": "maybe"}, "alphasms: --dtmf 'maybe': true or false"),
-    ({"voice_name": "en-US-Standard-A", "language": "uk-UA"}, "alphasms: --voice-name 'en-US-Standard-A' is not a voice for uk-UA (like uk-UA-Standard-A)"),
+    (
+        {"voice_name": "en-US-Standard-A", "language": "uk-UA"},
+        "alphasms: --voice-name 'en-US-Standard-A' is not a voice for uk-UA (like uk-UA-Standard-A)",
+    ),
     ({"voice_name": "Alice"}, "alphasms: --voice-name 'Alice' is not a voice for en-US (like en-US-Standard-A)"),
-    ({"voice": "male"}, "alphasms: option(s) --voice not supported (options for alphasms: --language, --gender, --voice-name, --dtmf, --report-url)"),
+    (
+        {"voice": "male"},
+        "alphasms: option(s) --voice not supported (options for alphasms: --language, --gender, --voice-name, --dtmf, --report-url)",
+    ),
 ]
 
 
@@ -178,6 +210,7 @@ def test_option_errors(options: dict, message: str) -> None:
 
 
 # --------------------------------------------------------------------------- error mapping
+
 
 def _exchange(sim: AlphaSmsSim, chunk: Chunk, payload: Payload, key: str = KEY) -> tuple[AlphaSms, httpx.Response]:
     p = AlphaSms(base_url=sim.base_url, credentials={"key": key})
@@ -199,7 +232,11 @@ def test_simulator_tts_answers(sim: AlphaSmsSim) -> None:
     # itself: the outcome is unknown, and the status look-up by our id settles it as accepted.
     p, response = _exchange(sim, chunk, tts())
     duplicate = Outcome("unknown", error="alphasms: Duplicate id: this id was seen before; it may have been accepted")
-    assert p.parse(chunk, response) == {A: duplicate, bad: Outcome("rejected", error="alphasms: Invalid phone"), B: duplicate}
+    assert p.parse(chunk, response) == {
+        A: duplicate,
+        bad: Outcome("rejected", error="alphasms: Invalid phone"),
+        B: duplicate,
+    }
     assert sim.accepted_counts() == Counter({A.digits: 1, B.digits: 1})
     with httpx.Client(timeout=5) as client:
         found = p.parse_lookup(chunk, client.send(p.build_lookup(chunk, 0.0)))
@@ -236,30 +273,86 @@ def _item(id_: int, ok: bool = True, **extra: object) -> dict:
     return {"success": ok, "data": {"id": id_, **({"msg_id": 900 + id_} if ok else {})}, **extra}
 
 
-UNKNOWN_MISSING = Outcome("unknown", error="alphasms: no result for this number in the answer; it may have been accepted")
-DUPLICATE = Outcome("unknown", error="alphasms: Duplicate id: this id was seen before; it may have been accepted")  # then looked up
+UNKNOWN_MISSING = Outcome(
+    "unknown", error="alphasms: no result for this number in the answer; it may have been accepted"
+)
+DUPLICATE = Outcome(
+    "unknown", error="alphasms: Duplicate id: this id was seen before; it may have been accepted"
+)  # then looked up
 UNREADABLE = Outcome("unknown", error="alphasms: HTTP 200 with an unreadable answer; it may have been accepted")
 RESPONSES = [
     # (status, body, outcome of A (id 1), outcome of B (id 2))
-    (200, {"success": True, "data": [_item(1), _item(2)]}, Outcome("accepted", ref="901"), Outcome("accepted", ref="902")),
-    (200, {"success": 1, "data": [_item(2), _item(1)]}, Outcome("accepted", ref="901"), Outcome("accepted", ref="902")),  # matched by id
-    (200, {"success": False, "error": "Access denied"}, Outcome("rejected", error="alphasms: Access denied"), Outcome("rejected", error="alphasms: Access denied")),
-    (200, {"success": 0}, Outcome("rejected", error="alphasms: request refused"), Outcome("rejected", error="alphasms: request refused")),
-    (200, {"success": True, "data": [_item(1, False, error="Duplicate id"), _item(2, False, error="Invalid phone")]},
-     DUPLICATE, Outcome("rejected", error="alphasms: Invalid phone")),
-    (200, {"success": True, "data": [_item(1, False, error="duplicate ID "), _item(2)]}, DUPLICATE, Outcome("accepted", ref="902")),
-    (200, {"success": True, "data": [_item(1, False)]}, Outcome("rejected", error="alphasms: refused"), UNKNOWN_MISSING),
-    (200, {"success": True, "data": [{"data": {"id": 1}}, {"success": True}]},
-     Outcome("unknown", error="alphasms: unreadable result {'data': {'id': 1}}; it may have been accepted"), Outcome("accepted")),
+    (
+        200,
+        {"success": True, "data": [_item(1), _item(2)]},
+        Outcome("accepted", ref="901"),
+        Outcome("accepted", ref="902"),
+    ),
+    (
+        200,
+        {"success": 1, "data": [_item(2), _item(1)]},
+        Outcome("accepted", ref="901"),
+        Outcome("accepted", ref="902"),
+    ),  # matched by id
+    (
+        200,
+        {"success": False, "error": "Access denied"},
+        Outcome("rejected", error="alphasms: Access denied"),
+        Outcome("rejected", error="alphasms: Access denied"),
+    ),
+    (
+        200,
+        {"success": 0},
+        Outcome("rejected", error="alphasms: request refused"),
+        Outcome("rejected", error="alphasms: request refused"),
+    ),
+    (
+        200,
+        {"success": True, "data": [_item(1, False, error="Duplicate id"), _item(2, False, error="Invalid phone")]},
+        DUPLICATE,
+        Outcome("rejected", error="alphasms: Invalid phone"),
+    ),
+    (
+        200,
+        {"success": True, "data": [_item(1, False, error="duplicate ID "), _item(2)]},
+        DUPLICATE,
+        Outcome("accepted", ref="902"),
+    ),
+    (
+        200,
+        {"success": True, "data": [_item(1, False)]},
+        Outcome("rejected", error="alphasms: refused"),
+        UNKNOWN_MISSING,
+    ),
+    (
+        200,
+        {"success": True, "data": [{"data": {"id": 1}}, {"success": True}]},
+        Outcome("unknown", error="alphasms: unreadable result {'data': {'id': 1}}; it may have been accepted"),
+        Outcome("accepted"),
+    ),
     (200, "<html>maintenance</html>", UNREADABLE, UNREADABLE),
     # A 2xx the client cannot read is unknown (then looked up), never rejected.
-    (200, b'{"success": true, "data": [{"success": true, "data": {"id": 1, "msg_id": 9', UNREADABLE, UNREADABLE),  # truncated
+    (
+        200,
+        b'{"success": true, "data": [{"success": true, "data": {"id": 1, "msg_id": 9',
+        UNREADABLE,
+        UNREADABLE,
+    ),  # truncated
     (200, "", UNREADABLE, UNREADABLE),
-    (200, b'{"success": true, "data": [{"success": true, "data": {"id": 1, "msg_id": 1e400}}]}', UNREADABLE, UNREADABLE),
+    (
+        200,
+        b'{"success": true, "data": [{"success": true, "data": {"id": 1, "msg_id": 1e400}}]}',
+        UNREADABLE,
+        UNREADABLE,
+    ),
     (200, {"success": True}, UNKNOWN_MISSING, UNKNOWN_MISSING),
     (200, {"success": True, "data": "ok"}, UNKNOWN_MISSING, UNKNOWN_MISSING),
     (404, "Not Found", *[Outcome("rejected", error="alphasms: HTTP 404: Not Found")] * 2),
-    (403, {"success": False, "error": "Forbidden by firewall"}, *[Outcome("rejected", error="alphasms: HTTP 403: Forbidden by firewall")] * 2),
+    (
+        403,
+        {"success": False, "error": "Forbidden by firewall"},
+        *[Outcome("rejected", error="alphasms: HTTP 403: Forbidden by firewall")] * 2,
+    ),
 ]
 
 
@@ -276,10 +369,18 @@ def test_tts_response_shapes(status: int, body: object, a: Outcome, b: Outcome) 
     ("body", "outcome"),
     [
         ({"id": 100500, "price": 0.4}, Outcome("accepted", ref="100500")),
-        ({"errors": ["API key missing", "Invalid phone"]}, Outcome("rejected", error="alphasms: API key missing; Invalid phone")),
+        (
+            {"errors": ["API key missing", "Invalid phone"]},
+            Outcome("rejected", error="alphasms: API key missing; Invalid phone"),
+        ),
         ({"errors": "Voice file missing"}, Outcome("rejected", error="alphasms: Voice file missing")),
-        *[(body, Outcome("unknown", error="alphasms: upload answered without a readable id; it may have been accepted"))
-          for body in ({"id": None, "price": 0.4}, {"id": "", "price": 0.4}, {"id": [1]}, {"id": True})],
+        *[
+            (
+                body,
+                Outcome("unknown", error="alphasms: upload answered without a readable id; it may have been accepted"),
+            )
+            for body in ({"id": None, "price": 0.4}, {"id": "", "price": 0.4}, {"id": [1]}, {"id": True})
+        ],
     ],
 )
 def test_upload_response_shapes(body: dict, outcome: Outcome) -> None:
@@ -294,13 +395,32 @@ def _status(id_: object, ok: bool = True, **extra: object) -> dict:
 NOT_FOUND = Outcome("not_sent", error="alphasms: status of id 2: Message not found")
 LOOKUPS = [
     # (answer, outcome of A (id 1), outcome of B (id 2); None: not settled, so it stays unknown)
-    ({"success": True, "data": [_status(1), _status(2, False, error="Message not found")]}, Outcome("accepted"), NOT_FOUND),
-    ({"success": True, "data": [_status(2, False, error="Message not found"), _status(1)]}, Outcome("accepted"), NOT_FOUND),  # by id
-    ({"success": True, "data": [_status(1), {"success": False, "error": "Message not found"}]}, Outcome("accepted"), None),  # no id echoed
+    (
+        {"success": True, "data": [_status(1), _status(2, False, error="Message not found")]},
+        Outcome("accepted"),
+        NOT_FOUND,
+    ),
+    (
+        {"success": True, "data": [_status(2, False, error="Message not found"), _status(1)]},
+        Outcome("accepted"),
+        NOT_FOUND,
+    ),  # by id
+    (
+        {"success": True, "data": [_status(1), {"success": False, "error": "Message not found"}]},
+        Outcome("accepted"),
+        None,
+    ),  # no id echoed
     ({"success": True, "data": [_status(1), _status(77)]}, Outcome("accepted"), None),  # not our id
-    ({"success": True, "data": [_status(1), {"success": True, "data": {"id": 2}}]}, Outcome("accepted"), None),  # no status
-    ({"success": True, "data": [_status(1), _status(2, False, error=None)]}, Outcome("accepted"),
-     Outcome("not_sent", error="alphasms: status of id 2: not found")),
+    (
+        {"success": True, "data": [_status(1), {"success": True, "data": {"id": 2}}]},
+        Outcome("accepted"),
+        None,
+    ),  # no status
+    (
+        {"success": True, "data": [_status(1), _status(2, False, error=None)]},
+        Outcome("accepted"),
+        Outcome("not_sent", error="alphasms: status of id 2: not found"),
+    ),
     ({"success": True, "data": [_status(True), _status("2")]}, None, None),
     ({"success": True}, None, None),
 ]
@@ -311,16 +431,22 @@ def test_lookup_answers(body: dict, a: Outcome | None, b: Outcome | None) -> Non
     p = provider()
     chunk = Chunk("c", 1, (A, B), (1, 2))
     request = p.build_lookup(chunk, 0.0)
-    assert json.loads(request.content) == {"auth": KEY, "data": [{"type": "status", "id": 1}, {"type": "status", "id": 2}]}
+    assert json.loads(request.content) == {
+        "auth": KEY,
+        "data": [{"type": "status", "id": 1}, {"type": "status", "id": 2}],
+    }
     page = p.parse_lookup(chunk, httpx.Response(200, json=body))
     assert page.outcomes == {r: o for r, o in ((A, a), (B, b)) if o is not None} and page.next is None
 
 
-@pytest.mark.parametrize(("status", "body", "error"), [
-    (200, {"success": False, "error": "Access denied"}, "alphasms: status look-up refused: Access denied"),
-    (200, "<html>", "alphasms: HTTP 200: unreadable status answer"),
-    (500, {"success": True, "data": []}, "alphasms: HTTP 500: unreadable status answer"),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (200, {"success": False, "error": "Access denied"}, "alphasms: status look-up refused: Access denied"),
+        (200, "<html>", "alphasms: HTTP 200: unreadable status answer"),
+        (500, {"success": True, "data": []}, "alphasms: HTTP 500: unreadable status answer"),
+    ],
+)
 def test_lookup_failures_are_errors(status: int, body: object, error: str) -> None:
     response = httpx.Response(status, json=body) if isinstance(body, dict) else httpx.Response(status, text=body)
     with pytest.raises(ProviderError) as err:
@@ -338,20 +464,29 @@ def test_poll_ids_must_fit_the_journal(ident: object, found: bool) -> None:
 
 # --------------------------------------------------------------------------- redaction
 
+
 def test_redaction_hides_the_key(wav: Payload) -> None:
     p = provider()
     shown = p.redact(p.build(Chunk("c", 1, (A,), (5,)), tts()))
     assert shown["body"]["auth"] == "***" and shown["body"]["data"][0]["id"] == 5
     upload = p.redact(p.build(Chunk("c", 1, (A,)), wav))
     size = wav.media_path.stat().st_size
-    assert upload["body"] == {"key": "***", "phone": "380971234567", "dtmf": "0", "voice": f"<file wav-1a2b.wav, {size} bytes>"}
+    assert upload["body"] == {
+        "key": "***",
+        "phone": "380971234567",
+        "dtmf": "0",
+        "voice": f"<file wav-1a2b.wav, {size} bytes>",
+    }
     for shown_request in (shown, upload):
         assert KEY not in json.dumps(shown_request) and "Secret" not in json.dumps(shown_request)
 
 
 # --------------------------------------------------------------------------- end to end
 
-def _send(p: AlphaSms, payload: Payload, recipients: list[Recipient], journal: Journal, settings: SendSettings = FAST) -> dict:
+
+def _send(
+    p: AlphaSms, payload: Payload, recipients: list[Recipient], journal: Journal, settings: SendSettings = FAST
+) -> dict:
     message = Message(text=TEXT) if payload.mode is Mode.TTS else Message(audio=str(payload.media_path))
     with http_client(settings) as client:
         events = list(send(p, message, payload, recipients, [], journal, client, settings, "camp"))
@@ -372,7 +507,9 @@ def test_tts_send_with_retryable_faults_accepts_everyone_once(sim: AlphaSmsSim, 
 
 
 @pytest.mark.parametrize("fault", ["accept_then_500", "accept_then_drop"])
-def test_tts_ambiguous_fault_is_settled_as_accepted_by_the_look_up(lenient: AlphaSmsSim, tmp_path: Path, fault: str) -> None:
+def test_tts_ambiguous_fault_is_settled_as_accepted_by_the_look_up(
+    lenient: AlphaSmsSim, tmp_path: Path, fault: str
+) -> None:
     lenient.inject(fault)
     p = AlphaSms(base_url=lenient.base_url, credentials={"key": KEY})
     with Journal(tmp_path / "j.db") as journal:
@@ -425,7 +562,9 @@ def test_upload_send_with_faults_and_an_interrupted_upload(sim: AlphaSmsSim, wav
 
 
 @pytest.mark.parametrize("fault", ["accept_then_500", "accept_then_drop"])
-def test_upload_ambiguous_fault_is_unknown_and_not_resent(sim: AlphaSmsSim, wav: Payload, tmp_path: Path, fault: str) -> None:
+def test_upload_ambiguous_fault_is_unknown_and_not_resent(
+    sim: AlphaSmsSim, wav: Payload, tmp_path: Path, fault: str
+) -> None:
     sim.inject(fault)
     p = AlphaSms(base_url=sim.base_url, credentials={"key": KEY})
     with Journal(tmp_path / "j.db") as journal:

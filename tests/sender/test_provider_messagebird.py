@@ -11,6 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.simulators import MessageBirdSim
+from tests.simulators.messagebird import LANGUAGES as SIM_LANGUAGES
 from voxpipe.pipeline.markup import Pause, Script, parse
 from voxpipe.pipeline.retry import RetryPolicy
 from voxpipe.sender.dispatch import SendSettings, dry_run, http_client, send
@@ -20,8 +22,6 @@ from voxpipe.sender.message import Message
 from voxpipe.sender.providers import Chunk, Mode, Outcome, Payload
 from voxpipe.sender.providers.messagebird import LANGUAGES, MessageBird
 from voxpipe.sender.recipients import Recipient
-from tests.simulators import MessageBirdSim
-from tests.simulators.messagebird import LANGUAGES as SIM_LANGUAGES
 
 KEY = "live_mb-Secret+Key/42"
 FAST = SendSettings(retry=RetryPolicy(attempts=4, base_s=0.01, max_s=0.2), timeout_s=5)
@@ -55,13 +55,33 @@ SHAPES = [
     # (options, recipients, extra JSON fields beyond recipients/body/language/reference)
     ({}, (A,), {"language": "en-gb", "reference": "camp-3"}),
     ({"language": "EN-US"}, (A, B), {"language": "en-us", "reference": "camp-3"}),
-    ({"language": "en_gb_wls", "voice": "Male", "repeat": "3"}, (A,), {"language": "en-gb-wls", "reference": "camp-3", "voice": "male", "repeat": 3}),
-    ({"if_machine": "hangup", "machine_timeout": "400"}, (A,), {"language": "en-gb", "reference": "camp-3", "ifMachine": "hangup", "machineTimeout": 400}),
-    ({"schedule": "2026-03-05T10:00:00Z"}, (A,), {"language": "en-gb", "reference": "camp-3", "scheduledDatetime": "2026-03-05T10:00:00+00:00"}),
-    ({"schedule": "2026-03-05 10:00:00.250+01:00"}, (A,), {"language": "en-gb", "reference": "camp-3", "scheduledDatetime": "2026-03-05T10:00:00+01:00"}),
+    (
+        {"language": "en_gb_wls", "voice": "Male", "repeat": "3"},
+        (A,),
+        {"language": "en-gb-wls", "reference": "camp-3", "voice": "male", "repeat": 3},
+    ),
+    (
+        {"if_machine": "hangup", "machine_timeout": "400"},
+        (A,),
+        {"language": "en-gb", "reference": "camp-3", "ifMachine": "hangup", "machineTimeout": 400},
+    ),
+    (
+        {"schedule": "2026-03-05T10:00:00Z"},
+        (A,),
+        {"language": "en-gb", "reference": "camp-3", "scheduledDatetime": "2026-03-05T10:00:00+00:00"},
+    ),
+    (
+        {"schedule": "2026-03-05 10:00:00.250+01:00"},
+        (A,),
+        {"language": "en-gb", "reference": "camp-3", "scheduledDatetime": "2026-03-05T10:00:00+01:00"},
+    ),
     ({"reference": "spring-sale"}, (A,), {"language": "en-gb", "reference": "spring-sale-camp-3"}),
     ({"originator": "+31 (0)20-123"}, (A,), {"language": "en-gb", "reference": "camp-3", "originator": "+31020123"}),
-    ({"report_url": "https://hooks.example.com/mb?x=1"}, (A,), {"language": "en-gb", "reference": "camp-3", "reportUrl": "https://hooks.example.com/mb?x=1"}),
+    (
+        {"report_url": "https://hooks.example.com/mb?x=1"},
+        (A,),
+        {"language": "en-gb", "reference": "camp-3", "reportUrl": "https://hooks.example.com/mb?x=1"},
+    ),
 ]
 
 
@@ -82,11 +102,18 @@ def test_body_uses_the_voice_language_for_words() -> None:
 
 def test_capabilities() -> None:
     d = MessageBird.describe()
-    assert (d["modes"], d["max_recipients"], d["max_body_chars"], d["dialect"], d["can_cancel"]) == (["tts"], 50, 1000, "messagebird", True)
+    assert (d["modes"], d["max_recipients"], d["max_body_chars"], d["dialect"], d["can_cancel"]) == (
+        ["tts"],
+        50,
+        1000,
+        "messagebird",
+        True,
+    )
     assert LANGUAGES == SIM_LANGUAGES and len(LANGUAGES) == 34
 
 
 # --------------------------------------------------------------------------- limits and options
+
 
 @pytest.mark.parametrize(("count", "sizes"), [(1, [1]), (50, [50]), (51, [50, 1]), (120, [50, 50, 20])])
 def test_chunks_of_at_most_50(count: int, sizes: list[int]) -> None:
@@ -114,13 +141,22 @@ def test_body_length_after_translation(markup: str, length: int | None) -> None:
         return
     with pytest.raises(ConfigError) as err:
         p.check(tts(markup))
-    assert str(err.value) == f"messagebird: the body is {length} characters after translation to MessageBird's markup; at most 1000 are allowed"
+    assert (
+        str(err.value)
+        == f"messagebird: the body is {length} characters after translation to MessageBird's markup; at most 1000 are allowed"
+    )
 
 
 PAYLOAD_ERRORS = [
     (Payload(Mode.MEDIA, media_url="https://x/a.mp3"), "messagebird: speaks text only; give --text or --ssml"),
-    (Payload(Mode.TTS, script=Script((Pause(1000),))), "messagebird: the message is empty"),  # the parser refuses this; a caller may not
-    (tts('<say-as interpret-as="cardinal">lots</say-as>'), 'messagebird: markup error: say-as cardinal: "lots" is not a number'),
+    (
+        Payload(Mode.TTS, script=Script((Pause(1000),))),
+        "messagebird: the message is empty",
+    ),  # the parser refuses this; a caller may not
+    (
+        tts('<say-as interpret-as="cardinal">lots</say-as>'),
+        'messagebird: markup error: say-as cardinal: "lots" is not a number',
+    ),
 ]
 
 
@@ -132,7 +168,10 @@ def test_payload_errors(payload: Payload, message: str) -> None:
 
 
 OPTION_ERRORS = [
-    ({"language": "uk-ua"}, "messagebird: --language 'uk-ua': not a MessageBird language: use one of " + ", ".join(LANGUAGES)),
+    (
+        {"language": "uk-ua"},
+        "messagebird: --language 'uk-ua': not a MessageBird language: use one of " + ", ".join(LANGUAGES),
+    ),
     ({"voice": "robot"}, "messagebird: --voice 'robot': choose one of male, female"),
     ({"repeat": "11"}, "messagebird: --repeat '11': a whole number from 1 to 10"),
     ({"repeat": "0"}, "messagebird: --repeat '0': a whole number from 1 to 10"),
@@ -144,12 +183,18 @@ OPTION_ERRORS = [
         "messagebird: --schedule '2026-03-05T10:00:00': not an RFC 3339 date and time with a zone, "
         "e.g. 2026-03-05T10:00:00+01:00 or 2026-03-05T09:00:00Z",
     ),
-    ({"schedule": "2026-02-30T10:00:00Z"}, "messagebird: --schedule '2026-02-30T10:00:00Z': not a valid date and time (day is out of range for month)"),
+    (
+        {"schedule": "2026-02-30T10:00:00Z"},
+        "messagebird: --schedule '2026-02-30T10:00:00Z': not a valid date and time (day is out of range for month)",
+    ),
     ({"originator": "VoxPipe"}, "messagebird: --originator 'VoxPipe': a phone number with country code"),
     ({"reference": "two words"}, "messagebird: --reference 'two words': a reference without spaces"),
     ({"report_url": "ftp://hooks"}, "messagebird: --report-url 'ftp://hooks': an http(s) URL"),
-    ({"media_url": "x"}, "messagebird: option(s) --media-url not supported (options for messagebird: --language, --voice, --repeat, "
-     "--if-machine, --machine-timeout, --schedule, --reference, --originator, --report-url)"),
+    (
+        {"media_url": "x"},
+        "messagebird: option(s) --media-url not supported (options for messagebird: --language, --voice, --repeat, "
+        "--if-machine, --machine-timeout, --schedule, --reference, --originator, --report-url)",
+    ),
 ]
 
 
@@ -162,7 +207,9 @@ def test_option_errors(options: dict[str, str], message: str) -> None:
 
 def test_missing_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("VOXPIPE_MESSAGEBIRD_KEY", raising=False)
-    with pytest.raises(ConfigError, match=r"^messagebird: missing credential: set VOXPIPE_MESSAGEBIRD_KEY or pass --key$"):
+    with pytest.raises(
+        ConfigError, match=r"^messagebird: missing credential: set VOXPIPE_MESSAGEBIRD_KEY or pass --key$"
+    ):
         MessageBird()
 
 
@@ -171,7 +218,10 @@ def test_missing_key(monkeypatch: pytest.MonkeyPatch) -> None:
 SIM_ERRORS = [
     # (case, error for every recipient)
     ("wrong key", "messagebird: HTTP 401: Request not allowed (incorrect access_key) (parameter access_key)"),
-    ("short number", "messagebird: HTTP 422: no (correct) recipients found: '1234567' is not an msisdn (parameter recipients)"),
+    (
+        "short number",
+        "messagebird: HTTP 422: no (correct) recipients found: '1234567' is not an msisdn (parameter recipients)",
+    ),
     ("51 numbers", "messagebird: HTTP 422: too many recipients (max 50 per request) (parameter recipients)"),
     ("wrong path", "messagebird: HTTP 404: not found"),
 ]
@@ -209,16 +259,43 @@ def _errors(*items: tuple[str, str | None]) -> dict:
 RESPONSES = [
     (201, {"id": "e8077d80", "recipients": {"totalCount": 2}}, Outcome("accepted", ref="e8077d80")),
     (200, {"id": "e8077d80"}, Outcome("accepted", ref="e8077d80")),
-    (201, {"href": "x"}, Outcome("unknown", error="messagebird: HTTP 201 without a message id; it may have been accepted")),
-    (201, "not json", Outcome("unknown", error="messagebird: HTTP 201 without a message id; it may have been accepted")),
+    (
+        201,
+        {"href": "x"},
+        Outcome("unknown", error="messagebird: HTTP 201 without a message id; it may have been accepted"),
+    ),
+    (
+        201,
+        "not json",
+        Outcome("unknown", error="messagebird: HTTP 201 without a message id; it may have been accepted"),
+    ),
     # A 2xx the client cannot read is unknown (then looked up by reference), never rejected.
-    *[(201, body, Outcome("unknown", error="messagebird: HTTP 201 without a message id; it may have been accepted")) for body in (
-        b'{"id": "e8077d80", "href": "https://rest.messagebird.com/voicem', b"", {"id": None}, {"id": ""},
-        b'{"id": "e8077d80", "repeat": 1e400}', b'{"id": "e8077d80", "repeat": NaN}', b"[" * 5000 + b"]" * 5000)],
-    (422, _errors(("body is invalid", "body"), ("repeat must be an integer from 1 to 10", "repeat")),
-     Outcome("rejected", error="messagebird: HTTP 422: body is invalid (parameter body); repeat must be an integer from 1 to 10 (parameter repeat)")),
+    *[
+        (201, body, Outcome("unknown", error="messagebird: HTTP 201 without a message id; it may have been accepted"))
+        for body in (
+            b'{"id": "e8077d80", "href": "https://rest.messagebird.com/voicem',
+            b"",
+            {"id": None},
+            {"id": ""},
+            b'{"id": "e8077d80", "repeat": 1e400}',
+            b'{"id": "e8077d80", "repeat": NaN}',
+            b"[" * 5000 + b"]" * 5000,
+        )
+    ],
+    (
+        422,
+        _errors(("body is invalid", "body"), ("repeat must be an integer from 1 to 10", "repeat")),
+        Outcome(
+            "rejected",
+            error="messagebird: HTTP 422: body is invalid (parameter body); repeat must be an integer from 1 to 10 (parameter repeat)",
+        ),
+    ),
     (400, _errors(("Bad request", None)), Outcome("rejected", error="messagebird: HTTP 400: Bad request")),
-    (401, "denied", Outcome("rejected", error="messagebird: HTTP 401: authentication failed (check VOXPIPE_MESSAGEBIRD_KEY)")),
+    (
+        401,
+        "denied",
+        Outcome("rejected", error="messagebird: HTTP 401: authentication failed (check VOXPIPE_MESSAGEBIRD_KEY)"),
+    ),
     (405, {"errors": []}, Outcome("rejected", error="messagebird: HTTP 405: method not allowed")),
     (404, {"errors": "nope"}, Outcome("rejected", error="messagebird: HTTP 404: not found (check the base URL)")),
 ]
@@ -244,22 +321,47 @@ def _message(ref: str, reference: str, *recipients: int) -> dict:
 
 
 def _page(items: list, offset: int = 0, total: int | None = None) -> dict:
-    return {"offset": offset, "limit": 30, "count": len(items), "totalCount": len(items) if total is None else total, "items": items}
+    return {
+        "offset": offset,
+        "limit": 30,
+        "count": len(items),
+        "totalCount": len(items) if total is None else total,
+        "items": items,
+    }
 
 
 NOT_SENT = Outcome("not_sent", error="messagebird: no message with reference camp-3")
 LOOKUPS = [
     # (answer, outcomes per recipient A/B, offset of the next page or None)
     (_page([_message("m1", "camp-3", 31612345678, 447700900123)]), (Outcome("accepted", ref="m1"),) * 2, None),
-    (_page([_message("m0", "camp-2", 31612345678), _message("m1", "camp-3", 31612345678, 447700900123)]),
-     (Outcome("accepted", ref="m1"),) * 2, None),
+    (
+        _page([_message("m0", "camp-2", 31612345678), _message("m1", "camp-3", 31612345678, 447700900123)]),
+        (Outcome("accepted", ref="m1"),) * 2,
+        None,
+    ),
     (_page([]), (NOT_SENT, NOT_SENT), None),
-    (_page([_message("m0", "camp-33", 31612345678), _message("m9", "other-camp-3", 31612345678)]), (NOT_SENT, NOT_SENT), None),
+    (
+        _page([_message("m0", "camp-33", 31612345678), _message("m9", "other-camp-3", 31612345678)]),
+        (NOT_SENT, NOT_SENT),
+        None,
+    ),
     (_page([_message("m1", "camp-3", 31612345678)]), (Outcome("accepted", ref="m1"), NOT_SENT), None),  # B never listed
-    (_page([{"id": "m1", "reference": "camp-3"}]), (Outcome("accepted", ref="m1"),) * 2, None),  # no recipients block: as the 201
+    (
+        _page([{"id": "m1", "reference": "camp-3"}]),
+        (Outcome("accepted", ref="m1"),) * 2,
+        None,
+    ),  # no recipients block: as the 201
     (_page([_message("m0", "x", 31612345678)] * 30, total=45), (None, None), 30),  # more pages: nothing decided yet
-    (_page([_message("m1", "camp-3", 447700900123)], offset=30, total=31), (NOT_SENT, Outcome("accepted", ref="m1")), None),
-    ({"items": [_message("m1", "camp-3", 31612345678, 447700900123)]}, (Outcome("accepted", ref="m1"),) * 2, None),  # no totals
+    (
+        _page([_message("m1", "camp-3", 447700900123)], offset=30, total=31),
+        (NOT_SENT, Outcome("accepted", ref="m1")),
+        None,
+    ),
+    (
+        {"items": [_message("m1", "camp-3", 31612345678, 447700900123)]},
+        (Outcome("accepted", ref="m1"),) * 2,
+        None,
+    ),  # no totals
     ({"items": []}, (None, None), None),  # cannot tell the list is complete: not "not sent"
 ]
 
@@ -272,23 +374,37 @@ def test_lookup_answers(answer: dict, outcomes: tuple, next_offset: int | None) 
     assert (request.method, str(request.url)) == ("GET", LIST_URL)
     assert request.headers["authorization"] == f"AccessKey {KEY}"
     page = p.parse_lookup(chunk, httpx.Response(200, json=answer, request=request))
-    assert page.outcomes == {r: o for r, o in zip((A, B), outcomes) if o is not None}
+    assert page.outcomes == {r: o for r, o in zip((A, B), outcomes, strict=True) if o is not None}
     if next_offset is None:
         assert page.next is None
     else:
         assert page.next.url.params["offset"] == str(next_offset) and page.next.url.params["recipient"] == A.digits
 
 
-@pytest.mark.parametrize(("status", "body", "error"), [
-    (401, {"errors": [{"code": 2, "description": "Request not allowed (incorrect access_key)", "parameter": "access_key"}]},
-     "messagebird: HTTP 401: Request not allowed (incorrect access_key) (parameter access_key)"),
-    (200, {"offset": 0}, "messagebird: HTTP 200: not a list of voice messages"),
-    (200, b'{"offset": 0, "items": [', "messagebird: HTTP 200: not a list of voice messages"),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (
+            401,
+            {
+                "errors": [
+                    {"code": 2, "description": "Request not allowed (incorrect access_key)", "parameter": "access_key"}
+                ]
+            },
+            "messagebird: HTTP 401: Request not allowed (incorrect access_key) (parameter access_key)",
+        ),
+        (200, {"offset": 0}, "messagebird: HTTP 200: not a list of voice messages"),
+        (200, b'{"offset": 0, "items": [', "messagebird: HTTP 200: not a list of voice messages"),
+    ],
+)
 def test_lookup_failures_are_errors(status: int, body: object, error: str) -> None:
     chunk = Chunk("camp", 3, (A, B))
     request = provider().build_lookup(chunk, 0.0)
-    response = httpx.Response(status, json=body, request=request) if isinstance(body, dict) else httpx.Response(status, content=body, request=request)
+    response = (
+        httpx.Response(status, json=body, request=request)
+        if isinstance(body, dict)
+        else httpx.Response(status, content=body, request=request)
+    )
     with pytest.raises(ProviderError) as err:
         provider().parse_lookup(chunk, response)
     assert str(err.value) == error
@@ -315,6 +431,7 @@ def test_a_poll_answer_with_a_number_json_cannot_carry_is_unreadable() -> None:
 
 # --------------------------------------------------------------------------- redaction
 
+
 def test_redaction_hides_the_key() -> None:
     p = provider(reference="r")
     shown = p.redact(p.build(Chunk("c", 1, (A,)), tts()))
@@ -324,6 +441,7 @@ def test_redaction_hides_the_key() -> None:
 
 
 # --------------------------------------------------------------------------- end to end
+
 
 def _send(p: MessageBird, recipients: list[Recipient], journal: Journal, settings: SendSettings = FAST) -> dict:
     with http_client(settings) as client:
@@ -397,7 +515,10 @@ def test_a_timeout_stays_unknown_until_the_next_run_finds_it(sim: MessageBirdSim
     with Journal(tmp_path / "j.db") as journal:
         rows = _send(p, [A, B], journal, quick)
         assert {r.status for r in rows.values()} == {"unknown"}
-        assert "looked up: not there yet, but the request may still be in progress; the next run looks it up again" in rows[A.address].error
+        assert (
+            "looked up: not there yet, but the request may still be in progress; the next run looks it up again"
+            in rows[A.address].error
+        )
         assert sim.wait_for_accepted(2, timeout=10)
         again = _send(p, [A, B], journal)
     (message,) = sim.messages
@@ -421,6 +542,10 @@ def test_interrupted_chunk_is_looked_up_at_the_next_run(sim: MessageBirdSim, tmp
 
 def test_body_too_long_sends_nothing(sim: MessageBirdSim, tmp_path: Path) -> None:
     p = MessageBird(base_url=sim.base_url, credentials={"key": KEY})
-    with Journal(tmp_path / "j.db") as journal, http_client(FAST) as client, pytest.raises(ConfigError, match="1001 characters"):
+    with (
+        Journal(tmp_path / "j.db") as journal,
+        http_client(FAST) as client,
+        pytest.raises(ConfigError, match="1001 characters"),
+    ):
         list(send(p, Message(text="a" * 1001), tts("a" * 1001), [A], [], journal, client, FAST, "camp"))
     assert sim.requests_count == 0

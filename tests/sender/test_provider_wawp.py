@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
+from tests.simulators import MediaServer, WawpSim, make_audio
 from voxpipe.pipeline.retry import RetryPolicy
 from voxpipe.sender.dispatch import SendSettings, dry_run, http_client, send
 from voxpipe.sender.errors import ConfigError
@@ -20,7 +21,6 @@ from voxpipe.sender.message import Message
 from voxpipe.sender.providers import Chunk, Mode, Outcome, Payload
 from voxpipe.sender.providers.wawp import Wawp, is_opus
 from voxpipe.sender.recipients import Recipient, normalize_recipients
-from tests.simulators import MediaServer, WawpSim, make_audio
 
 INSTANCE, TOKEN = "INST-7f3a9c21e0", "wawp-Tok/en+=&x y%"
 FAST = SendSettings(retry=RetryPolicy(attempts=4, base_s=0.01, max_s=0.2), timeout_s=5)
@@ -69,17 +69,32 @@ SHAPES = [
     (Recipient("1203630252461254@newsletter"), media(), {}, "1203630252461254@newsletter", "whatsapp-3f2a.ogg", {}),
     (PHONE, media("https://h/x/voice.ogg?X-Amz-Signature=abc&e=1"), {}, "201012345678@c.us", "voice.ogg", {}),
     (PHONE, media("https://h/x/"), {}, "201012345678@c.us", "voice.ogg", {}),  # no file name in the URL
-    (PHONE, Payload(Mode.MEDIA, media_url=URL, mime=OPUS, media_path=Path("/out/whatsapp-9e1.ogg")), {}, "201012345678@c.us", "whatsapp-9e1.ogg", {}),
+    (
+        PHONE,
+        Payload(Mode.MEDIA, media_url=URL, mime=OPUS, media_path=Path("/out/whatsapp-9e1.ogg")),
+        {},
+        "201012345678@c.us",
+        "whatsapp-9e1.ogg",
+        {},
+    ),
     (PHONE, media(), {"reply_to": f" {REPLY} "}, "201012345678@c.us", "whatsapp-3f2a.ogg", {"reply_to": REPLY}),
 ]
 
 
 @pytest.mark.parametrize(("recipient", "payload", "options", "chat", "filename", "extra"), SHAPES)
-def test_request_shape(recipient: Recipient, payload: Payload, options: dict, chat: str, filename: str, extra: dict) -> None:
+def test_request_shape(
+    recipient: Recipient, payload: Payload, options: dict, chat: str, filename: str, extra: dict
+) -> None:
     request = provider(**options).build(Chunk("c", 1, (recipient,)), payload)
     assert (request.method, request.url.path) == ("POST", "/v2/send/voice")
     assert str(request.url).startswith("https://api.example.net/v2/send/voice?")
-    assert query(request) == {**BASE_QUERY, "chatId": chat, "file[url]": payload.media_url, "file[filename]": filename, **extra}
+    assert query(request) == {
+        **BASE_QUERY,
+        "chatId": chat,
+        "file[url]": payload.media_url,
+        "file[filename]": filename,
+        **extra,
+    }
     assert request.content == b""
 
 
@@ -106,6 +121,7 @@ def test_recipient_forms(raw: str, expected: str) -> None:
 
 # --------------------------------------------------------------------------- limits and settings
 
+
 def test_one_chat_per_request() -> None:
     recipients = [PHONE, GROUP, Recipient("+2348020000001")]
     requests = dry_run(provider(), media(), recipients, "c")
@@ -114,15 +130,30 @@ def test_one_chat_per_request() -> None:
 
 
 PAYLOAD_ERRORS = [
-    (media(mime="audio/mpeg"), "wawp: WhatsApp voice notes must be Ogg/Opus (audio/ogg; codecs=opus), this audio is audio/mpeg; prepare it with the whatsapp profile"),
-    (media(mime="audio/ogg"), "wawp: WhatsApp voice notes must be Ogg/Opus (audio/ogg; codecs=opus), this audio is audio/ogg; prepare it with the whatsapp profile"),
-    (media(mime="audio/opus"), "wawp: WhatsApp voice notes must be Ogg/Opus (audio/ogg; codecs=opus), this audio is audio/opus; prepare it with the whatsapp profile"),
-    (Payload(Mode.MEDIA, media_path=Path("/tmp/a.ogg"), mime=OPUS), "wawp: sends audio by URL; give --store (to host the prepared file) or --media-url"),
+    (
+        media(mime="audio/mpeg"),
+        "wawp: WhatsApp voice notes must be Ogg/Opus (audio/ogg; codecs=opus), this audio is audio/mpeg; prepare it with the whatsapp profile",
+    ),
+    (
+        media(mime="audio/ogg"),
+        "wawp: WhatsApp voice notes must be Ogg/Opus (audio/ogg; codecs=opus), this audio is audio/ogg; prepare it with the whatsapp profile",
+    ),
+    (
+        media(mime="audio/opus"),
+        "wawp: WhatsApp voice notes must be Ogg/Opus (audio/ogg; codecs=opus), this audio is audio/opus; prepare it with the whatsapp profile",
+    ),
+    (
+        Payload(Mode.MEDIA, media_path=Path("/tmp/a.ogg"), mime=OPUS),
+        "wawp: sends audio by URL; give --store (to host the prepared file) or --media-url",
+    ),
     (media(mime=OPUS), None),
     (media(mime='Audio/Ogg;codecs="opus"'), None),
     (media("https://h/greeting", mime=None), None),  # a --media-url of unknown type: Wawp itself judges it
     (media("https://h/greeting.opus?sig=1", mime=None), None),
-    (media("https://h/greeting.mp3", mime=None), "wawp: WhatsApp voice notes must be Ogg/Opus (audio/ogg; codecs=opus); greeting.mp3 is named as .mp3; prepare it with the whatsapp profile"),
+    (
+        media("https://h/greeting.mp3", mime=None),
+        "wawp: WhatsApp voice notes must be Ogg/Opus (audio/ogg; codecs=opus); greeting.mp3 is named as .mp3; prepare it with the whatsapp profile",
+    ),
 ]
 
 
@@ -136,19 +167,36 @@ def test_payload_checks(payload: Payload, message: str | None) -> None:
     assert str(err.value) == message
 
 
-@pytest.mark.parametrize(("mime", "ok"), [(OPUS, True), ("audio/ogg;codecs=opus", True), ("audio/ogg; codecs=vorbis", False), ("audio/webm; codecs=opus", False)])
+@pytest.mark.parametrize(
+    ("mime", "ok"),
+    [
+        (OPUS, True),
+        ("audio/ogg;codecs=opus", True),
+        ("audio/ogg; codecs=vorbis", False),
+        ("audio/webm; codecs=opus", False),
+    ],
+)
 def test_is_opus(mime: str, ok: bool) -> None:
     assert is_opus(mime) is ok
 
 
 CONFIG_ERRORS = [
-    ({"credentials": {"access_token": TOKEN}}, "wawp: missing credential: set VOXPIPE_WAWP_INSTANCE_ID or pass --instance-id"),
-    ({"credentials": {"instance_id": INSTANCE}}, "wawp: missing credential: set VOXPIPE_WAWP_ACCESS_TOKEN or pass --access-token"),
+    (
+        {"credentials": {"access_token": TOKEN}},
+        "wawp: missing credential: set VOXPIPE_WAWP_INSTANCE_ID or pass --instance-id",
+    ),
+    (
+        {"credentials": {"instance_id": INSTANCE}},
+        "wawp: missing credential: set VOXPIPE_WAWP_ACCESS_TOKEN or pass --access-token",
+    ),
     (
         {"credentials": {"instance_id": INSTANCE, "access_token": TOKEN}, "options": {"reply_to": "3EB0C767"}},
         "wawp: --reply-to '3EB0C767': not a serialized WhatsApp message id (like true_201234567890@c.us_3EB0...)",
     ),
-    ({"credentials": {"instance_id": INSTANCE, "access_token": TOKEN}, "options": {"language": "en"}}, "wawp: option(s) --language not supported (options for wawp: --reply-to)"),
+    (
+        {"credentials": {"instance_id": INSTANCE, "access_token": TOKEN}, "options": {"language": "en"}},
+        "wawp: option(s) --language not supported (options for wawp: --reply-to)",
+    ),
 ]
 
 
@@ -165,10 +213,18 @@ def test_config_errors(monkeypatch: pytest.MonkeyPatch, kwargs: dict, message: s
 
 SIM_ERRORS = [
     # (case, media path, error)
-    ("wrong token", "/v.ogg", "wawp: HTTP 401: authentication failed (check VOXPIPE_WAWP_INSTANCE_ID and VOXPIPE_WAWP_ACCESS_TOKEN); Unauthorized"),
+    (
+        "wrong token",
+        "/v.ogg",
+        "wawp: HTTP 401: authentication failed (check VOXPIPE_WAWP_INSTANCE_ID and VOXPIPE_WAWP_ACCESS_TOKEN); Unauthorized",
+    ),
     ("mp3", "/a.mp3", "wawp: HTTP 400: file is mp3/mp3, not OGG/Opus (send convert=true or convert it)"),
     ("stereo", "/stereo.ogg", "wawp: HTTP 400: voice notes must be mono, file has 2 channels"),
-    ("octet", "/octet.ogg", "wawp: HTTP 400: media server answered Content-Type 'application/octet-stream', expected audio/ogg"),
+    (
+        "octet",
+        "/octet.ogg",
+        "wawp: HTTP 400: media server answered Content-Type 'application/octet-stream', expected audio/ogg",
+    ),
     ("gone", "/gone.ogg", "wawp: HTTP 400: media_url answered HTTP 404"),
 ]
 
@@ -185,7 +241,9 @@ def test_simulator_errors_map_to_rejections(sim: WawpSim, files: MediaServer, ca
 
 
 def test_simulator_success_and_reply(sim: WawpSim, files: MediaServer) -> None:
-    p = Wawp(base_url=sim.base_url, credentials={"instance_id": INSTANCE, "access_token": TOKEN}, options={"reply_to": REPLY})
+    p = Wawp(
+        base_url=sim.base_url, credentials={"instance_id": INSTANCE, "access_token": TOKEN}, options={"reply_to": REPLY}
+    )
     chunk = Chunk("c", 1, (GROUP,))
     with httpx.Client(timeout=5) as client:
         response = client.send(p.build(chunk, media(files.url("/v.ogg"))))
@@ -198,16 +256,40 @@ SERIAL = "true_201012345678@c.us_3EB0AA"
 RESPONSES = [
     (200, {"id": {"_serialized": SERIAL}, "_data": {"id": {"_serialized": "other"}}}, Outcome("accepted", ref=SERIAL)),
     (201, {"_data": {"id": {"fromMe": True, "_serialized": SERIAL}}}, Outcome("accepted", ref=SERIAL)),
-    (200, {"id": "plain", "_data": "x"}, Outcome("unknown", error="wawp: HTTP 200 without a message id; it may have been sent")),
+    (
+        200,
+        {"id": "plain", "_data": "x"},
+        Outcome("unknown", error="wawp: HTTP 200 without a message id; it may have been sent"),
+    ),
     (200, "<html>ok</html>", Outcome("unknown", error="wawp: HTTP 200 without a message id; it may have been sent")),
     # A 2xx the client cannot read is unknown (Wawp has no look-up, so it stays so), never rejected.
-    *[(200, body, Outcome("unknown", error="wawp: HTTP 200 without a message id; it may have been sent")) for body in (
-        b'{"id": {"fromMe": true, "remote": "201012345678@c.us", "_serialized": "true_2010', b"", {"id": {"_serialized": ""}},
-        {"id": {"_serialized": None}}, b'{"id": {"_serialized": "' + SERIAL.encode() + b'"}, "t": 1e400}',
-        b'{"id": {"_serialized": "' + SERIAL.encode() + b'"}, "ack": NaN}', {"status": "ok"})],
-    (200, {"status": "error", "message": "Instance is not connected"}, Outcome("rejected", error="wawp: HTTP 200: Instance is not connected")),
-    (403, {"status": "error", "message": "subscription_required"}, Outcome("rejected", error="wawp: HTTP 403: not allowed for this Wawp plan or instance; subscription_required")),
-    (400, {"status": "error", "message": "chatId is required"}, Outcome("rejected", error="wawp: HTTP 400: chatId is required")),
+    *[
+        (200, body, Outcome("unknown", error="wawp: HTTP 200 without a message id; it may have been sent"))
+        for body in (
+            b'{"id": {"fromMe": true, "remote": "201012345678@c.us", "_serialized": "true_2010',
+            b"",
+            {"id": {"_serialized": ""}},
+            {"id": {"_serialized": None}},
+            b'{"id": {"_serialized": "' + SERIAL.encode() + b'"}, "t": 1e400}',
+            b'{"id": {"_serialized": "' + SERIAL.encode() + b'"}, "ack": NaN}',
+            {"status": "ok"},
+        )
+    ],
+    (
+        200,
+        {"status": "error", "message": "Instance is not connected"},
+        Outcome("rejected", error="wawp: HTTP 200: Instance is not connected"),
+    ),
+    (
+        403,
+        {"status": "error", "message": "subscription_required"},
+        Outcome("rejected", error="wawp: HTTP 403: not allowed for this Wawp plan or instance; subscription_required"),
+    ),
+    (
+        400,
+        {"status": "error", "message": "chatId is required"},
+        Outcome("rejected", error="wawp: HTTP 400: chatId is required"),
+    ),
     (404, "Not Found", Outcome("rejected", error="wawp: HTTP 404: not found (check the base URL)")),
     (422, {"error": "weird"}, Outcome("rejected", error="wawp: HTTP 422: Unprocessable Entity")),
 ]
@@ -225,6 +307,7 @@ def test_response_shapes(status: int, body: object, outcome: Outcome) -> None:
 
 # --------------------------------------------------------------------------- redaction
 
+
 def test_redaction_hides_both_credentials_in_the_url() -> None:
     p = provider()
     request = p.build(Chunk("c", 1, (PHONE,)), media())
@@ -238,16 +321,21 @@ def test_redaction_hides_both_credentials_in_the_url() -> None:
 
 # --------------------------------------------------------------------------- end to end
 
+
 def _send(p: Wawp, url: str, recipients: list[Recipient], journal: Journal, settings: SendSettings = FAST) -> dict:
     with http_client(settings) as client:
-        events = list(send(p, Message(media_url=url), media(url, None), recipients, [], journal, client, settings, "camp"))
+        events = list(
+            send(p, Message(media_url=url), media(url, None), recipients, [], journal, client, settings, "camp")
+        )
     return {row.address: row for row in events[-1].rows}
 
 
 def test_send_with_retryable_faults_accepts_every_chat_once(sim: WawpSim, files: MediaServer, tmp_path: Path) -> None:
     sim.inject("429", retry_after=1)
     sim.inject("503", times=2)
-    recipients = [PHONE, GROUP, Recipient("1203630252461254@newsletter")] + [Recipient(f"+23480{20000000 + i}") for i in range(5)]
+    recipients = [PHONE, GROUP, Recipient("1203630252461254@newsletter")] + [
+        Recipient(f"+23480{20000000 + i}") for i in range(5)
+    ]
     p = Wawp(base_url=sim.base_url, credentials={"instance_id": INSTANCE, "access_token": TOKEN})
     with Journal(tmp_path / "j.db") as journal:
         rows = _send(p, files.url("/v.ogg"), recipients, journal)
@@ -258,7 +346,9 @@ def test_send_with_retryable_faults_accepts_every_chat_once(sim: WawpSim, files:
 
 
 @pytest.mark.parametrize("fault", ["accept_then_500", "accept_then_drop"])
-def test_ambiguous_fault_is_unknown_and_not_resent(sim: WawpSim, files: MediaServer, tmp_path: Path, fault: str) -> None:
+def test_ambiguous_fault_is_unknown_and_not_resent(
+    sim: WawpSim, files: MediaServer, tmp_path: Path, fault: str
+) -> None:
     sim.inject(fault)
     p = Wawp(base_url=sim.base_url, credentials={"instance_id": INSTANCE, "access_token": TOKEN})
     with Journal(tmp_path / "j.db") as journal:

@@ -57,16 +57,31 @@ def hook_secret_url(journal: Path, provider: str) -> tuple[str, str]:
 
 def _send(sim_cls, sim_kwargs: dict, env: dict, args: list[str], journal: Path, dry: bool):
     with sim_cls(**sim_kwargs) as sim:
-        proc = voxpipe("-vv", "send", "--api-url", sim.base_url, *args, "--journal", str(journal),
-                       *(["--dry-run"] if dry else []), env=env)
+        proc = voxpipe(
+            "-vv",
+            "send",
+            "--api-url",
+            sim.base_url,
+            *args,
+            "--journal",
+            str(journal),
+            *(["--dry-run"] if dry else []),
+            env=env,
+        )
         accepted = sum(sim.accepted_counts().values())
     return proc, accepted
 
 
 @pytest.mark.parametrize("dry", [False, True], ids=["send", "dry-run"])
 def test_ninebits_verbose_send_shows_no_token(tmp_path: Path, media, dry: bool) -> None:
-    proc, accepted = _send(NineBitsSim, {"token": NINEBITS_TOKEN}, {"VOXPIPE_9BITS_TOKEN": NINEBITS_TOKEN},
-                           ["-P", "9bits", "--media-url", media["mp3"], "--to", "+2348020000001"], tmp_path / "j.db", dry)
+    proc, accepted = _send(
+        NineBitsSim,
+        {"token": NINEBITS_TOKEN},
+        {"VOXPIPE_9BITS_TOKEN": NINEBITS_TOKEN},
+        ["-P", "9bits", "--media-url", media["mp3"], "--to", "+2348020000001"],
+        tmp_path / "j.db",
+        dry,
+    )
     assert proc.returncode == 0, proc.stderr
     assert accepted == (0 if dry else 1)
     if not dry:
@@ -78,9 +93,14 @@ def test_ninebits_verbose_send_shows_no_token(tmp_path: Path, media, dry: bool) 
 def test_messagebird_verbose_send_shows_no_key_and_no_hook_secret(tmp_path: Path, dry: bool) -> None:
     journal = tmp_path / "j.db"
     report_url, hook_secret = hook_secret_url(journal, "messagebird")
-    proc, accepted = _send(MessageBirdSim, {"access_key": MB_KEY}, {"VOXPIPE_MESSAGEBIRD_KEY": MB_KEY},
-                           ["-P", "messagebird", "--text", "Your code is 4 8 3 9.", "--to", "+447911123456",
-                            "--report-url", report_url], journal, dry)
+    proc, accepted = _send(
+        MessageBirdSim,
+        {"access_key": MB_KEY},
+        {"VOXPIPE_MESSAGEBIRD_KEY": MB_KEY},
+        ["-P", "messagebird", "--text", "Your code is 4 8 3 9.", "--to", "+447911123456", "--report-url", report_url],
+        journal,
+        dry,
+    )
     assert proc.returncode == 0, proc.stderr
     assert accepted == (0 if dry else 1)
     if not dry:
@@ -91,8 +111,14 @@ def test_messagebird_verbose_send_shows_no_key_and_no_hook_secret(tmp_path: Path
 @pytest.mark.parametrize("dry", [False, True], ids=["send", "dry-run"])
 def test_wawp_verbose_send_shows_no_instance_id_or_token(tmp_path: Path, media, dry: bool) -> None:
     env = {"VOXPIPE_WAWP_INSTANCE_ID": WAWP_INSTANCE, "VOXPIPE_WAWP_ACCESS_TOKEN": WAWP_TOKEN}
-    proc, accepted = _send(WawpSim, {"instance_id": WAWP_INSTANCE, "access_token": WAWP_TOKEN}, env,
-                           ["-P", "wawp", "--media-url", media["ogg"], "--to", "+201012345678"], tmp_path / "j.db", dry)
+    proc, accepted = _send(
+        WawpSim,
+        {"instance_id": WAWP_INSTANCE, "access_token": WAWP_TOKEN},
+        env,
+        ["-P", "wawp", "--media-url", media["ogg"], "--to", "+201012345678"],
+        tmp_path / "j.db",
+        dry,
+    )
     assert proc.returncode == 0, proc.stderr
     assert accepted == (0 if dry else 1)
     if not dry:
@@ -102,16 +128,34 @@ def test_wawp_verbose_send_shows_no_instance_id_or_token(tmp_path: Path, media, 
 
 
 def test_wawp_credentials_given_as_flags_are_redacted_too(tmp_path: Path, media) -> None:
-    proc, accepted = _send(WawpSim, {"instance_id": WAWP_INSTANCE, "access_token": WAWP_TOKEN}, {},
-                           ["-P", "wawp", "--media-url", media["ogg"], "--to", "+201012345678",
-                            "--instance-id", WAWP_INSTANCE, "--access-token", WAWP_TOKEN], tmp_path / "j.db", False)
+    proc, accepted = _send(
+        WawpSim,
+        {"instance_id": WAWP_INSTANCE, "access_token": WAWP_TOKEN},
+        {},
+        [
+            "-P",
+            "wawp",
+            "--media-url",
+            media["ogg"],
+            "--to",
+            "+201012345678",
+            "--instance-id",
+            WAWP_INSTANCE,
+            "--access-token",
+            WAWP_TOKEN,
+        ],
+        tmp_path / "j.db",
+        False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert accepted == 1
     assert_clean(proc, [WAWP_INSTANCE, WAWP_TOKEN])
 
 
 @pytest.mark.parametrize("dry", [False, True], ids=["send", "dry-run"])
-@pytest.mark.parametrize("message", [["--text", "Your code is 4 8 3 9."], ["--audio", "AUDIO", "--mode", "media"]], ids=["tts", "upload"])
+@pytest.mark.parametrize(
+    "message", [["--text", "Your code is 4 8 3 9."], ["--audio", "AUDIO", "--mode", "media"]], ids=["tts", "upload"]
+)
 def test_alphasms_verbose_send_shows_no_key(tmp_path: Path, dry: bool, message: list[str]) -> None:
     journal = tmp_path / "j.db"
     args = ["-P", "alphasms", "--to", "+380971234567", "--out", str(tmp_path / "out")]
@@ -123,7 +167,9 @@ def test_alphasms_verbose_send_shows_no_key(tmp_path: Path, dry: bool, message: 
         report_url, hook_secret = hook_secret_url(journal, "alphasms")
         args += ["--report-url", report_url]
         secrets.append(hook_secret)
-    proc, accepted = _send(AlphaSmsSim, {"key": ALPHA_KEY}, {"VOXPIPE_ALPHASMS_KEY": ALPHA_KEY}, args + message, journal, dry)
+    proc, accepted = _send(
+        AlphaSmsSim, {"key": ALPHA_KEY}, {"VOXPIPE_ALPHASMS_KEY": ALPHA_KEY}, args + message, journal, dry
+    )
     assert proc.returncode == 0, proc.stderr
     assert accepted == (0 if dry else 1)
     assert_clean(proc, secrets)
@@ -132,10 +178,30 @@ def test_alphasms_verbose_send_shows_no_key(tmp_path: Path, dry: bool, message: 
 def test_s3_upload_log_shows_no_signature_or_secret_key(tmp_path: Path, s3_server) -> None:
     """botocore (headers, signatures) and urllib3 at DEBUG, with a presigned URL verified over httpx."""
     env = s3_server.env()
-    assert voxpipe("storage", "init", "s3://voice-logs/p", "--endpoint-url", s3_server.endpoint, env=env).returncode == 0
-    proc = voxpipe("-vv", "prepare", "--text", "Hi.", "-p", "wav", "--out", str(tmp_path / "out"), "--json",
-                   "--store", "s3://voice-logs/p", "--endpoint-url", s3_server.endpoint, "--url-mode", "presigned",
-                   "--expires", "600", "--verify-url", env=env)
+    assert (
+        voxpipe("storage", "init", "s3://voice-logs/p", "--endpoint-url", s3_server.endpoint, env=env).returncode == 0
+    )
+    proc = voxpipe(
+        "-vv",
+        "prepare",
+        "--text",
+        "Hi.",
+        "-p",
+        "wav",
+        "--out",
+        str(tmp_path / "out"),
+        "--json",
+        "--store",
+        "s3://voice-logs/p",
+        "--endpoint-url",
+        s3_server.endpoint,
+        "--url-mode",
+        "presigned",
+        "--expires",
+        "600",
+        "--verify-url",
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr
     media_url = json.loads(proc.stdout)["items"][0]["artifacts"][0]["media_url"]
     signature = media_url.split("X-Amz-Signature=", 1)[1].split("&", 1)[0]

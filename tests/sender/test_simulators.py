@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -159,7 +159,9 @@ def test_ninebits_valid_send_is_accepted_and_recorded_once(sims, media):
 
 
 @pytest.mark.parametrize(
-    "authorization", [None, "Bearer wrong", "t", "Basic dDp0", "AccessKey t"], ids=["none", "wrong", "bare", "basic", "scheme"]
+    "authorization",
+    [None, "Bearer wrong", "t", "Basic dDp0", "AccessKey t"],
+    ids=["none", "wrong", "bare", "basic", "scheme"],
 )
 def test_ninebits_auth_failures(sims, media, authorization):
     sim = sims(NineBitsSim, token="t")
@@ -177,7 +179,11 @@ def test_ninebits_requires_json_content_type(sims, media):
         sim.url("/v1/sendvoice"), content=payload, headers={"Authorization": "Bearer t", "Content-Type": "text/plain"}
     )
     assert r.status_code == 400 and r.json()["status_code"] == 400 and "application/json" in r.json()["message"]
-    r = HTTP.post(sim.url("/v1/sendvoice"), data={"to": N1, "media_url": media.url("/a.mp3")}, headers={"Authorization": "Bearer t"})
+    r = HTTP.post(
+        sim.url("/v1/sendvoice"),
+        data={"to": N1, "media_url": media.url("/a.mp3")},
+        headers={"Authorization": "Bearer t"},
+    )
     assert r.status_code == 400
     assert not sim.accepted
 
@@ -235,7 +241,11 @@ def test_ninebits_routes(sims, media):
     sim = sims(NineBitsSim, token="t")
     r = HTTP.get(sim.url("/v1/sendvoice"), headers={"Authorization": "Bearer t"})
     assert r.status_code == 405 and r.json()["status_code"] == 405
-    r = HTTP.post(sim.url("/v1/sendsms"), json={"to": [N1], "media_url": media.url("/a.mp3")}, headers={"Authorization": "Bearer t"})
+    r = HTTP.post(
+        sim.url("/v1/sendsms"),
+        json={"to": [N1], "media_url": media.url("/a.mp3")},
+        headers={"Authorization": "Bearer t"},
+    )
     assert r.status_code == 404
     assert not sim.accepted
 
@@ -393,7 +403,11 @@ def test_rate_limit_answers_429_with_integer_retry_after(sims, media):
     sim = sims(NineBitsSim, token="t", rate_limit_per_s=4, fetch_media=False)
     url = media.url("/a.mp3")
     codes = [
-        HTTP.post(sim.url("/v1/sendvoice"), json={"to": [f"2348{i:09d}"], "media_url": url}, headers={"Authorization": "Bearer t"})
+        HTTP.post(
+            sim.url("/v1/sendvoice"),
+            json={"to": [f"2348{i:09d}"], "media_url": url},
+            headers={"Authorization": "Bearer t"},
+        )
         for i in range(8)
     ]
     statuses = [r.status_code for r in codes]
@@ -424,7 +438,17 @@ def test_ninebits_callbacks_are_call_objects(sims, media, rx):
     assert sim.fire_callbacks() == 4
     bodies = rx.json_bodies()
     assert all(r.method == "POST" and r.path == "/hooks/9bits" for r in rx.received)
-    keys = {"start_at", "answer_at", "end_at", "total_duration", "call_duration", "call_direction", "from_number", "to_number", "total_amount"}
+    keys = {
+        "start_at",
+        "answer_at",
+        "end_at",
+        "total_duration",
+        "call_duration",
+        "call_direction",
+        "from_number",
+        "to_number",
+        "total_amount",
+    }
     assert all(set(b) == keys for b in bodies)  # no ref_id, no status: the documented gap
     assert [b["to_number"] for b in bodies] == [N1, N2, N2, N3]
     answered, no_answer, retry, busy = bodies
@@ -464,7 +488,9 @@ def test_ninebits_callback_options(sims, media, rx):
 
 def test_messagebird_create_returns_documented_object(sims):
     sim = sims(MessageBirdSim, access_key="k")
-    r = mb_create(sim, {"recipients": [31612345678, "31687654321"], "body": "The voice message to be sent", "reference": "ref-1"})
+    r = mb_create(
+        sim, {"recipients": [31612345678, "31687654321"], "body": "The voice message to be sent", "reference": "ref-1"}
+    )
     assert r.status_code == 201
     obj = r.json()
     assert set(obj) == {
@@ -472,11 +498,22 @@ def test_messagebird_create_returns_documented_object(sims):
         "ifMachine", "machineTimeout", "scheduledDatetime", "createdDatetime", "recipients",
     }  # fmt: skip
     assert re.fullmatch(r"[0-9a-f]{32}", obj["id"]) and obj["href"] == sim.url(f"/voicemessages/{obj['id']}")
-    assert (obj["language"], obj["voice"], obj["repeat"], obj["ifMachine"], obj["machineTimeout"]) == ("en-gb", "female", 1, "delay", 7000)
+    assert (obj["language"], obj["voice"], obj["repeat"], obj["ifMachine"], obj["machineTimeout"]) == (
+        "en-gb",
+        "female",
+        1,
+        "delay",
+        7000,
+    )
     assert obj["originator"] is None and obj["scheduledDatetime"] is None
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", obj["createdDatetime"])
     rec = obj["recipients"]
-    assert (rec["totalCount"], rec["totalSentCount"], rec["totalDeliveredCount"], rec["totalDeliveryFailedCount"]) == (2, 2, 0, 0)
+    assert (rec["totalCount"], rec["totalSentCount"], rec["totalDeliveredCount"], rec["totalDeliveryFailedCount"]) == (
+        2,
+        2,
+        0,
+        0,
+    )
     assert [i["recipient"] for i in rec["items"]] == [31612345678, 31687654321]
     assert all(i["status"] == "calling" and set(i) == {"recipient", "status", "statusDatetime"} for i in rec["items"])
     assert sim.accepted_counts() == {"31612345678": 1, "31687654321": 1}
@@ -485,7 +522,9 @@ def test_messagebird_create_returns_documented_object(sims):
 
 def test_messagebird_accepts_form_encoding_as_documented(sims):
     sim = sims(MessageBirdSim, access_key="k")
-    r = mb_create(sim, {"recipients": "31612345678,31612345679", "body": "The voice message to be sent", "repeat": "2"}, form=True)
+    r = mb_create(
+        sim, {"recipients": "31612345678,31612345679", "body": "The voice message to be sent", "repeat": "2"}, form=True
+    )
     assert r.status_code == 201 and r.json()["repeat"] == 2
     r = HTTP.post(
         sim.url("/voicemessages"),
@@ -505,7 +544,11 @@ def test_messagebird_auth(sims, authorization):
         HTTP.get(sim.url("/voicemessages"), headers=headers),
     ):
         assert r.status_code == 401
-        assert r.json() == {"errors": [{"code": 2, "description": "Request not allowed (incorrect access_key)", "parameter": "access_key"}]}
+        assert r.json() == {
+            "errors": [
+                {"code": 2, "description": "Request not allowed (incorrect access_key)", "parameter": "access_key"}
+            ]
+        }
     assert not sim.accepted
 
 
@@ -538,7 +581,9 @@ MB_INVALID = [
 ]
 
 
-@pytest.mark.parametrize("override,parameter,code", MB_INVALID, ids=[f"{p}-{i}" for i, (_, p, _c) in enumerate(MB_INVALID)])
+@pytest.mark.parametrize(
+    "override,parameter,code", MB_INVALID, ids=[f"{p}-{i}" for i, (_, p, _c) in enumerate(MB_INVALID)]
+)
 def test_messagebird_validation(sims, override, parameter, code):
     sim = sims(MessageBirdSim, access_key="k")
     data = {"recipients": [31612345678], "body": "Hello"}
@@ -641,7 +686,12 @@ def test_messagebird_status_after_advance(sims):
 
 def test_messagebird_get_list_and_not_found(sims):
     sim = sims(MessageBirdSim, access_key="k")
-    ids = [mb_create(sim, {"recipients": [31612345670 + i], "body": "hi", "originator": "Voxpipe" if i else "Other"}).json()["id"] for i in range(3)]
+    ids = [
+        mb_create(
+            sim, {"recipients": [31612345670 + i], "body": "hi", "originator": "Voxpipe" if i else "Other"}
+        ).json()["id"]
+        for i in range(3)
+    ]
     r = mb_get(sim, "/voicemessages/" + "0" * 32)
     assert r.status_code == 404
     assert r.json() == {"errors": [{"code": 20, "description": "message not found", "parameter": None}]}
@@ -660,7 +710,9 @@ def test_messagebird_list_filters_by_status_and_creation_time(sims):
     sim = sims(MessageBirdSim, access_key="k")
     first = mb_create(sim, {"recipients": [31612345670], "body": "hi"}).json()
     sim._now = lambda: time.time() + 3600  # the next message is created an hour later
-    later = mb_create(sim, {"recipients": [31612345670], "body": "hi", "scheduledDatetime": "2099-01-01T10:00:00+00:00"}).json()
+    later = mb_create(
+        sim, {"recipients": [31612345670], "body": "hi", "scheduledDatetime": "2099-01-01T10:00:00+00:00"}
+    ).json()
     created = [datetime.fromisoformat(m["createdDatetime"]).timestamp() for m in (first, later)]
 
     def listed(query: str) -> list[str]:
@@ -669,7 +721,7 @@ def test_messagebird_list_filters_by_status_and_creation_time(sims):
         return [m["id"] for m in page.json()["items"]]
 
     def at(ts: float) -> str:
-        return quote(datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00"))
+        return quote(datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00"))
 
     assert listed(f"from={at(created[1])}") == [later["id"]]
     assert listed(f"until={at(created[0])}") == [first["id"]]
@@ -683,7 +735,9 @@ def test_messagebird_list_filters_by_status_and_creation_time(sims):
 def test_messagebird_scheduled_and_delete(sims):
     sim = sims(MessageBirdSim, access_key="k")
     auth = {"Authorization": "AccessKey k"}
-    sched = mb_create(sim, {"recipients": [31612345678], "body": "later", "scheduledDatetime": "2099-01-01T10:00:00+02:00"}).json()
+    sched = mb_create(
+        sim, {"recipients": [31612345678], "body": "later", "scheduledDatetime": "2099-01-01T10:00:00+02:00"}
+    ).json()
     assert sched["recipients"]["items"][0]["status"] == "scheduled"
     assert sched["scheduledDatetime"] == "2099-01-01T10:00:00+02:00"
     now = mb_create(sim, {"recipients": [31612345679], "body": "now"}).json()
@@ -697,7 +751,9 @@ def test_messagebird_scheduled_and_delete(sims):
     r = HTTP.delete(sim.url(f"/voicemessages/{now['id']}"), headers=auth)
     assert r.status_code == 422 and r.json()["errors"][0]["parameter"] == "id"
     # the documented _method override
-    again = mb_create(sim, {"recipients": [31612345678], "body": "later", "scheduledDatetime": "2099-01-01T10:00:00Z"}).json()
+    again = mb_create(
+        sim, {"recipients": [31612345678], "body": "later", "scheduledDatetime": "2099-01-01T10:00:00Z"}
+    ).json()
     r = HTTP.post(sim.url(f"/voicemessages/{again['id']}?_method=DELETE"), headers=auth)
     assert r.status_code == 204
 
@@ -705,7 +761,9 @@ def test_messagebird_scheduled_and_delete(sims):
 def test_messagebird_reports_only_with_reference_and_redelivered(sims, rx):
     sim = sims(MessageBirdSim, access_key="k", callback_url=rx.url("/account"), redelivery_pause_s=0)
     sim.outcomes = {"31612345679": "no_answer"}
-    with_ref = mb_create(sim, {"recipients": [31612345678, 31612345679], "body": "hi", "reference": "camp-1", "reportUrl": rx.url("/mb")}).json()
+    with_ref = mb_create(
+        sim, {"recipients": [31612345678, 31612345679], "body": "hi", "reference": "camp-1", "reportUrl": rx.url("/mb")}
+    ).json()
     mb_create(sim, {"recipients": [31612345670], "body": "no reference"})
     rx.script(500, 503)  # the first report fails twice, then is accepted
     assert sim.fire_callbacks() == 4  # calling + final for each of the 2 referenced recipients
@@ -761,16 +819,24 @@ def test_wawp_valid_send(sims, media):
 def test_wawp_json_body_and_query_precedence(sims, media):
     sim = sims(WawpSim, instance_id="inst", access_token="s3cr3t-tok")
     p = wawp_params(media)
-    body = {"chatId": p["chatId"], "file": {"url": p["file[url]"], "filename": "v.ogg", "mimetype": OPUS}, "convert": False}
+    body = {
+        "chatId": p["chatId"],
+        "file": {"url": p["file[url]"], "filename": "v.ogg", "mimetype": OPUS},
+        "convert": False,
+    }
     r = HTTP.post(sim.url("/v2/send/voice"), params={"instance_id": "inst", "access_token": "s3cr3t-tok"}, json=body)
     assert r.status_code == 200, r.text
     # the query wins over the body
-    r = HTTP.post(sim.url("/v2/send/voice"), params={**p, "chatId": "380509999999@c.us"}, json={**body, "chatId": "bad"})
+    r = HTTP.post(
+        sim.url("/v2/send/voice"), params={**p, "chatId": "380509999999@c.us"}, json={**body, "chatId": "bad"}
+    )
     assert r.status_code == 200 and r.json()["to"] == "380509999999@c.us"
     assert sim.accepted_counts() == {"380501234567@c.us": 1, "380509999999@c.us": 1}
 
 
-@pytest.mark.parametrize("over", [{"access_token": None}, {"instance_id": None}, {"access_token": "nope"}, {"instance_id": "other"}])
+@pytest.mark.parametrize(
+    "over", [{"access_token": None}, {"instance_id": None}, {"access_token": "nope"}, {"instance_id": "other"}]
+)
 def test_wawp_auth(sims, media, over):
     sim = sims(WawpSim, instance_id="inst", access_token="s3cr3t-tok")
     r = wawp_send(sim, wawp_params(media, **over))
@@ -778,7 +844,10 @@ def test_wawp_auth(sims, media, over):
     assert not sim.accepted
 
 
-@pytest.mark.parametrize("chat", ["201234567890@c.us", "120363012345678901@g.us", "201234567890-1600000000@g.us", "120363000000000000@newsletter"])
+@pytest.mark.parametrize(
+    "chat",
+    ["201234567890@c.us", "120363012345678901@g.us", "201234567890-1600000000@g.us", "120363000000000000@newsletter"],
+)
 def test_wawp_chat_ids_accepted(sims, media, chat):
     sim = sims(WawpSim, instance_id="inst", access_token="s3cr3t-tok")
     r = wawp_send(sim, wawp_params(media, chatId=chat))
@@ -845,7 +914,9 @@ def test_wawp_convert_true_accepts_other_audio(sims, media):
     sim = sims(WawpSim, instance_id="inst", access_token="s3cr3t-tok")
     ok = wawp_send(sim, wawp_params(media, convert="true", file_url=media.url("/a.mp3"), file_mimetype="audio/mpeg"))
     assert ok.status_code == 200
-    bad = wawp_send(sim, wawp_params(media, convert="true", file_url=media.url("/text.txt"), file_mimetype="audio/mpeg"))
+    bad = wawp_send(
+        sim, wawp_params(media, convert="true", file_url=media.url("/text.txt"), file_mimetype="audio/mpeg")
+    )
     assert bad.status_code == 400
     reply = wawp_send(sim, wawp_params(media, reply_to=ok.json()["id"]["_serialized"]))
     assert reply.status_code == 200 and reply.json()["hasQuotedMsg"] is True
@@ -1086,7 +1157,14 @@ def test_callback_receiver_scripts_and_records(rx):
 def test_simulator_closes_cleanly_and_frees_port(media):
     sim = NineBitsSim(token="t")
     with httpx.Client() as c:  # keep a connection alive across close()
-        assert c.post(sim.url("/v1/sendvoice"), json={"to": [N1], "media_url": media.url("/a.mp3")}, headers={"Authorization": "Bearer t"}).status_code == 200
+        assert (
+            c.post(
+                sim.url("/v1/sendvoice"),
+                json={"to": [N1], "media_url": media.url("/a.mp3")},
+                headers={"Authorization": "Bearer t"},
+            ).status_code
+            == 200
+        )
         sim.close()
         with pytest.raises(httpx.TransportError):
             c.post(sim.url("/v1/sendvoice"), json={}, headers={"Authorization": "Bearer t"}, timeout=1)
@@ -1112,7 +1190,9 @@ def test_simulator_in_its_own_process_with_admin_api():
         base = info["base_url"]
         assert info["provider"] == "9bits" and info["pid"] == proc.pid
         body = {"to": [N1], "media_url": "http://127.0.0.1:9/a.mp3"}
-        assert HTTP.post(base + "/_sim/inject", json={"kind": "503", "params": {"retry_after": 1}}).json() == {"pending_faults": 1}
+        assert HTTP.post(base + "/_sim/inject", json={"kind": "503", "params": {"retry_after": 1}}).json() == {
+            "pending_faults": 1
+        }
         r = HTTP.post(base + "/v1/sendvoice", json=body, headers={"Authorization": "Bearer t"})
         assert r.status_code == 503 and r.headers["Retry-After"] == "1"
         assert HTTP.post(base + "/v1/sendvoice", json=body, headers={"Authorization": "Bearer t"}).status_code == 200

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import voxpipe.sender.status as status_module
+from tests.simulators import AlphaSmsSim, MessageBirdSim, NineBitsSim, make_audio
 from voxpipe.pipeline.retry import RetryPolicy
 from voxpipe.sender.dispatch import http_client
 from voxpipe.sender.errors import ConfigError
@@ -20,7 +21,6 @@ from voxpipe.sender.providers.ninebits import NineBits
 from voxpipe.sender.recipients import Recipient
 from voxpipe.sender.status import StatusUpdate, apply_update
 from voxpipe.sender.tracking import cancel, check_cancel, refresh
-from tests.simulators import AlphaSmsSim, MessageBirdSim, NineBitsSim, make_audio
 
 from .tracking_support import FAST, KEYS, alpha, bird, events, nine, rows, send_to, statuses
 
@@ -41,6 +41,7 @@ def digits(address: str) -> str:
 
 # --------------------------------------------------------------------------- the status rules
 
+
 def _sent(journal: Journal, ref: str = "m1", address: str = NL[0]) -> None:
     journal.open_campaign("camp", "messagebird", "tts", "f", {})
     journal.add_recipients("camp", [Recipient(address)])
@@ -54,7 +55,9 @@ def _update(status: str, raw: str, at: float | None = None, **kw: object) -> Sta
 def test_the_same_status_again_fills_missing_details_and_never_overwrites(journal: Journal) -> None:
     _sent(journal)
     apply_update(journal, _update("answered", "answered", 2e9), source="hook")  # a report: no reason, no price
-    applied = apply_update(journal, _update("answered", "answered", 2e9, reason="successfully delivered", cost="0.05 EUR"), source="poll")
+    applied = apply_update(
+        journal, _update("answered", "answered", 2e9, reason="successfully delivered", cost="0.05 EUR"), source="poll"
+    )
     assert len(applied.changed) == 1
     again = apply_update(journal, _update("answered", "answered", 2e9, reason="other", cost="9 EUR"), source="poll")
     row = rows(journal)[NL[0]]
@@ -78,10 +81,14 @@ def test_cancelled_is_final_and_unmatched_updates_are_kept(journal: Journal) -> 
     apply_update(journal, _update("played", "late", 2e9), source="hook")
     assert statuses(journal) == {NL[0]: "cancelled"}
     lost = apply_update(journal, StatusUpdate("messagebird", "answered", "answered", ref="nope"), source="hook")
-    assert lost.matched == [] and journal._db.execute("SELECT count(*) FROM events WHERE payload LIKE '%unmatched%'").fetchone() == (1,)
+    assert lost.matched == [] and journal._db.execute(
+        "SELECT count(*) FROM events WHERE payload LIKE '%unmatched%'"
+    ).fetchone() == (1,)
 
 
-def test_two_writers_racing_on_one_recipient_never_move_it_back(journal: Journal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_writers_racing_on_one_recipient_never_move_it_back(
+    journal: Journal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A slow 'delivered' and a quick 'played' through two connections (two processes): played stays."""
     _sent(journal)
     other = Journal(tmp_path / "j.db")
@@ -94,7 +101,9 @@ def test_two_writers_racing_on_one_recipient_never_move_it_back(journal: Journal
         return found
 
     monkeypatch.setattr(status_module, "_match", slow_match)
-    slow = threading.Thread(target=apply_update, args=(journal, _update("delivered", "DEVICE", 2e9)), kwargs={"source": "a"})
+    slow = threading.Thread(
+        target=apply_update, args=(journal, _update("delivered", "DEVICE", 2e9)), kwargs={"source": "a"}
+    )
     slow.start()
     time.sleep(0.1)
     apply_update(other, _update("played", "PLAYED", 2e9 + 1), source="b")
@@ -105,16 +114,26 @@ def test_two_writers_racing_on_one_recipient_never_move_it_back(journal: Journal
 
 # --------------------------------------------------------------------------- look-ups
 
+
 def test_messagebird_refresh_reads_status_reason_and_price(journal: Journal) -> None:
     with MessageBirdSim(access_key=KEYS["messagebird"]["key"]) as sim, http_client(FAST) as client:
         p = bird(sim.base_url)
         send_to(p, NL, journal)
         (first,) = refresh(journal, {"messagebird": p}, client, retry=QUICK)
-        assert (first.looked_up, first.requests, first.changed, first.errors) == (3, 1, 3, [])  # one look-up per message id
+        assert (first.looked_up, first.requests, first.changed, first.errors) == (
+            3,
+            1,
+            3,
+            [],
+        )  # one look-up per message id
         assert statuses(journal) == dict.fromkeys(NL, "ringing")  # "calling"
         kept = len(events(journal))
         (again,) = refresh(journal, {"messagebird": p}, client, retry=QUICK)
-        assert (again.requests, again.changed, len(events(journal))) == (1, 0, kept)  # asked again; nothing new, nothing logged
+        assert (again.requests, again.changed, len(events(journal))) == (
+            1,
+            0,
+            kept,
+        )  # asked again; nothing new, nothing logged
         sim.outcomes = {digits(NL[0]): "answered", digits(NL[1]): "no_answer", digits(NL[2]): "unknown_subscriber"}
         sim.advance()
         refresh(journal, {"messagebird": p}, client, retry=QUICK)
@@ -154,23 +173,43 @@ def test_alphasms_refresh_by_our_id_for_tts_and_uploads_are_left_to_the_hook(jou
         p = alpha(sim.base_url)
         send_to(p, UA, journal, "tts")
         send_to(p, UA[:1], journal, "upload", wav=wav)
-        sim.outcomes = {digits(UA[0]): "answered", digits(UA[1]): "no_answer", digits(UA[2]): "busy", digits(UA[3]): "rejected"}
+        sim.outcomes = {
+            digits(UA[0]): "answered",
+            digits(UA[1]): "no_answer",
+            digits(UA[2]): "busy",
+            digits(UA[3]): "rejected",
+        }
         before = refresh(journal, {"alphasms": p}, client, retry=QUICK)
-        assert [(r.campaign, r.requests, r.changed) for r in before] == [("tts", 1, 0), ("upload", 0, 0)]  # ACCEPTED: nothing new
+        assert [(r.campaign, r.requests, r.changed) for r in before] == [
+            ("tts", 1, 0),
+            ("upload", 0, 0),
+        ]  # ACCEPTED: nothing new
         assert before[1].skipped == "alphasms statuses come by callback only (see `voxpipe hooks`)"
         sim.advance()
         after = refresh(journal, {"alphasms": p}, client, retry=QUICK)
-        status_items = [json_item for r in sim.requests if r.path == "/api/json.php" for json_item in r.json()["data"] if json_item["type"] == "status"]
+        status_items = [
+            json_item
+            for r in sim.requests
+            if r.path == "/api/json.php"
+            for json_item in r.json()["data"]
+            if json_item["type"] == "status"
+        ]
     assert after[0].changed == 4
     assert {a: (r.status, r.raw_status) for a, r in rows(journal, "tts").items()} == {
-        UA[0]: ("answered", "ANSWERED"), UA[1]: ("no_answer", "NO ANSWER"), UA[2]: ("busy", "BUSY"), UA[3]: ("failed", "REJECTED"),
+        UA[0]: ("answered", "ANSWERED"),
+        UA[1]: ("no_answer", "NO ANSWER"),
+        UA[2]: ("busy", "BUSY"),
+        UA[3]: ("failed", "REJECTED"),
     }
     assert {i["id"] for i in status_items} == {r.client_id for r in rows(journal, "tts").values()}
     assert statuses(journal, "upload") == {UA[0]: "accepted"}
 
 
 def test_refresh_says_why_it_skips_a_campaign(journal: Journal) -> None:
-    with NineBitsSim(token=KEYS["9bits"]["token"], fetch_media=False) as nsim, MessageBirdSim(access_key=KEYS["messagebird"]["key"]) as msim:
+    with (
+        NineBitsSim(token=KEYS["9bits"]["token"], fetch_media=False) as nsim,
+        MessageBirdSim(access_key=KEYS["messagebird"]["key"]) as msim,
+    ):
         send_to(nine(nsim.base_url), ["+2348020000001"], journal, "nine")
         send_to(bird(msim.base_url), NL[:1], journal, "bird")
         with http_client(FAST) as client:
@@ -192,6 +231,7 @@ def test_refresh_says_why_it_skips_a_campaign(journal: Journal) -> None:
 
 # --------------------------------------------------------------------------- cancelling
 
+
 def test_cancel_deletes_scheduled_messages_and_says_too_late_for_calling_ones(journal: Journal) -> None:
     with MessageBirdSim(access_key=KEYS["messagebird"]["key"]) as sim, http_client(FAST) as client:
         later = bird(sim.base_url, schedule="2099-01-01T09:00:00Z")
@@ -200,7 +240,9 @@ def test_cancel_deletes_scheduled_messages_and_says_too_late_for_calling_ones(jo
         (done,) = cancel(journal, "later", later, client, retry=QUICK)
         assert (done.ref, done.status, done.recipients) == (ref, "cancelled", tuple(NL[:2]))
         assert sim.deleted == {ref}
-        assert {a: (r.status, r.raw_status) for a, r in rows(journal, "later").items()} == dict.fromkeys(NL[:2], ("cancelled", "deleted"))
+        assert {a: (r.status, r.raw_status) for a, r in rows(journal, "later").items()} == dict.fromkeys(
+            NL[:2], ("cancelled", "deleted")
+        )
         (late,) = cancel(journal, "now", bird(sim.base_url), client, retry=QUICK)
         assert (late.ref, late.status) == (calling, "too_late")
         assert late.detail.startswith("too late: already calling or done, no longer scheduled")

@@ -48,7 +48,9 @@ def alpha(base_url: str, **options: str) -> AlphaSms:
     return provider(AlphaSms, base_url, **options)  # type: ignore[return-value]
 
 
-def send_to(p: Provider, recipients: list[str], journal: Journal, campaign: str = "camp", *, wav: Path | None = None) -> dict[str, RecipientRow]:
+def send_to(
+    p: Provider, recipients: list[str], journal: Journal, campaign: str = "camp", *, wav: Path | None = None
+) -> dict[str, RecipientRow]:
     """Send a short message through ``p`` (TTS, media URL or upload as it takes) and return the rows by address."""
     people = [Recipient(r) for r in recipients]
     if wav is not None:

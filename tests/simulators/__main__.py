@@ -42,19 +42,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--callback-url", default=None)
     ap.add_argument("--no-fetch-media", action="store_true")
     ap.add_argument("--seed", type=int, default=None)
-    ap.add_argument("--accept-repeated-ids", action="store_true", help="alphasms: take a repeated voice id as a new call")
+    ap.add_argument(
+        "--accept-repeated-ids", action="store_true", help="alphasms: take a repeated voice id as a new call"
+    )
     a = ap.parse_args(argv)
 
-    common = dict(
-        port=a.port,
-        rate_limit_per_s=a.rate_limit,
-        rate_limit_retry_after=a.retry_after,
-        latency_s=a.latency,
-        callback_url=a.callback_url,
-        fetch_media=not a.no_fetch_media,
-        seed=a.seed,
-        admin=True,
-    )
+    common = {
+        "port": a.port,
+        "rate_limit_per_s": a.rate_limit,
+        "rate_limit_retry_after": a.retry_after,
+        "latency_s": a.latency,
+        "callback_url": a.callback_url,
+        "fetch_media": not a.no_fetch_media,
+        "seed": a.seed,
+        "admin": True,
+    }
 
     def need(value: str | None, flag: str) -> str:
         if not value:

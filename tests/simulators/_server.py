@@ -25,6 +25,7 @@ _LOG = logging.getLogger(__name__)
 
 _SECRET_QUERY_KEYS = ("access_token", "access_key", "auth", "key", "token", "instance_id")
 
+
 @dataclass
 class Request:
     """One HTTP request as the simulator received it."""
@@ -65,7 +66,7 @@ class Request:
 
 def redact_query(target: str) -> str:
     return re.sub(
-        r"(?i)((?:^|[?&])(?:%s)=)[^&]*" % "|".join(_SECRET_QUERY_KEYS),
+        r"(?i)((?:^|[?&])(?:{})=)[^&]*".format("|".join(_SECRET_QUERY_KEYS)),
         r"\1<redacted>",
         target,
     )
@@ -106,7 +107,7 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             self.server.app._track(self.connection, add=False)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _any(self) -> None:
@@ -178,7 +179,7 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 512
 
-    def __init__(self, addr: tuple[str, int], app: "HTTPServerBase") -> None:
+    def __init__(self, addr: tuple[str, int], app: HTTPServerBase) -> None:
         self.app = app
         super().__init__(addr, _Handler)
 

@@ -250,7 +250,7 @@ class AlphaSmsSim(Simulator):
             return fail("Invalid request")
         fields: dict[str, str] = {}
         voice: bytes | None = None
-        for name, filename, data in parts:
+        for name, _filename, data in parts:
             if name == "voice":
                 voice = data
             else:

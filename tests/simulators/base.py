@@ -86,7 +86,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -97,10 +97,10 @@ from .media import MediaFetcher
 
 __all__ = [
     "FAULT_KINDS",
-    "HTTPServerBase",
     "CallbackAttempt",
     "Delivery",
     "Fault",
+    "HTTPServerBase",
     "Request",
     "Response",
     "Simulator",
@@ -195,12 +195,12 @@ def rand_id(n: int, alphabet: str = string.ascii_lowercase + string.digits, rng:
 
 def utc_iso(ts: float) -> str:
     """RFC 3339 in the form MessageBird prints (Y-m-d\\TH:i:sP, UTC)."""
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 def utc_plain(ts: float) -> str:
     """``YYYY-MM-DD HH:MM:SS`` in UTC without a zone (9bits call object)."""
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def is_http_url(value: Any) -> bool:
@@ -279,7 +279,9 @@ class Simulator(HTTPServerBase):
 
     # ----------------------------------------------------------- public API
 
-    def inject(self, kind: str, times: int = 1, *, path: str | None = None, method: str | None = None, **params: Any) -> None:
+    def inject(
+        self, kind: str, times: int = 1, *, path: str | None = None, method: str | None = None, **params: Any
+    ) -> None:
         """Queue ``times`` faults of ``kind`` for the next matching requests."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; one of {sorted(FAULT_KINDS)}")
@@ -322,7 +324,9 @@ class Simulator(HTTPServerBase):
                 self._accepted_cv.wait(left)
             return True
 
-    def fire_callbacks(self, duplicate: bool = False, reverse: bool = False, only: str | Iterable[str] | None = None) -> int:
+    def fire_callbacks(
+        self, duplicate: bool = False, reverse: bool = False, only: str | Iterable[str] | None = None
+    ) -> int:
         """Send the provider's callbacks for everything accepted so far."""
         only_set = None if only is None else ({only} if isinstance(only, str) else set(only))
         plan = self._callback_plan(only_set)

@@ -214,9 +214,7 @@ class MessageBirdSim(Simulator):
 
     def handle(self, req: Request) -> Response:
         if (req.header("authorization") or "") != f"AccessKey {self.access_key}":
-            return json_response(
-                401, {"errors": [_err(2, "Request not allowed (incorrect access_key)", "access_key")]}
-            )
+            return json_response(401, {"errors": [_err(2, "Request not allowed (incorrect access_key)", "access_key")]})
         method = self._method(req)
         if req.path.rstrip("/") == self.PATH:
             if method == "POST":
@@ -339,7 +337,9 @@ class MessageBirdSim(Simulator):
                 errors.append(_err(10, "scheduledDatetime must be RFC 3339 (Y-m-d\\TH:i:sP)", "scheduledDatetime"))
             else:
                 try:
-                    scheduled_at = datetime.fromisoformat(scheduled.replace("z", "Z").replace("Z", "+00:00")).timestamp()
+                    scheduled_at = datetime.fromisoformat(
+                        scheduled.replace("z", "Z").replace("Z", "+00:00")
+                    ).timestamp()
                 except ValueError:
                     errors.append(_err(10, "scheduledDatetime is not a valid date", "scheduledDatetime"))
         else:
@@ -383,7 +383,7 @@ class MessageBirdSim(Simulator):
         with self._lock:
             self.messages[msg_id] = msg
             obj = self._public(msg)
-        payload = {k: v for k, v in p.items()}
+        payload = dict(p.items())
         self._accept(Delivery(str(r), msg_id, msg_id, payload, now, reference) for r in recipients)
         return json_response(201, obj)
 
@@ -414,7 +414,9 @@ class MessageBirdSim(Simulator):
         offset = _int_param(q.get("offset", "0"))
         limit = _int_param(q.get("limit", "20"))
         if offset is None or limit is None or offset < 0 or limit < 1:
-            return json_response(422, {"errors": [_err(10, "offset and limit must be integers (limit at least 1)", "limit")]})
+            return json_response(
+                422, {"errors": [_err(10, "offset and limit must be integers (limit at least 1)", "limit")]}
+            )
         bounds = {}
         for name in ("from", "until"):
             if name in q:
@@ -445,7 +447,8 @@ class MessageBirdSim(Simulator):
             "last": f"{base}?offset={last_offset}&limit={limit}",
         }
         return json_response(
-            200, {"offset": offset, "limit": limit, "count": len(page), "totalCount": total, "links": links, "items": page}
+            200,
+            {"offset": offset, "limit": limit, "count": len(page), "totalCount": total, "links": links, "items": page},
         )
 
     def _delete(self, msg_id: str) -> Response:
@@ -516,8 +519,12 @@ class MessageBirdSim(Simulator):
                         }
                         plan.append(
                             _Callback(
-                                "GET", url, recipient, params=params,
-                                max_attempts=1 + self.max_redeliveries, ok_statuses=(200,),
+                                "GET",
+                                url,
+                                recipient,
+                                params=params,
+                                max_attempts=1 + self.max_redeliveries,
+                                ok_statuses=(200,),
                             )  # fmt: skip
                         )
         return plan

@@ -30,20 +30,66 @@ def captured() -> Iterator[io.StringIO]:
         root.setLevel(old_level)
 
 
-@pytest.mark.parametrize("logger, fmt, args, secret, kept", [
-    ("httpx", "HTTP Request: %s %s \"%s\"", ("POST", "https://api.example/v2/send/voice?instance_id=I1&access_token=T0K3N", "HTTP/1.1 200 OK"),
-     "T0K3N", "https://api.example/v2/send/voice?…"),
-    ("httpx", "HTTP Request: %s %s", ("GET", "https://bob:hunter2pass@media.example/a.mp3"), "hunter2pass", "https://bob:***@media.example/a.mp3"),
-    ("urllib3.connectionpool", '%s://%s:%s "%s %s %s" %s %s', ("http", "s3.local", 8333, "GET", "/b/k.mp3?X-Amz-Signature=abcdef0123456789", "HTTP/1.1", 200, 10),
-     "abcdef0123456789", '"GET /b/k.mp3?… HTTP/1.1"'),
-    ("botocore.endpoint", "Sending http request: %s", ("<AWSPreparedRequest headers={'Authorization': b'AWS4-HMAC-SHA256 Credential=AK/x, Signature=0123abcd0123abcd0123'}>",),
-     "0123abcd0123abcd0123", "'Authorization': b'***'"),
-    ("botocore.auth", "Signature:\n%s", ("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",), "9f86d081884c7d659a2f", "Signature:"),
-    ("voxpipe.pipeline.store.server", "%s %s", ("POST", "/hooks//hook-secret-value-1"), "hook-secret-value-1", "/hooks//***"),
-    ("voxpipe.sender.dispatch", "sent with %s", ("Authorization: Bearer sk_live_abcdef123456",), "sk_live_abcdef123456", "Authorization: ***"),
-    ("voxpipe", "given %s", ("literal-credential-42",), "literal-credential-42", "given ***"),
-])
-def test_each_library_line_is_redacted(captured: io.StringIO, logger: str, fmt: str, args: tuple, secret: str, kept: str) -> None:
+@pytest.mark.parametrize(
+    "logger, fmt, args, secret, kept",
+    [
+        (
+            "httpx",
+            'HTTP Request: %s %s "%s"',
+            ("POST", "https://api.example/v2/send/voice?instance_id=I1&access_token=T0K3N", "HTTP/1.1 200 OK"),
+            "T0K3N",
+            "https://api.example/v2/send/voice?…",
+        ),
+        (
+            "httpx",
+            "HTTP Request: %s %s",
+            ("GET", "https://bob:hunter2pass@media.example/a.mp3"),
+            "hunter2pass",
+            "https://bob:***@media.example/a.mp3",
+        ),
+        (
+            "urllib3.connectionpool",
+            '%s://%s:%s "%s %s %s" %s %s',
+            ("http", "s3.local", 8333, "GET", "/b/k.mp3?X-Amz-Signature=abcdef0123456789", "HTTP/1.1", 200, 10),
+            "abcdef0123456789",
+            '"GET /b/k.mp3?… HTTP/1.1"',
+        ),
+        (
+            "botocore.endpoint",
+            "Sending http request: %s",
+            (
+                "<AWSPreparedRequest headers={'Authorization': b'AWS4-HMAC-SHA256 Credential=AK/x, Signature=0123abcd0123abcd0123'}>",
+            ),
+            "0123abcd0123abcd0123",
+            "'Authorization': b'***'",
+        ),
+        (
+            "botocore.auth",
+            "Signature:\n%s",
+            ("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",),
+            "9f86d081884c7d659a2f",
+            "Signature:",
+        ),
+        (
+            "voxpipe.pipeline.store.server",
+            "%s %s",
+            ("POST", "/hooks//hook-secret-value-1"),
+            "hook-secret-value-1",
+            "/hooks//***",
+        ),
+        (
+            "voxpipe.sender.dispatch",
+            "sent with %s",
+            ("Authorization: Bearer sk_live_abcdef123456",),
+            "sk_live_abcdef123456",
+            "Authorization: ***",
+        ),
+        ("voxpipe", "given %s", ("literal-credential-42",), "literal-credential-42", "given ***"),
+    ],
+)
+def test_each_library_line_is_redacted(
+    captured: io.StringIO, logger: str, fmt: str, args: tuple, secret: str, kept: str
+) -> None:
     logging.getLogger(logger).warning(fmt, *args)
     line = captured.getvalue()
     assert secret not in line and kept in line and line.startswith(f"{logger}: ")
