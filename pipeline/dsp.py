@@ -51,7 +51,7 @@ def _resampling_filter(up: int, down: int) -> np.ndarray:
 
     max_rate = max(up, down)
     half_len = 10 * max_rate
-    return signal.firwin(2 * half_len + 1, 1.0 / max_rate, window=("kaiser", 5.0))
+    return np.asarray(signal.firwin(2 * half_len + 1, 1.0 / max_rate, window=("kaiser", 5.0)), dtype=np.float64)
 
 
 def highpass(audio: Audio, hz: float, order: int = 2) -> Audio:
@@ -128,7 +128,7 @@ def _interpolator() -> np.ndarray:
     from scipy import signal
 
     taps = _OVERSAMPLE * _TAPS_PER_PHASE
-    return signal.firwin(taps, 1.0 / _OVERSAMPLE, window=("kaiser", 8.0)) * _OVERSAMPLE
+    return np.asarray(signal.firwin(taps, 1.0 / _OVERSAMPLE, window=("kaiser", 8.0)), dtype=np.float64) * _OVERSAMPLE
 
 
 def _oversampled_abs(samples: np.ndarray) -> np.ndarray:
@@ -136,11 +136,12 @@ def _oversampled_abs(samples: np.ndarray) -> np.ndarray:
 
     """|x| oversampled 4x, aligned so row n holds the peaks from sample n to n+1."""
     h = _interpolator()
-    up = np.abs(signal.upfirdn(h, samples.astype(np.float64), up=_OVERSAMPLE))
+    up: np.ndarray = np.abs(np.asarray(signal.upfirdn(h, samples.astype(np.float64), up=_OVERSAMPLE)))
     delay = (len(h) - 1) // 2
     up = up[delay : delay + len(samples) * _OVERSAMPLE]
     up = np.pad(up, (0, len(samples) * _OVERSAMPLE - len(up)))
-    return up.reshape(len(samples), _OVERSAMPLE).max(axis=1)
+    peaks: np.ndarray = up.reshape(len(samples), _OVERSAMPLE).max(axis=1)
+    return peaks
 
 
 def true_peak_envelope(samples: np.ndarray, floor: float = 0.0) -> np.ndarray:
@@ -150,7 +151,7 @@ def true_peak_envelope(samples: np.ndarray, floor: float = 0.0) -> np.ndarray:
     so only blocks whose sample peak is within 6 dB of ``floor`` are
     oversampled; elsewhere |x| stands in (it is below ``floor`` anyway).
     """
-    env = np.abs(samples).astype(np.float64)
+    env: np.ndarray = np.abs(samples).astype(np.float64)
     if len(env) == 0:
         return env
     n_blocks = -(-len(env) // _BLOCK)
@@ -197,9 +198,12 @@ def limiter_gain(
         return np.ones_like(need)
     look = max(1, int(rate * lookahead_ms / 1000))
     hold = max(look, int(rate * release_ms / 1000))
-    widened = ndimage.minimum_filter1d(need, size=look + hold + 1, origin=(hold - look) // 2, mode="nearest")
-    smooth = ndimage.uniform_filter1d(widened, size=look, mode="nearest")
-    return np.minimum(smooth, widened)
+    widened: np.ndarray = ndimage.minimum_filter1d(
+        need, size=look + hold + 1, origin=(hold - look) // 2, mode="nearest"
+    )
+    smooth: np.ndarray = ndimage.uniform_filter1d(widened, size=look, mode="nearest")
+    gain: np.ndarray = np.minimum(smooth, widened)
+    return gain
 
 
 def time_stretch(audio: Audio, rate: float = 1.0, pitch_semitones: float = 0.0) -> Audio:

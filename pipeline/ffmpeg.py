@@ -29,7 +29,7 @@ _LOG = logging.getLogger(__name__)
 def ffmpeg_exe() -> str:
     import imageio_ffmpeg
 
-    return imageio_ffmpeg.get_ffmpeg_exe()
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
 @functools.cache

@@ -169,7 +169,9 @@ _NUMBERS = ("duration_s", "sent_at", "status_at")
 
 def _row(values: Any) -> RecipientRow:
     row = RecipientRow(*values)
-    bad = {k: None for k in _NUMBERS if isinstance(getattr(row, k), float) and not math.isfinite(getattr(row, k))}
+    bad: dict[str, Any] = {
+        k: None for k in _NUMBERS if isinstance(getattr(row, k), float) and not math.isfinite(getattr(row, k))
+    }
     return replace(row, **bad) if bad else row  # an older voxpipe could store inf; reports are JSON, which has none
 
 

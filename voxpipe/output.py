@@ -79,7 +79,7 @@ def redact_errors(data: Any) -> Any:
         return [redact_errors(v) for v in data]
     if not isinstance(data, dict):
         return data
-    out = {}
+    out: dict[str, Any] = {}
     for key, value in data.items():
         if key in _ERROR_KEYS and isinstance(value, str):
             out[key] = redact_text(value)

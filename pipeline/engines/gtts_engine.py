@@ -33,7 +33,7 @@ ENDPOINT_ENV = "VOXPIPE_GTTS_ENDPOINT"
 def _languages() -> dict[str, str]:
     from gtts.lang import tts_langs
 
-    return tts_langs()
+    return dict(tts_langs())
 
 
 def info() -> EngineInfo:

@@ -98,7 +98,8 @@ class PiperEngine:
     @cached_property
     def _config(self) -> dict[str, Any]:
         try:
-            return json.loads(self.config_path.read_text(encoding="utf-8"))
+            config: dict[str, Any] = json.loads(self.config_path.read_text(encoding="utf-8"))
+            return config
         except (OSError, ValueError) as exc:
             raise SynthesisError(f"piper: voice config {self.config_path} is unreadable: {exc}") from exc
 
@@ -149,7 +150,8 @@ class PiperEngine:
         config = SynthesisConfig(normalize_audio=False)
 
         def render(ids: list[int]) -> np.ndarray:
-            return np.clip(voice.phoneme_ids_to_audio(ids, config), -1.0, 1.0).astype(np.float32)
+            samples: np.ndarray = np.clip(voice.phoneme_ids_to_audio(ids, config), -1.0, 1.0).astype(np.float32)
+            return samples
 
         try:
             sentences = [voice.phonemes_to_ids(p) for p in voice.phonemize(text) if p]
@@ -201,4 +203,4 @@ def fixed_noise_model(model_path: Path) -> bytes:
         model.graph.initializer.append(numpy_helper.from_array(np.zeros(1, np.int64), p + "/zero"))
     del model.graph.node[:]
     model.graph.node.extend(nodes)
-    return model.SerializeToString()
+    return bytes(model.SerializeToString())

@@ -190,6 +190,10 @@ def _without_ordinal_suffix(value: str, language: str) -> str:
     return value
 
 
+def _year(part: str, language: str) -> int | None:
+    return int(part) if part.isdecimal() and len(part) <= 4 else None
+
+
 def _day(part: str, language: str) -> int | None:
     part = _without_ordinal_suffix(part, language)
     return int(part) if part.isdecimal() and len(part) <= 4 else None
@@ -204,7 +208,7 @@ def _date_fields(text: str, fmt: str, language: str) -> dict[str, int] | None:
         parts = [p for p in _DATE_SPLIT.split(value) if p]
         if len(parts) != len(fmt):
             return None
-        read = {"d": _day, "m": _month, "y": lambda p, _: int(p) if p.isdecimal() and len(p) <= 4 else None}
+        read: dict[str, Callable[[str, str], int | None]] = {"d": _day, "m": _month, "y": _year}
         fields = {}
         for key, part in zip(fmt, parts, strict=False):
             number = read[key](part, language)

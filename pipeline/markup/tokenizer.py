@@ -181,15 +181,15 @@ def tokenize(text: str) -> list[Token]:
         nxt = text[at + 1 : at + 2]
         if nxt == "/":
             flush(at)
-            token, chunk_start = _end_tag(text, at)
-            tokens.append(token)
+            end, chunk_start = _end_tag(text, at)
+            tokens.append(end)
         elif nxt == "!":
             flush(at)
             chunk_start = _comment_end(text, at)
         elif _NAME.match(text, at + 1):
             flush(at)
-            token, chunk_start = _start_tag(text, at)
-            tokens.append(token)
+            start, chunk_start = _start_tag(text, at)
+            tokens.append(start)
         elif text.startswith("<?xml", at):
             raise markup_error(text, at, "XML declaration <?xml ...?> in the middle; expected it first or not at all")
         # else: "<" followed by a space, digit, "=", ... is an ordinary character.

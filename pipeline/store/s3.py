@@ -299,7 +299,7 @@ class S3Store(Store):
 def _inner(exc: BaseException) -> BaseException:
     """boto3's S3UploadFailedError hides the ClientError it was raised from."""
     while isinstance(exc, Boto3Error) and (exc.__cause__ or exc.__context__) is not None:
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+        exc = exc.__cause__ or exc.__context__
     return exc
 
 

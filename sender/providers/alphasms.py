@@ -35,7 +35,7 @@ from ..dialects import plain_text
 from ..errors import ConfigError
 from ..recipients import Recipient
 from .alphasms_status import AlphaSmsTracking, our_ids
-from .base import Chunk, Credential, Mode, Option, Outcome, Payload, Provider, json_object
+from .base import Chunk, Credential, Mode, Option, Outcome, Payload, Provider, dict_at, json_object, list_at
 
 __all__ = ["DUPLICATE_ID", "AlphaSms"]
 
@@ -107,7 +107,7 @@ class AlphaSms(AlphaSmsTracking, Provider):
 
     @property
     def language(self) -> str:
-        return self.settings.get("language", DEFAULT_LANGUAGE)
+        return str(self.settings.get("language", DEFAULT_LANGUAGE))
 
     def can_look_up(self, payload: Payload) -> bool:
         return payload.mode is Mode.TTS  # by our id; uploads carry none
@@ -130,7 +130,7 @@ class AlphaSms(AlphaSmsTracking, Provider):
             text = self.message(payload)
             if not text.strip():
                 raise ConfigError(f"{self.name}: the message is empty")
-            if len(text) > self.max_body_chars:
+            if self.max_body_chars is not None and len(text) > self.max_body_chars:
                 raise ConfigError(
                     f"{self.name}: the message is {len(text)} characters as plain text; at most {self.max_body_chars} are allowed"
                 )
@@ -203,11 +203,13 @@ class AlphaSms(AlphaSmsTracking, Provider):
             return self.all_rejected(chunk, f"{self.name}: {body.get('error') or 'request refused'}")
         by_id = dict(zip(our_ids(chunk), chunk.recipients, strict=True))
         outcomes: dict[Recipient, Outcome] = {}
-        for i, item in enumerate(body.get("data") if isinstance(body.get("data"), list) else []):
+        for i, item in enumerate(list_at(body, "data")):
             item = item if isinstance(item, dict) else {}
-            data = item.get("data") if isinstance(item.get("data"), dict) else {}
+            data = dict_at(item, "data")
             # Results come in item order and echo our id; the id wins if they disagree.
-            recipient = by_id.get(data.get("id")) or (chunk.recipients[i] if i < len(chunk.recipients) else None)
+            ident = data.get("id")
+            by_ours = by_id.get(ident) if isinstance(ident, int) else None
+            recipient = by_ours or (chunk.recipients[i] if i < len(chunk.recipients) else None)
             if recipient is not None:
                 outcomes.setdefault(recipient, self._item_outcome(item, data))
         missing = Outcome(

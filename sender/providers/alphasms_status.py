@@ -27,7 +27,7 @@ raw status, counted as ``unknown`` and logged.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
@@ -35,7 +35,7 @@ from ..errors import ProviderError
 from ..journal import client_id
 from ..recipients import Recipient
 from ..status import StatusUpdate, normalise
-from .base import Chunk, LookupPage, Outcome, callback_data, finite, json_object
+from .base import Chunk, LookupPage, Outcome, callback_data, dict_at, finite, json_object, list_at
 
 if TYPE_CHECKING:
     from voxpipe.pipeline.store import Request
@@ -144,9 +144,9 @@ class AlphaSmsTracking:
         body = self._status_answer(response)
         by_id = dict(zip(our_ids(chunk), chunk.recipients, strict=True))
         outcomes: dict[Recipient, Outcome] = {}
-        for item in body.get("data") if isinstance(body.get("data"), list) else []:
+        for item in list_at(body, "data"):
             item = item if isinstance(item, dict) else {}
-            data = item.get("data") if isinstance(item.get("data"), dict) else {}
+            data = dict_at(item, "data")
             ident = data.get("id")
             recipient = by_id.get(ident) if isinstance(ident, int) and not isinstance(ident, bool) else None
             if recipient is None:  # only an answer that names our id settles anything
@@ -159,7 +159,7 @@ class AlphaSmsTracking:
                 )
         return LookupPage(outcomes)
 
-    def _status_answer(self, response: httpx.Response) -> dict:
+    def _status_answer(self, response: httpx.Response) -> dict[str, Any]:
         body = json_object(response)
         if not response.is_success or not body:
             raise ProviderError(
@@ -174,9 +174,9 @@ class AlphaSmsTracking:
     def parse_poll(self, response: httpx.Response) -> list[StatusUpdate]:
         body = self._status_answer(response)
         updates = []
-        for item in body.get("data") if isinstance(body.get("data"), list) else []:
+        for item in list_at(body, "data"):
             item = item if isinstance(item, dict) else {}
-            data = item.get("data") if isinstance(item.get("data"), dict) else {}
+            data = dict_at(item, "data")
             ident = data.get("id")
             if item.get("success") not in (True, 1) or not data.get("status") or not _our_id(ident):
                 _LOG.warning(

@@ -390,6 +390,18 @@ def parse_time(value: Any) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
+def list_at(data: Mapping[str, Any], key: str) -> list[Any]:
+    """``data[key]`` when it is a JSON array, else an empty list."""
+    value = data.get(key)
+    return value if isinstance(value, list) else []
+
+
+def dict_at(data: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """``data[key]`` when it is a JSON object, else an empty dict."""
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def json_object(response: httpx.Response) -> dict[str, Any]:
     """The response body as a JSON object, or {} when it is anything else (or holds a non-finite number)."""
     try:

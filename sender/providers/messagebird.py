@@ -32,7 +32,19 @@ from voxpipe.pipeline.errors import MarkupError
 from ..dialects import messagebird_body
 from ..errors import ConfigError, ProviderError
 from ..recipients import Recipient
-from .base import Chunk, Credential, LookupPage, Mode, Option, Outcome, Payload, Provider, json_object, parse_time
+from .base import (
+    Chunk,
+    Credential,
+    LookupPage,
+    Mode,
+    Option,
+    Outcome,
+    Payload,
+    Provider,
+    json_object,
+    list_at,
+    parse_time,
+)
 from .messagebird_status import MessageBirdTracking
 
 __all__ = ["LANGUAGES", "MessageBird"]
@@ -145,7 +157,7 @@ class MessageBird(MessageBirdTracking, Provider):
 
     @property
     def language(self) -> str:
-        return self.settings.get("language", DEFAULT_LANGUAGE)
+        return str(self.settings.get("language", DEFAULT_LANGUAGE))
 
     def body(self, payload: Payload) -> str:
         if payload.script is None:
@@ -161,7 +173,7 @@ class MessageBird(MessageBirdTracking, Provider):
         body = self.body(payload)
         if payload.script is None or payload.script.is_empty:
             raise ConfigError(f"{self.name}: the message is empty")
-        if len(body) > self.max_body_chars:
+        if self.max_body_chars is not None and len(body) > self.max_body_chars:
             raise ConfigError(
                 f"{self.name}: the body is {len(body)} characters after translation to MessageBird's markup; "
                 f"at most {self.max_body_chars} are allowed"
@@ -202,7 +214,7 @@ class MessageBird(MessageBirdTracking, Provider):
         return True
 
     def build_lookup(self, chunk: Chunk, since: float) -> httpx.Request:
-        params = {
+        params: dict[str, str | int] = {
             "recipient": chunk.recipients[0].digits,
             "from": datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00"),
             "limit": LIST_LIMIT,
@@ -237,7 +249,7 @@ class MessageBird(MessageBirdTracking, Provider):
         return LookupPage(outcomes)  # also when the answer cannot say it is complete: the rest stays unknown
 
     def _error(self, response: httpx.Response, body: dict[str, Any]) -> str:
-        errors = body.get("errors") if isinstance(body.get("errors"), list) else []
+        errors = list_at(body, "errors")
         details = [
             f"{e.get('description') or 'error'}" + (f" (parameter {e['parameter']})" if e.get("parameter") else "")
             for e in errors
@@ -261,7 +273,7 @@ def _recipients(message: dict[str, Any]) -> set[str] | None:
 def _next_page(response: httpx.Response, body: dict[str, Any], count: int) -> httpx.Request | None | bool:
     """The request for the next page; None on the last page; False when the answer does not say."""
     offset, total = body.get("offset"), body.get("totalCount")
-    if any(isinstance(v, bool) or not isinstance(v, int) for v in (offset, total)):
+    if isinstance(offset, bool) or isinstance(total, bool) or not isinstance(offset, int) or not isinstance(total, int):
         return False
     if offset + count >= total:
         return None

@@ -167,7 +167,7 @@ class Wawp(Provider):
 
 def _serialized(ident: Any) -> str | None:
     if isinstance(ident, dict) and isinstance(ident.get("_serialized"), str) and ident["_serialized"]:
-        return ident["_serialized"]
+        return str(ident["_serialized"])
     return None
 
 
