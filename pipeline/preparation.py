@@ -36,12 +36,16 @@ __all__ = [
     "SPEECH_CHARS_PER_SECOND",
     "Item",
     "ItemResult",
+    "Plan",
     "PrepareSettings",
     "check_item_id",
     "check_script_length",
     "cpu_count",
+    "parallelism",
+    "plan",
     "prepare",
     "prepare_many",
+    "prepare_one",
     "produce",
 ]
 
@@ -133,7 +137,9 @@ class ItemResult:
 
 
 @dataclass(frozen=True)
-class _Plan:
+class Plan:
+    """What preparing an item will do, worked out without synthesis or encoding: the checks have passed."""
+
     item: Item
     profiles: tuple[Profile, ...]
     paths: tuple[Path, ...]
@@ -171,7 +177,8 @@ def check_script_length(script: Script, language: str, max_seconds: float) -> No
         )
 
 
-def _plan(item: Item, settings: PrepareSettings) -> _Plan:
+def plan(item: Item, settings: PrepareSettings = PrepareSettings()) -> Plan:
+    """Check ``item`` (id, text limits, markup, profiles, voice; source audio is read) and name its files."""
     check_item_id(item.id)
     if (item.text is None) == (item.audio is None):
         raise VoxpipeError("give exactly one of text or audio")
@@ -206,26 +213,35 @@ def _plan(item: Item, settings: PrepareSettings) -> _Plan:
         settings.out_dir / f"{p.name}-{content_key({**base, 'profile': p.settings()})[:24]}.{p.extension}"
         for p in profiles
     )
-    return _Plan(item, profiles, paths, script, engine, source)
+    return Plan(item, profiles, paths, script, engine, source)
 
 
-def _reused(plan: _Plan) -> list[Artifact | None]:
+def _reused(plan: Plan) -> list[Artifact | None]:
     return [load_sidecar(path) for path in plan.paths]
+
+
+def prepare_one(item: Item, settings: PrepareSettings = PrepareSettings()) -> ItemResult:
+    """Prepare one item; raises :class:`VoxpipeError` (or ``OSError`` for the output folder) when it cannot.
+
+    For a caller with one thing to prepare; :func:`prepare` is the same with
+    the error in the result, as a batch wants it.
+    """
+    planned = plan(item, settings)
+    found = _reused(planned)
+    if all(found):
+        return _result(item.id, [a for a in found if a])
+    audio = _source_audio(planned, settings)
+    artifacts = [
+        have or produce(audio, profile, path)
+        for have, profile, path in zip(found, planned.profiles, planned.paths, strict=True)
+    ]
+    return _result(item.id, artifacts)
 
 
 def prepare(item: Item, settings: PrepareSettings = PrepareSettings()) -> ItemResult:
     """Prepare one item; errors come back in the result, never as exceptions."""
     try:
-        plan = _plan(item, settings)
-        found = _reused(plan)
-        if all(found):
-            return _result(item.id, [a for a in found if a])
-        audio = _source_audio(plan, settings)
-        artifacts = [
-            have or produce(audio, profile, path)
-            for have, profile, path in zip(found, plan.profiles, plan.paths, strict=True)
-        ]
-        return _result(item.id, artifacts)
+        return prepare_one(item, settings)
     except AudioInputError as exc:  # mastering's "silent" names no file: say which source it was
         source = redact_text(item.audio) if item.audio else ""
         said = str(exc)
@@ -250,7 +266,7 @@ def _result(item_id: str, artifacts: list[Artifact]) -> ItemResult:
     return ItemResult(item_id, "ok", artifacts=tuple(artifacts), warnings=warnings)
 
 
-def _source_audio(plan: _Plan, settings: PrepareSettings) -> Audio:
+def _source_audio(plan: Plan, settings: PrepareSettings) -> Audio:
     if plan.script is not None:
         assert plan.engine is not None
         return synthesize(plan.script, plan.engine, language=plan.item.language)
@@ -388,7 +404,7 @@ def prepare_many(items: Iterable[Item], settings: PrepareSettings = PrepareSetti
     for item in items:
         if item.text is not None:
             try:
-                found = _reused(_plan(item, settings))
+                found = _reused(plan(item, settings))
             except VoxpipeError as exc:
                 yield ItemResult(item.id, "error", error=str(exc))
                 continue

@@ -18,6 +18,7 @@ run of the same campaign on the same journal refuses, or waits for it.
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,38 +29,84 @@ from typing import Any
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
+from voxpipe.pipeline.preparation import PrepareSettings
 from voxpipe.pipeline.retry import RetryPolicy, retry_after_seconds
 
-from .errors import ProviderError
+from .errors import ConfigError, ProviderError
 from .journal import Journal, Lease, LeaseLost, RecipientRow
 from .lease import CampaignLease, LeaseSettings
 from .message import Message, fingerprint
-from .providers.base import Chunk, Mode, Outcome, Payload, Provider
+from .providers import Chunk, Mode, Outcome, Payload, Provider
 from .recipients import Recipient, Rejected
 from .reconcile import Ask, look_up, settle_in_doubt
+from .statuses import Status
 
 __all__ = [
-    "ChunkDone", "LeaseWait", "MaybeSent", "NotSent", "Pacer", "SendReport", "SendSettings", "campaign_id", "dry_run",
-    "exchange", "send",
-]  # fmt: skip
+    "MODES",
+    "ChunkDone",
+    "LeaseWait",
+    "MaybeSent",
+    "NotSent",
+    "Pacer",
+    "SendReport",
+    "SendSettings",
+    "campaign_id",
+    "dry_run",
+    "exchange",
+    "http_client",
+    "send",
+]
 
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
 MAY_HAVE_BEEN_ACCEPTED = "it may have been accepted, so it is not resent (see --resend-unknown)"
-NOT_OK = frozenset({"rejected", "failed", "unknown", "pending", "in_flight"})
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
+MODES = ("auto", "tts", "media")
 
 
 @dataclass(frozen=True)
 class SendSettings:
+    """How a message is sent; every default is defined here (the CLI and the config file use them)."""
+
     concurrency: int = 4
-    """Requests in flight at once."""
+    """Requests in flight at once (1-64)."""
     rate_per_s: float | None = None
     """Requests per second at most (None: as fast as answers come)."""
     retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(attempts=5))
     timeout_s: float = 30.0
+    """Seconds to wait for an answer."""
     resend_unknown: bool = False
+    """Send again recipients whose outcome is unknown (may duplicate a call)."""
     lease: LeaseSettings = field(default_factory=LeaseSettings)
     """The campaign's lease: expiry, heartbeat, and how long to wait for another run's."""
+    mode: str = "auto"
+    """auto (text as TTS where the provider speaks text, otherwise as audio), tts or media."""
+    default_region: str | None = None
+    """Region for national numbers (NG, GB, UA ...); None: numbers must be international."""
+    allow_vanity: bool = False
+    """Dial letters in numbers as keypad digits (1-800-FLOWERS); refused otherwise."""
+    prepare: PrepareSettings = field(default_factory=PrepareSettings)
+    """How audio is prepared in media mode (output folder, engine, voice, limits)."""
+
+    def __post_init__(self) -> None:
+        problems = []
+        if (
+            isinstance(self.concurrency, bool)
+            or not isinstance(self.concurrency, int)
+            or not 1 <= self.concurrency <= 64
+        ):
+            problems.append(f"`concurrency` {self.concurrency!r} is not a whole number from 1 to 64")
+        if self.rate_per_s is not None and not (
+            isinstance(self.rate_per_s, (int, float)) and 0 < self.rate_per_s < math.inf
+        ):
+            problems.append(f"`rate_per_s` {self.rate_per_s!r} is not a finite number above 0")
+        if not (isinstance(self.timeout_s, (int, float)) and 0 < self.timeout_s < math.inf):
+            problems.append(f"`timeout_s` {self.timeout_s!r} is not a finite number above 0")
+        if self.mode not in MODES:
+            problems.append(f"`mode` {self.mode!r} is not one of {', '.join(MODES)}")
+        if problems:
+            raise ConfigError("send settings: " + "; ".join(problems))
 
 
 @dataclass(frozen=True)
@@ -80,6 +127,8 @@ class LeaseWait:
 
 @dataclass
 class SendReport:
+    """Where a campaign stands after a send (this run and earlier ones), or what a dry run would send."""
+
     campaign: str
     provider: str
     mode: str
@@ -87,6 +136,11 @@ class SendReport:
     media_url: str | None = None
     stopped: str | None = None
     """Why the run stopped before sending everything (its lease was taken over)."""
+    journal: str | None = None
+    requests: list[dict[str, Any]] | None = None
+    """A dry run: the requests a send would make, credentials redacted (nothing was sent)."""
+    rejected: list[Rejected] = field(default_factory=list)
+    """Inputs that are not usable recipients (also in ``rows`` after a real send)."""
 
     @property
     def counts(self) -> dict[str, int]:
@@ -97,17 +151,24 @@ class SendReport:
 
     @property
     def ok(self) -> bool:
-        return all(r.status not in NOT_OK for r in self.rows)
+        if self.requests is not None:  # a dry run
+            return not self.rejected
+        return all(Status(r.status).settled_ok for r in self.rows)
 
     def to_dict(self) -> dict[str, Any]:
-        data = {
+        data: dict[str, Any] = {
             "campaign": self.campaign,
             "provider": self.provider,
             "mode": self.mode,
-            "media_url": self.media_url,
-            "counts": self.counts,
-            "recipients": [r.to_dict() for r in self.rows],
+            "ok": self.ok,
         }
+        if self.requests is not None:
+            data["requests"] = self.requests
+            data["rejected"] = [{"recipient": r.raw, "error": r.reason} for r in self.rejected]
+            return data
+        data.update(media_url=self.media_url, counts=self.counts, recipients=[r.to_dict() for r in self.rows])
+        if self.journal:
+            data["journal"] = self.journal
         if self.stopped:
             data["stopped"] = self.stopped
         return data
@@ -291,8 +352,9 @@ def send(
         stopped = (
             "another run took over this campaign's lease; this run stopped sending" if lease.lost.is_set() else None
         )
+        rows = journal.rows(campaign)
         yield SendReport(
-            campaign, provider.name, payload.mode.value, journal.rows(campaign), payload.media_url, stopped
+            campaign, provider.name, payload.mode.value, rows, payload.media_url, stopped, str(journal.path)
         )
 
 
@@ -335,18 +397,18 @@ def _send_chunk(
         return ChunkDone(chunk.index, len(addresses), 0)  # left pending for the run that holds the lease
     except NotSent as exc:
         error = f"{provider.name}: {exc}; nothing was accepted, re-run to send"
-        journal.record(chunk.campaign, [(a, "failed", None, error) for a in addresses])
+        journal.record(chunk.campaign, [(a, Status.FAILED, None, error) for a in addresses])
         return ChunkDone(chunk.index, len(addresses), 0)
     except MaybeSent as exc:
         tail = "" if provider.can_look_up(payload) else f"; {MAY_HAVE_BEEN_ACCEPTED}"
-        outcomes = {r: Outcome("unknown", error=f"{provider.name}: {exc}{tail}") for r in chunk.recipients}
+        outcomes = provider.all_unknown(chunk, f"{provider.name}: {exc}{tail}")
         outcomes = _settle_ambiguous(
             provider, payload, chunk, outcomes, claimed_at[-1], ask, in_progress=exc.in_progress
         )
     else:
         outcomes = _settle_ambiguous(provider, payload, chunk, outcomes, claimed_at[-1], ask, in_progress=False)
     journal.record(chunk.campaign, [(r.address, o.status, o.ref, o.error) for r, o in outcomes.items()])
-    return ChunkDone(chunk.index, len(addresses), sum(o.status == "accepted" for o in outcomes.values()))
+    return ChunkDone(chunk.index, len(addresses), sum(o.status is Status.ACCEPTED for o in outcomes.values()))
 
 
 def _settle_ambiguous(
@@ -365,7 +427,7 @@ def _settle_ambiguous(
     may still be in progress at the provider (a timeout): then unknown, and the
     next run looks it up again.
     """
-    doubtful = {r for r, o in outcomes.items() if o.status == "unknown"}
+    doubtful = {r for r, o in outcomes.items() if o.status is Status.UNKNOWN}
     if not doubtful or not provider.can_look_up(payload):
         return outcomes
     ids = dict(zip(chunk.recipients, chunk.client_ids, strict=False))  # no ids: an empty map
@@ -376,22 +438,22 @@ def _settle_ambiguous(
     settled = dict(outcomes)
     for recipient, answer in found.items():
         why = outcomes[recipient].error
-        if answer.status == "accepted":
+        if answer.status is Status.ACCEPTED:
             settled[recipient] = answer
-        elif answer.status == "not_sent" and in_progress:
+        elif answer.status is Status.PENDING and in_progress:
             settled[recipient] = Outcome(
-                "unknown",
+                Status.UNKNOWN,
                 error=(
                     f"{why}; looked up: not there yet, but the request may still be in progress; the next run looks it up again"
                 ),
             )
-        elif answer.status == "not_sent":
+        elif answer.status is Status.PENDING:
             settled[recipient] = Outcome(
-                "failed",
+                Status.FAILED,
                 error=f"{why}; looked up: {provider.name} never took it, so nothing was accepted; re-run to send",
             )
         else:
-            settled[recipient] = Outcome("unknown", error=f"{why}; {answer.error}")
+            settled[recipient] = Outcome(Status.UNKNOWN, error=f"{why}; {answer.error}")
     return settled
 
 

@@ -38,15 +38,16 @@ import hmac
 import logging
 import re
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import unquote
 
 from voxpipe.pipeline.redaction import REDACTED, redact_hook_paths, redact_text
 from voxpipe.pipeline.store import Request, Response
 
+from .delivery import apply_update
 from .journal import Journal
-from .providers import REGISTRY
-from .status import apply_update
+from .providers import Callback, Provider, registry
 
 __all__ = ["PREFIX", "HookReceiver", "hook_url"]
 
@@ -67,8 +68,9 @@ class HookReceiver:
     max_body_bytes = 64 * 1024
     """Callbacks are small; the server answers 413 above this."""
 
-    def __init__(self, journal: Journal | Path) -> None:
-        self.providers = REGISTRY
+    def __init__(self, journal: Journal | Path, providers: Mapping[str, Provider] | None = None) -> None:
+        # Configured instances parse the callbacks: a provider that signs them checks with its own key.
+        self.providers = dict(providers) if providers is not None else {name: cls() for name, cls in registry().items()}
         self._journal: Journal | None = None
         self._secret = b""
         self._opening = threading.Lock()
@@ -125,8 +127,17 @@ class HookReceiver:
                 405, {"Allow": "GET, POST", "Content-Type": "text/plain; charset=utf-8"}, b"method not allowed\n"
             )
         source = f"hook:{name}"
+        callback = Callback(
+            request.method,
+            request.path,
+            request.query,
+            request.headers,
+            request.body,
+            request.query_string,
+            request.client,
+        )
         try:
-            updates = provider.parse_callback(request)
+            updates = provider.parse_callback(callback)
         except (
             ValueError,
             TypeError,

@@ -42,6 +42,7 @@ from typing import Any
 
 from .errors import JournalError
 from .recipients import Recipient
+from .statuses import Status
 
 __all__ = ["Campaign", "Journal", "Lease", "LeaseHeld", "LeaseLost", "RecipientRow", "client_id"]
 
@@ -146,7 +147,7 @@ class RecipientRow:
     campaign: str
     address: str
     client_id: int
-    status: str
+    status: Status
     chunk: int | None
     ref: str | None
     error: str | None
@@ -169,6 +170,7 @@ _NUMBERS = ("duration_s", "sent_at", "status_at")
 
 def _row(values: Any) -> RecipientRow:
     row = RecipientRow(*values)
+    object.__setattr__(row, "status", Status(row.status))
     bad: dict[str, Any] = {
         k: None for k in _NUMBERS if isinstance(getattr(row, k), float) and not math.isfinite(getattr(row, k))
     }

@@ -19,8 +19,9 @@ import httpx
 
 from .errors import ProviderError
 from .journal import Journal
-from .providers.base import Chunk, Outcome, Payload, Provider
+from .providers import Chunk, Outcome, Payload, Provider
 from .recipients import Recipient
+from .statuses import Status
 
 __all__ = ["CLOCK_SLACK_S", "MAX_PAGES", "Ask", "look_up", "settle_in_doubt"]
 
@@ -50,7 +51,7 @@ def look_up(provider: Provider, chunk: Chunk, since: float, ask: Ask) -> dict[Re
             return _unknown_unless_accepted(chunk, settled, f"{provider.name}: the look-up failed ({exc})")
         for recipient, outcome in page.outcomes.items():
             earlier = settled.get(recipient)
-            if recipient in chunk.recipients and (earlier is None or earlier.status != "accepted"):
+            if recipient in chunk.recipients and (earlier is None or earlier.status is not Status.ACCEPTED):
                 settled[recipient] = outcome  # accepted on any page wins
         request = page.next
     missing = _unknown(f"{provider.name}: the look-up did not mention this number")
@@ -58,13 +59,17 @@ def look_up(provider: Provider, chunk: Chunk, since: float, ask: Ask) -> dict[Re
 
 
 def _unknown(why: str) -> Outcome:
-    return Outcome("unknown", error=f"{why}; it may have been accepted, so it is not resent (see --resend-unknown)")
+    return Outcome(
+        Status.UNKNOWN, error=f"{why}; it may have been accepted, so it is not resent (see --resend-unknown)"
+    )
 
 
 def _unknown_unless_accepted(chunk: Chunk, settled: dict[Recipient, Outcome], why: str) -> dict[Recipient, Outcome]:
     """An unfinished look-up: only what it found is settled ("not sent" needs the whole answer)."""
     unknown = _unknown(why)
-    return {r: settled[r] if r in settled and settled[r].status == "accepted" else unknown for r in chunk.recipients}
+    return {
+        r: settled[r] if r in settled and settled[r].status is Status.ACCEPTED else unknown for r in chunk.recipients
+    }
 
 
 def settle_in_doubt(journal: Journal, provider: Provider, payload: Payload, campaign: str, ask: Ask) -> None:
@@ -88,6 +93,7 @@ def settle_in_doubt(journal: Journal, provider: Provider, payload: Payload, camp
         outcomes = look_up(provider, chunk, min(r.updated_at for r in members), ask)
         with journal.transaction():  # one commit per chunk looked up
             journal.record(
-                campaign, [(r.address, o.status, o.ref, o.error) for r, o in outcomes.items() if o.status != "not_sent"]
+                campaign,
+                [(r.address, o.status, o.ref, o.error) for r, o in outcomes.items() if o.status is not Status.PENDING],
             )
-            journal.requeue(campaign, [r.address for r, o in outcomes.items() if o.status == "not_sent"])
+            journal.requeue(campaign, [r.address for r, o in outcomes.items() if o.status is Status.PENDING])

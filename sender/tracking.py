@@ -18,24 +18,30 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
 from voxpipe.pipeline.retry import RetryPolicy
 
+from .delivery import apply_update
 from .dispatch import MaybeSent, NotSent, Pacer, exchange
 from .errors import ConfigError, ProviderError
-from .journal import Journal, RecipientRow
-from .providers import REGISTRY
-from .providers.base import Provider
-from .status import StatusUpdate, apply_update, is_final
+from .journal import Campaign, Journal, RecipientRow
+from .providers import Provider, registry
+from .statuses import Status, StatusUpdate
 
 __all__ = [
     "CancelResult",
     "RefreshResult",
     "all_final",
+    "awaiting",
+    "campaign_report",
+    "campaigns_named",
     "cancel",
     "check_cancel",
+    "look_up_providers",
     "open_rows",
     "pollable",
     "refresh",
@@ -43,7 +49,6 @@ __all__ = [
 ]
 
 _LOG = logging.getLogger(__name__)
-NOT_SENT_YET = frozenset({"pending", "in_flight"})
 DEFAULT_RETRY = RetryPolicy(attempts=4, base_s=0.5, max_s=30.0)
 
 
@@ -69,9 +74,67 @@ class CancelResult:
     recipients: tuple[str, ...]
 
 
+def campaigns_named(journal: Journal, ids: Iterable[str]) -> list[Campaign]:
+    """The named campaigns (every one when ``ids`` is empty); ConfigError for one the journal lacks."""
+    found = []
+    for cid in ids:
+        campaign = journal.campaign(cid)
+        if campaign is None:
+            raise ConfigError(f"no campaign {cid!r} in {journal.path}")
+        found.append(campaign)
+    return found or journal.campaigns()
+
+
+def look_up_providers(
+    journal: Journal, campaigns: Iterable[Campaign], configure: Callable[[str], Provider]
+) -> tuple[dict[str, Provider], list[str]]:
+    """A configured provider for every provider with open recipients it can look up.
+
+    ``configure(name)`` makes one (with credentials). One that cannot be made
+    (missing credentials) is left out with the reason, so the others are
+    still looked up: ``(providers, problems)``.
+    """
+    providers: dict[str, Provider] = {}
+    problems: list[str] = []
+    for campaign in campaigns:
+        name = campaign.provider
+        if name in providers or not pollable(name, campaign.mode) or not open_rows(journal, campaign.id):
+            continue
+        try:
+            provider = configure(name)
+            provider.require_credentials()
+        except ConfigError as exc:
+            problems.append(f"{exc}: not looking up its campaigns")
+            continue
+        providers[name] = provider
+    return providers, problems
+
+
+def campaign_report(journal: Journal, campaign: Campaign, refreshed: RefreshResult | None = None) -> dict[str, Any]:
+    """Where a campaign stands: counts per status (in the order a reader expects), and every recipient."""
+    rows = journal.rows(campaign.id)
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.status] = counts.get(row.status, 0) + 1
+    order = {s: i for i, s in enumerate(Status.reported())}
+    report: dict[str, Any] = {
+        "campaign": campaign.id,
+        "provider": campaign.provider,
+        "mode": campaign.mode,
+        "created_at": datetime.fromtimestamp(campaign.created_at, UTC).isoformat(timespec="seconds"),
+        "counts": dict(sorted(counts.items(), key=lambda kv: order.get(Status(kv[0]), len(order)))),
+        "final": not any(awaiting(r) for r in rows),
+        "open": sum(awaiting(r) for r in rows),
+        "recipients": [r.to_dict() for r in rows],
+    }
+    if refreshed is not None:
+        report["refresh"] = {k: v for k, v in refreshed.__dict__.items() if k not in ("campaign", "provider")}
+    return report
+
+
 def awaiting(row: RecipientRow) -> bool:
     """Sent (or maybe sent) and without a final status: a callback or look-up may still move it."""
-    return not is_final(row.status) and row.status not in NOT_SENT_YET
+    return Status(row.status).awaiting
 
 
 def open_rows(journal: Journal, campaign: str) -> list[RecipientRow]:
@@ -145,7 +208,7 @@ def refresh(
 
 def pollable(provider: str, mode: str) -> bool:
     """Whether a campaign of ``provider`` sent in ``mode`` can be looked up."""
-    cls = REGISTRY.get(provider)
+    cls = registry().get(provider)
     return cls is not None and cls.polls(mode)
 
 
@@ -204,7 +267,7 @@ def cancel(
                 journal,
                 StatusUpdate(
                     provider.name,
-                    "cancelled",
+                    Status.CANCELLED,
                     raw_status="deleted",
                     ref=ref,
                     at=time.time(),

@@ -1,16 +1,24 @@
-"""The ``voxpipe`` command: a thin click layer over the pipeline and sender libraries.
+"""The ``voxpipe`` command: a thin click layer over the library.
 
-Any :class:`~pipeline.errors.VoxpipeError` becomes one line on stderr and exit
-status 1; usage errors are one line too and exit 2 (click's convention). A
-traceback means a bug. Every error line and every log line goes through the
-redactor (:mod:`voxpipe.pipeline.redaction`, :mod:`voxpipe.log_redaction`): URL
-passwords, query strings, hook secrets and credentials never reach stderr.
+Each command parses its flags, merges them over the configuration file and
+the environment (:mod:`voxpipe.config`), calls one library function and
+prints. Commands are imported when they run, so ``voxpipe prepare`` does not
+load the sender, nor ``voxpipe send`` the media server.
+
+Any :class:`~voxpipe.pipeline.errors.VoxpipeError` becomes one line on
+stderr and exit status 1; usage errors are one line too and exit 2. A
+traceback means a bug. Library messages name parameters in backquotes
+(`` `media_url` ``); here they become the flags a user typed. Every error
+line and every log line goes through the redactor: URL passwords, query
+strings, hook secrets and credentials never reach stderr.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
+import re
 import sys
 from typing import Any
 
@@ -22,10 +30,48 @@ from voxpipe.pipeline.redaction import redact_text
 from .log_redaction import RedactingFilter
 from .output import REDACTOR_KEY
 
-__all__ = ["cli", "main"]
+__all__ = ["COMMANDS", "FLAGS", "LazyGroup", "cli", "flag_names", "main"]
 
 # Secrets the environment may hold besides the providers' credentials (boto3's chain).
 _SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+
+COMMANDS = {
+    "prepare": "voxpipe.cmd_prepare:prepare",
+    "engines": "voxpipe.cmd_prepare:engines",
+    "profiles": "voxpipe.cmd_prepare:profiles",
+    "send": "voxpipe.cmd_send:send",
+    "providers": "voxpipe.cmd_send:providers",
+    "status": "voxpipe.cmd_status:status",
+    "hooks": "voxpipe.cmd_status:hooks",
+    "cancel": "voxpipe.cmd_status:cancel",
+    "serve": "voxpipe.cmd_store:serve",
+    "storage": "voxpipe.cmd_store:storage",
+    "config": "voxpipe.cmd_config:config",
+}
+"""Command name -> ``module:attribute``; loaded on use."""
+
+FLAGS = {
+    "text": "--text/--ssml/--ssml-file",
+    "audio": "--audio",
+    "media_url": "--media-url",
+    "mode": "--mode",
+    "store": "--store",
+    "recipients": "--to/--recipients",
+    "api_url": "--api-url",
+    "concurrency": "--concurrency",
+    "rate_per_s": "--rate",
+    "timeout_s": "--timeout",
+    "max_chars": "--max-chars",
+    "max_seconds": "--max-seconds",
+}
+"""Library parameter -> the flags that give it, for error lines."""
+
+_PARAM = re.compile(r"`([a-z_]+)`")
+
+
+def flag_names(message: str) -> str:
+    """A library message with its `parameter` names written as this command line's flags."""
+    return _PARAM.sub(lambda m: FLAGS.get(m.group(1), m.group(1)), message)
 
 
 def _one_line(exc: click.ClickException) -> str:
@@ -35,12 +81,25 @@ def _one_line(exc: click.ClickException) -> str:
     return f"Error: {redact_text(text)}"
 
 
-class _Group(click.Group):
+class LazyGroup(click.Group):
+    """Commands loaded on use; a library error becomes one redacted line with flag names."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attr = target.partition(":")
+        command: click.Command = getattr(importlib.import_module(module), attr)
+        return command
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except VoxpipeError as exc:
-            raise click.ClickException(redact_text(str(exc))) from exc
+            raise click.ClickException(flag_names(redact_text(str(exc)))) from exc
 
     def main(
         self,
@@ -65,17 +124,23 @@ class _Group(click.Group):
 
 
 def _environment_secrets() -> list[str]:
-    from voxpipe.sender.providers import REGISTRY
+    from voxpipe.sender.providers import registry
 
-    names = [c.env for cls in REGISTRY.values() for c in cls.credentials] + list(_SECRET_ENV)
+    names = [c.env for cls in registry().values() for c in cls.credentials] + list(_SECRET_ENV)
     return [os.environ[n] for n in names if os.environ.get(n)]
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    help="Configuration file [default: $VOXPIPE_CONFIG, or ./voxpipe.toml if there is one].",
+)
 @click.version_option(package_name="voxpipe")
 @click.pass_context
-def cli(ctx: click.Context, verbose: int) -> None:
+def cli(ctx: click.Context, verbose: int, config_file: str | None) -> None:
     """Prepare, host and send voice messages."""
     level = logging.WARNING - 10 * min(verbose, 2)
     handler = logging.StreamHandler(sys.stderr)
@@ -85,25 +150,8 @@ def cli(ctx: click.Context, verbose: int) -> None:
     for existing in logging.getLogger().handlers:  # ours, or the host program's: every one gets the filter
         existing.addFilter(redactor)
     ctx.meta[REDACTOR_KEY] = redactor
+    ctx.meta["voxpipe.config_file"] = config_file
     logging.captureWarnings(True)  # library warnings go through the same redacting handler
-
-
-def _register() -> None:
-    from . import cmd_prepare, cmd_send, cmd_status, cmd_store
-
-    cli.add_command(cmd_prepare.prepare)
-    cli.add_command(cmd_store.serve)
-    cli.add_command(cmd_store.storage)
-    cli.add_command(cmd_send.send)
-    cli.add_command(cmd_send.providers)
-    cli.add_command(cmd_status.status)
-    cli.add_command(cmd_status.hooks)
-    cli.add_command(cmd_status.cancel)
-    cli.add_command(cmd_prepare.engines)
-    cli.add_command(cmd_prepare.profiles)
-
-
-_register()
 
 
 def main() -> None:

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from voxpipe.pipeline.engines import DEFAULT_ENGINE, engine_infos
+from voxpipe.config import Config
+from voxpipe.pipeline.batch import BatchReport, iter_prepare
+from voxpipe.pipeline.engines import engine_infos
 from voxpipe.pipeline.load import FetchSettings
 from voxpipe.pipeline.manifest import Row, expand_sources
-from voxpipe.pipeline.preparation import Item, ItemResult, PrepareSettings, prepare_many
-from voxpipe.pipeline.profiles import DEFAULT_PROFILES, available_profiles, load_profile
+from voxpipe.pipeline.preparation import Item, ItemResult, PrepareSettings
+from voxpipe.pipeline.profiles import available_profiles, load_profile
 
 from .inputs import message_text
 from .output import (
@@ -28,11 +29,13 @@ from .output import (
     url_passwords,
     write_report,
 )
-from .params import FiniteFloat, ItemId, check_audio_url
+from .params import FiniteFloat, ItemId, check_audio_url, current_config
 from .progress import progress_bar
-from .store_options import store_options, store_settings
+from .store_options import configured_store, store_flags, store_options
 
-_DEFAULTS = PrepareSettings()
+__all__ = ["MAX_SECONDS_LIMIT", "engines", "prepare", "prepare_settings", "profiles"]
+
+_D = PrepareSettings()
 MAX_SECONDS_LIMIT = 86_400
 
 
@@ -43,49 +46,30 @@ MAX_SECONDS_LIMIT = 86_400
 @click.option("--ssml-file", type=click.Path(path_type=Path), help="A file of markup (UTF-8, at most 1 MiB).")
 @click.option("--audio", "audio", callback=check_audio_url, help="Source audio: a file path or an http(s) URL.")
 @click.option(
-    "--id",
-    "item_id",
-    type=ItemId(),
-    default="message",
-    show_default=True,
-    help="Id of a --text/--ssml/--ssml-file/--audio input.",
+    "--id", "item_id", type=ItemId(), default="message", show_default=True, help="Id of a --text/--ssml/--audio input."
 )
 @click.option(
     "-p",
     "--profile",
     "profiles",
     multiple=True,
-    help=f"Output profile, repeatable [default: {', '.join(DEFAULT_PROFILES)}].",
+    help=f"Output profile, repeatable [default: {', '.join(_D.profiles)}].",
 )
-@click.option(
-    "-o",
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path),
-    default=_DEFAULTS.out_dir,
-    show_default=True,
-    help="Output folder.",
-)
-@click.option("--engine", default=DEFAULT_ENGINE, show_default=True, help="Speech engine (see `voxpipe engines`).")
+@click.option("-o", "--out", "out_dir", help=f"Output folder [default: {_D.out_dir}].")
+@click.option("--engine", help=f"Speech engine (see `voxpipe engines`) [default: {_D.engine}].")
 @click.option("--voice", help="Voice: a bundled piper voice name or a .onnx path.")
 @click.option("--language", help="Language for say-as words, and the gtts voice language.")
-@click.option("--tld", default=_DEFAULTS.tld, show_default=True, help="gtts: Google domain that picks the accent.")
+@click.option("--tld", default=_D.tld, show_default=True, help="gtts: Google domain that picks the accent.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), help="Worker processes [default: one per core].")
 @click.option("--threads", type=click.IntRange(1, 256), help="Inference threads per worker [default: cores / jobs].")
 @click.option("--allow-private-urls", is_flag=True, help="Allow --audio URLs on loopback or private addresses.")
 @click.option(
     "--max-seconds",
     type=FiniteFloat(0, MAX_SECONDS_LIMIT, low_open=True),
-    default=FetchSettings().max_seconds,
-    show_default=True,
-    help=f"Longest source audio, or text script (pauses + estimated speech), accepted (at most {MAX_SECONDS_LIMIT} s).",
+    help=f"Longest source audio, or text script (pauses + estimated speech) [default: {_D.fetch.max_seconds:g}].",
 )
 @click.option(
-    "--max-chars",
-    type=click.IntRange(1),
-    default=_DEFAULTS.max_chars,
-    show_default=True,
-    help="Longest text or markup accepted, in characters.",
+    "--max-chars", type=click.IntRange(1), help=f"Longest text accepted, in characters [default: {_D.max_chars}]."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report on stdout.")
 @click.option("--report", type=click.Path(path_type=Path), help="Write the JSON report to this file.")
@@ -99,21 +83,13 @@ def prepare(
     audio: str | None,
     item_id: str,
     profiles: tuple[str, ...],
-    out_dir: Path,
-    engine: str,
-    voice: str | None,
-    language: str | None,
     tld: str,
-    jobs: int | None,
     threads: int | None,
     allow_private_urls: bool,
-    max_seconds: float,
-    max_chars: int,
     as_json: bool,
     report: Path | None,
     progress: bool | None,
-    store: str | None,
-    **store_args: Any,
+    **flags: Any,
 ) -> None:
     """Turn text, markup or audio into mastered MP3 / Ogg-Opus / WAV files.
 
@@ -127,85 +103,74 @@ def prepare(
         raise click.UsageError("give only one of --text, --ssml, --audio or --ssml-file")
     if not direct and not sources:
         raise click.UsageError("nothing to prepare: give SOURCES, --text, --ssml, --ssml-file or --audio")
-    passwords = url_passwords(audio, store_args.get("base_url"), store_args.get("endpoint_url"))
+    config = current_config({**store_flags(flags), **_prepare_flags(flags, profiles)})
+    passwords = url_passwords(audio, config.get("store.base_url"), config.get("store.endpoint_url"))
     forget_in_logs(passwords)
     if report is not None:
         check_report_target(report)
     spoken = message_text(text, ssml, ssml_file)
-    for name in profiles:
-        load_profile(name)
-    hosting = store_settings(store, **store_args)
-    target = None
-    if hosting is not None:
-        from voxpipe.pipeline.store import open_store
-
-        target = open_store(*hosting)  # a bad store location fails here, before any work
-    settings = PrepareSettings(
-        out_dir=out_dir,
-        profiles=profiles or DEFAULT_PROFILES,
-        engine=engine,
-        voice=voice,
-        language=language,
-        tld=tld,
-        jobs=jobs,
-        threads=threads,
-        fetch=FetchSettings(allow_private=allow_private_urls, max_seconds=max_seconds),
-        max_chars=max_chars,
-    )
+    settings = prepare_settings(config, tld=tld, threads=threads, allow_private_urls=allow_private_urls)
+    for name in settings.profiles:
+        load_profile(name)  # a bad profile is one line now, not one per item
     rows: list[Row | ItemResult] = list(expand_sources(list(sources)))
     if spoken is not None:
         rows.append(Row(Item(item_id, text=spoken), {"id": item_id}))
     elif audio is not None:
         rows.append(Row(Item(item_id, audio=audio), {"id": item_id}))
-    started = time.perf_counter()
-    try:
-        results = run_prepare(rows, settings, progress)
-        timing = {"prepare_s": round(time.perf_counter() - started, 3)}
-        if target is not None:
-            from voxpipe.pipeline.store import publish
-
-            started = time.perf_counter()
-            results = publish(results, target)
-            timing["upload_s"] = round(time.perf_counter() - started, 3)
-    finally:
-        if target is not None:
-            target.close()
-    emit_report(results, as_json, report, {"timing": timing}, passwords)
-    if any(not r.ok for r in results):
+    batch: BatchReport | None = None
+    with configured_store(config) as store:
+        items = sum(isinstance(r, Row) for r in rows)
+        with progress_bar(items, "preparing", progress) as advance:
+            for event in iter_prepare(rows, settings, store):
+                if isinstance(event, BatchReport):
+                    batch = event
+                else:
+                    advance(event.id, event.ok)
+    assert batch is not None
+    _emit(batch, as_json, report, passwords)
+    if not batch.ok:
         sys.exit(1)
 
 
-def run_prepare(rows: list[Row | ItemResult], settings: PrepareSettings, progress: bool | None) -> list[ItemResult]:
-    """Prepare every row, drawing progress; results come back in input order."""
-    items = [r.item for r in rows if isinstance(r, Row)]
-    done: dict[str, ItemResult] = {}
-    with progress_bar(len(items), "preparing", progress) as advance:
-        for result in prepare_many(items, settings):
-            done[result.id] = result
-            advance(result.id, result.ok)
-    return [done[r.item.id] if isinstance(r, Row) else r for r in rows]
-
-
-def emit_report(
-    results: list[ItemResult],
-    as_json: bool,
-    report: Path | None,
-    extra: dict[str, Any] | None = None,
-    passwords: Iterable[str] = (),
-) -> None:
-    data = {
-        "items": hide_url_passwords([redact_errors(r.to_dict()) for r in results], passwords),
-        "summary": {
-            "items": len(results),
-            "ok": sum(r.ok for r in results),
-            "error": sum(not r.ok for r in results),
-            **(extra or {}),
-        },
+def _prepare_flags(flags: dict[str, Any], profiles: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "out": flags.pop("out_dir"),
+        "prepare.engine": flags.pop("engine"),
+        "prepare.voice": flags.pop("voice"),
+        "prepare.language": flags.pop("language"),
+        "prepare.jobs": flags.pop("jobs"),
+        "prepare.max_seconds": flags.pop("max_seconds"),
+        "prepare.max_chars": flags.pop("max_chars"),
+        "prepare.profiles": list(profiles) or None,
     }
+
+
+def prepare_settings(config: Config, **extra: Any) -> PrepareSettings:
+    """Preparation settings from the configuration (``out``, ``[prepare]``), plus flags that are not configured."""
+    return PrepareSettings(
+        out_dir=Path(config.get("out", _D.out_dir)),
+        profiles=tuple(config.get("prepare.profiles", _D.profiles)),
+        engine=config.get("prepare.engine", _D.engine),
+        voice=config.get("prepare.voice"),
+        language=config.get("prepare.language"),
+        tld=extra.get("tld", _D.tld),
+        jobs=config.get("prepare.jobs"),
+        threads=extra.get("threads"),
+        fetch=FetchSettings(
+            allow_private=extra.get("allow_private_urls", False),
+            max_seconds=config.get("prepare.max_seconds", _D.fetch.max_seconds),
+        ),
+        max_chars=config.get("prepare.max_chars", _D.max_chars),
+    )
+
+
+def _emit(batch: BatchReport, as_json: bool, report: Path | None, passwords: Iterable[str]) -> None:
+    data = batch.to_dict()
+    data["items"] = hide_url_passwords([redact_errors(item) for item in data["items"]], passwords)
     if as_json:
         click.echo(json.dumps(data, indent=2))
     else:
-        _print_results(results, data["summary"])
+        _print_results(list(batch.results), data["summary"])
     if report:
         write_report(report, json.dumps(data, indent=2) + "\n")
 

@@ -2,56 +2,67 @@
 
 Statuses come from callbacks (``voxpipe serve`` receives them into the
 journal) and from look-ups (``--refresh``, for the providers that answer
-them). Credentials come from the same variables and flags as ``voxpipe
-send`` and are never printed; the hook secret is shown only by ``voxpipe
-hooks``, whose job it is.
+them). Credentials come from the same places as for ``voxpipe send`` (the
+environment, the configuration file, ``-O NAME=VALUE``) and are never
+printed; the hook secret is shown only by ``voxpipe hooks``, whose job it is.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
+from voxpipe.config import Config
 from voxpipe.sender import tracking
 from voxpipe.sender.dispatch import SendSettings, http_client
 from voxpipe.sender.errors import ConfigError
 from voxpipe.sender.hooks import hook_url
-from voxpipe.sender.journal import Campaign, Journal, RecipientRow
-from voxpipe.sender.providers import REGISTRY, Provider, provider_class
-from voxpipe.sender.status import STATUSES
+from voxpipe.sender.journal import Journal
+from voxpipe.sender.providers import Provider, provider_class, registry
+from voxpipe.sender.sending import DEFAULT_JOURNAL
 
-from .cmd_send import journal_path
-from .credentials import credential_options, given_credentials
+from .cmd_send import option_pairs
 from .output import echo_err, forget_in_logs
-from .params import FiniteFloat, Url
+from .params import FiniteFloat, Url, current_config
+
+__all__ = ["cancel", "hooks", "status"]
 
 MAX_WATCH_S = 30 * 86_400
 MAX_INTERVAL_S = 3_600
 MAX_RATE = 10_000
 
 _CLIENT = SendSettings(timeout_s=30)
+_OPTION = click.option(
+    "-O", "--provider-option", "provider_options", multiple=True, metavar="NAME=VALUE",
+    help="A credential for look-ups (e.g. -O key=...), given to every provider that takes it.",
+)  # fmt: skip
 
 
-def _existing_journal(journal_file: str | None) -> Path:
-    path = journal_path(journal_file)
+def _config(journal_file: str | None, api_url: str | None, options: tuple[str, ...]) -> Config:
+    pairs = option_pairs(options)
+    flags: dict[str, Any] = {"journal": journal_file}
+    for name, cls in registry().items():  # as the shared --key flag did: each provider that takes the name
+        taken = {c.name for c in cls.credentials}
+        flags.update({f"providers.{name}.{k}": v for k, v in pairs.items() if k in taken})
+        flags[f"providers.{name}.api_url"] = api_url
+    return current_config(flags)
+
+
+def _existing_journal(config: Config) -> Path:
+    path = Path(config.get("journal", DEFAULT_JOURNAL))
     if not path.is_file():
         raise ConfigError(f"no journal at {path} (send something first, or pass --journal)")
     return path
 
 
-def _campaigns(journal: Journal, ids: tuple[str, ...]) -> list[Campaign]:
-    found = []
-    for cid in ids:
-        campaign = journal.campaign(cid)
-        if campaign is None:
-            raise ConfigError(f"no campaign {cid!r} in {journal.path}")
-        found.append(campaign)
-    return found if ids else journal.campaigns()
+def _provider(config: Config, name: str) -> Provider:
+    provider: Provider = config.provider(name)
+    forget_in_logs(provider.secrets.values())
+    return provider
 
 
 # --------------------------------------------------------------------------- status
@@ -61,7 +72,7 @@ def _campaigns(journal: Journal, ids: tuple[str, ...]) -> list[Campaign]:
 @click.option(
     "--campaign", "campaign_ids", multiple=True, help="Only this campaign; repeatable [default: every campaign]."
 )
-@click.option("--journal", "journal_file", help="Send journal [default: $VOXPIPE_JOURNAL or ./voxpipe-journal.db].")
+@click.option("--journal", "journal_file", help=f"Send journal [default: $VOXPIPE_JOURNAL or ./{DEFAULT_JOURNAL}].")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 @click.option(
     "--refresh", is_flag=True, help="First look up recipients that are not final (MessageBird; AlphaSMS text calls)."
@@ -87,7 +98,7 @@ def _campaigns(journal: Journal, ids: tuple[str, ...]) -> list[Campaign]:
     help="Provider base URL for look-ups (white-label host, simulator) [default: the provider's].",
 )
 @click.option("--rate", type=FiniteFloat(0.01, MAX_RATE), help="Look-up requests per second at most (0.01 to 10,000).")
-@credential_options(cls for cls in REGISTRY.values() if cls.can_poll or cls.can_cancel)
+@_OPTION
 def status(
     campaign_ids: tuple[str, ...],
     journal_file: str | None,
@@ -98,7 +109,7 @@ def status(
     interval: float,
     api_url: str | None,
     rate: float | None,
-    **rest: Any,
+    provider_options: tuple[str, ...],
 ) -> None:
     """Show every campaign's recipients with their delivery status.
 
@@ -107,15 +118,19 @@ def status(
     reference. Statuses arrive by callback (see `voxpipe hooks`) or, with
     --refresh, are looked up where the provider allows it.
     """
-    path = _existing_journal(journal_file)
+    config = _config(journal_file, api_url, provider_options)
+    path = _existing_journal(config)
+    done = True
     with Journal(path) as journal:
-        campaigns = _campaigns(journal, campaign_ids)
+        campaigns = tracking.campaigns_named(journal, campaign_ids)
         ids = [c.id for c in campaigns]
         refreshed: dict[str, tracking.RefreshResult] = {}
-        failed = False
-        unconfigured = False
+        failed = unconfigured = False
         if refresh or watch:
-            providers, unconfigured = _look_up_providers(journal, campaigns, api_url, given_credentials(rest))
+            providers, problems = tracking.look_up_providers(journal, campaigns, lambda name: _provider(config, name))
+            for problem in problems:
+                echo_err(f"warn   {problem}")
+            unconfigured = bool(problems)
             with http_client(_CLIENT) as client:
                 said: set[str] = set()
 
@@ -125,9 +140,8 @@ def status(
                     failed = False
                     for result in results:
                         refreshed[result.campaign] = result
-                        notes = result.errors + ([result.skipped] if result.skipped else [])
                         failed = failed or bool(result.errors)
-                        for note in notes:
+                        for note in result.errors + ([result.skipped] if result.skipped else []):
                             if note not in said:
                                 said.add(note)
                                 echo_err(f"refresh {result.campaign}: {note}")
@@ -136,11 +150,9 @@ def status(
                     done = tracking.wait_final(journal, ids, step, timeout_s=timeout, interval_s=interval)
                 else:
                     step()
-        reports = [_report(c, journal.rows(c.id), refreshed.get(c.id)) for c in campaigns]
+        reports = [tracking.campaign_report(journal, c, refreshed.get(c.id)) for c in campaigns]
     if as_json:
-        click.echo(
-            json.dumps(reports, indent=2, default=str, allow_nan=False)
-        )  # JSON has no NaN/Infinity; the journal reads none
+        click.echo(json.dumps(reports, indent=2, default=str, allow_nan=False))  # the journal holds no NaN/Infinity
     else:
         _print_tables(reports, path)
     if watch and not done:
@@ -149,50 +161,6 @@ def status(
         sys.exit(1)
     if (failed or unconfigured) and not watch:
         sys.exit(1)
-
-
-def _look_up_providers(
-    journal: Journal, campaigns: list[Campaign], api_url: str | None, credentials: dict[str, str]
-) -> tuple[dict[str, Provider], bool]:
-    """A configured provider for every provider with recipients to look up, and whether one had to be
-    left out (no credentials): it is skipped with a warning, so the others are still looked up."""
-    providers: dict[str, Provider] = {}
-    unconfigured = False
-    for campaign in campaigns:
-        if campaign.provider in providers or not tracking.pollable(campaign.provider, campaign.mode):
-            continue
-        if tracking.open_rows(journal, campaign.id):
-            cls = provider_class(campaign.provider)
-            try:
-                providers[cls.name] = cls(
-                    base_url=api_url,
-                    credentials={c.name: credentials[c.name] for c in cls.credentials if c.name in credentials},
-                )
-                forget_in_logs(providers[cls.name].secrets.values())
-            except ConfigError as exc:  # one provider without credentials must not stop the others' look-ups
-                echo_err(f"warn   {exc}: not looking up its campaigns")
-                unconfigured = True
-    return providers, unconfigured
-
-
-def _report(campaign: Campaign, rows: list[RecipientRow], refreshed: tracking.RefreshResult | None) -> dict[str, Any]:
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row.status] = counts.get(row.status, 0) + 1
-    order = {s: i for i, s in enumerate(STATUSES)}
-    report = {
-        "campaign": campaign.id,
-        "provider": campaign.provider,
-        "mode": campaign.mode,
-        "created_at": datetime.fromtimestamp(campaign.created_at, UTC).isoformat(timespec="seconds"),
-        "counts": dict(sorted(counts.items(), key=lambda kv: order.get(kv[0], len(order)))),
-        "final": not any(tracking.awaiting(r) for r in rows),
-        "open": sum(tracking.awaiting(r) for r in rows),
-        "recipients": [r.to_dict() for r in rows],
-    }
-    if refreshed is not None:
-        report["refresh"] = {k: v for k, v in refreshed.__dict__.items() if k not in ("campaign", "provider")}
-    return report
 
 
 def _print_tables(reports: list[dict[str, Any]], path: Path) -> None:
@@ -233,15 +201,17 @@ def hooks(public_url: str, journal_file: str | None, as_json: bool) -> None:
     is the journal's secret: give the URLs to the providers only.
     """
     base = public_url.strip().rstrip("/")
-    if not base.startswith(("http://", "https://")) or "?" in base or "#" in base or not base.split("://", 1)[1]:
+    if "?" in base or "#" in base:
         raise click.BadParameter(
             "an http(s) URL without a query, like https://voice.example.com", param_hint="--public-url"
         )
-    path = journal_path(journal_file)
+    path = Path(current_config({"journal": journal_file}).get("journal", DEFAULT_JOURNAL))
     with Journal(path) as journal:
         secret = journal.hook_secret()
-    listed = [{"provider": cls.name, "method": cls.callback_method, "url": hook_url(base, cls.name, secret), "configure": cls.callback_setup}
-              for cls in REGISTRY.values()]  # fmt: skip
+    listed = [
+        {"provider": cls.name, "method": cls.callback_method, "url": hook_url(base, cls.name, secret), "configure": cls.callback_setup}
+        for cls in registry().values()
+    ]  # fmt: skip
     if as_json:
         click.echo(json.dumps(listed, indent=2, allow_nan=False))
         return
@@ -256,13 +226,15 @@ def hooks(public_url: str, journal_file: str | None, as_json: bool) -> None:
 
 @click.command("cancel")
 @click.option("--campaign", "campaign_id", required=True, help="The campaign to withdraw.")
-@click.option("--journal", "journal_file", help="Send journal [default: $VOXPIPE_JOURNAL or ./voxpipe-journal.db].")
+@click.option("--journal", "journal_file", help=f"Send journal [default: $VOXPIPE_JOURNAL or ./{DEFAULT_JOURNAL}].")
 @click.option(
     "--api-url", type=Url(), help="Provider base URL (white-label host, simulator) [default: the provider's]."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
-@credential_options(cls for cls in REGISTRY.values() if cls.can_poll or cls.can_cancel)
-def cancel(campaign_id: str, journal_file: str | None, api_url: str | None, as_json: bool, **rest: Any) -> None:
+@_OPTION
+def cancel(
+    campaign_id: str, journal_file: str | None, api_url: str | None, as_json: bool, provider_options: tuple[str, ...]
+) -> None:
     """Withdraw a campaign's messages that have not been called yet.
 
     MessageBird deletes messages that are still scheduled; their recipients
@@ -270,14 +242,14 @@ def cancel(campaign_id: str, journal_file: str | None, api_url: str | None, as_j
     that cannot withdraw a message say so before anything is sent. Exit
     status 1 when anything could not be cancelled.
     """
-    with Journal(_existing_journal(journal_file)) as journal:
+    config = _config(journal_file, api_url, provider_options)
+    with Journal(_existing_journal(config)) as journal:
         campaign = journal.campaign(campaign_id)
         if campaign is None:
             raise ConfigError(f"no campaign {campaign_id!r} in {journal.path}")
-        cls = provider_class(campaign.provider)
-        tracking.check_cancel(journal, campaign_id, cls)  # before asking for credentials
-        provider = cls(base_url=api_url, credentials=given_credentials(rest))
-        forget_in_logs(provider.secrets.values())
+        tracking.check_cancel(journal, campaign_id, provider_class(campaign.provider))  # before asking for credentials
+        provider = _provider(config, campaign.provider)
+        provider.require_credentials()
         with http_client(_CLIENT) as client:
             results = tracking.cancel(journal, campaign_id, provider, client)
     if as_json:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 import click
 
-from voxpipe.pipeline.store import DEFAULT_HOST, DEFAULT_PORT, MediaServer, StoreSettings
+from voxpipe.pipeline.store import DEFAULT_HOST, DEFAULT_PORT, MediaServer
 
 from .output import echo_err
-from .params import Url
+from .params import Url, current_config
+
+__all__ = ["hook_receiver", "serve", "storage", "storage_init"]
 
 
 @click.command()
@@ -48,15 +49,18 @@ def serve(directory: Path, host: str, port: int, base_url: str | None, journal_f
 
 def hook_receiver(journal_file: str | None) -> Any:
     """The callback receiver mounted next to the media. A journal named with
-    --journal or $VOXPIPE_JOURNAL is created now; the default one is opened
-    once it exists (so serving media alone leaves no journal behind)."""
+    --journal or in the configuration is created now; the default one is
+    opened once it exists (so serving media alone leaves no journal behind).
+    The providers parse callbacks configured as for sending (their keys)."""
     from voxpipe.sender.hooks import HookReceiver
     from voxpipe.sender.journal import Journal
+    from voxpipe.sender.providers import registry
+    from voxpipe.sender.sending import DEFAULT_JOURNAL
 
-    from .cmd_send import journal_path
-
-    path = journal_path(journal_file)
-    return HookReceiver(Journal(path) if journal_file or os.environ.get("VOXPIPE_JOURNAL") else path)
+    config = current_config({"journal": journal_file})
+    path = Path(config.get("journal", DEFAULT_JOURNAL))
+    providers = {name: config.provider(name) for name in registry()}
+    return HookReceiver(Journal(path) if "journal" in config.values else path, providers)
 
 
 @click.group()
@@ -67,8 +71,8 @@ def storage() -> None:
 @storage.command("init")
 @click.argument("spec")
 @click.option("--endpoint-url", type=Url(), help="Endpoint of an S3-compatible service.")
-@click.option("--region", default=StoreSettings().region, show_default=True)
-def storage_init(spec: str, endpoint_url: str | None, region: str) -> None:
+@click.option("--region", help="Region to create the bucket in [default: the AWS chain: AWS_REGION, the profile].")
+def storage_init(spec: str, endpoint_url: str | None, region: str | None) -> None:
     """Create the bucket of SPEC (s3://bucket/prefix) and let anyone read objects under the prefix.
 
     Uses a bucket policy allowing s3:GetObject on bucket/prefix/* only (no
@@ -76,4 +80,5 @@ def storage_init(spec: str, endpoint_url: str | None, region: str) -> None:
     """
     from voxpipe.pipeline.store import init_bucket
 
-    click.echo(init_bucket(spec, StoreSettings(endpoint_url=endpoint_url, region=region)).describe())
+    config = current_config({"store.endpoint_url": endpoint_url, "store.region": region})
+    click.echo(init_bucket(spec, config.store_settings()).describe())

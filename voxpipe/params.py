@@ -9,14 +9,16 @@ option, before any work.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import click
 
+from voxpipe.config import Config, load_config
 from voxpipe.pipeline.manifest import ID_RULE, valid_id
 from voxpipe.pipeline.urlcheck import url_problem
 
-__all__ = ["FiniteFloat", "ItemId", "Url", "check_audio_url"]
+__all__ = ["FiniteFloat", "ItemId", "Url", "check_audio_url", "current_config"]
 
 
 class FiniteFloat(click.ParamType):
@@ -82,3 +84,10 @@ class ItemId(click.ParamType):
         if not valid_id(str(value)):
             self.fail(f"{value!r}: an id is {ID_RULE}", param, ctx)
         return str(value)
+
+
+def current_config(flags: Mapping[str, Any] | None = None) -> Config:
+    """The configuration of this run (``--config``, ``$VOXPIPE_CONFIG`` or ``./voxpipe.toml``, the
+    environment), with the command's given flags on top."""
+    ctx = click.get_current_context()
+    return load_config(ctx.find_root().meta.get("voxpipe.config_file")).with_flags(flags or {})

@@ -1,17 +1,28 @@
-"""The hosting options shared by ``prepare`` and ``send`` (defaults from StoreSettings)."""
+"""The hosting options shared by ``prepare`` and ``send``, merged over the configuration.
+
+Flags here default to nothing: an unset flag leaves the configuration file's
+or the environment's value (``[store]`` in ``voxpipe.toml``), and the
+library's default after that (:class:`~voxpipe.pipeline.store.StoreSettings`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
 
-from voxpipe.pipeline.store import StoreSettings
+from voxpipe.config import Config
+from voxpipe.pipeline.store import MAX_PRESIGN_S, Store, StoreSettings, open_store
 
-from .params import Url
+from .params import FiniteFloat, Url
+
+__all__ = ["STORE_FLAGS", "configured_store", "store_flags", "store_options"]
 
 _D = StoreSettings()
+STORE_FLAGS = ("store", "base_url", "url_mode", "expires_s", "endpoint_url", "region", "verify_url", "upload_workers")
+"""The keyword arguments :func:`store_options` adds to a command."""
 
 
 def store_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -21,27 +32,26 @@ def store_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--url-mode",
             type=click.Choice(["public", "presigned"]),
-            default=_D.url_mode,
-            show_default=True,
-            help="s3: public object URL (bucket policy) or presigned GET URL.",
+            help=f"s3: public object URL (bucket policy) or presigned GET URL [default: {_D.url_mode}].",
         ),
         click.option(
             "--expires",
             "expires_s",
-            type=int,
+            type=FiniteFloat(1, MAX_PRESIGN_S),
             help=f"s3 presigned: seconds the URL stays valid (at most 7 days) [default: {_D.expires_s}].",
         ),
         click.option(
             "--endpoint-url", type=Url(), help="s3: endpoint of an S3-compatible service (MinIO, SeaweedFS, R2 ...)."
         ),
-        click.option("--region", default=_D.region, show_default=True, help="s3: region."),
-        click.option("--verify-url", is_flag=True, help="After upload, fetch each media URL anonymously and check it."),
+        click.option("--region", help="s3: region [default: the AWS chain: AWS_REGION, the profile]."),
         click.option(
-            "--upload-workers",
-            type=click.IntRange(1, 64),
-            default=_D.workers,
-            show_default=True,
-            help="Concurrent uploads.",
+            "--verify-url",
+            is_flag=True,
+            default=None,
+            help="After upload, fetch each media URL anonymously and check it.",
+        ),
+        click.option(
+            "--upload-workers", type=click.IntRange(1, 64), help=f"Concurrent uploads [default: {_D.workers}]."
         ),
     ]
     for option in reversed(options):
@@ -49,44 +59,39 @@ def store_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-def store_settings(
-    store: str | None,
-    base_url: str | None,
-    url_mode: str,
-    expires_s: int | None,
-    endpoint_url: str | None,
-    region: str,
-    verify_url: bool,
-    upload_workers: int,
-) -> tuple[str, StoreSettings] | None:
-    """(spec, settings) for ``open_store``, or None without --store; checked up front."""
-    presigned_s3 = store is not None and url_mode == "presigned" and store.lower().startswith("s3://")
-    if expires_s is not None and not presigned_s3:  # it would be accepted and mean nothing
+def store_flags(args: dict[str, Any]) -> dict[str, Any]:
+    """The store flags among a command's keyword arguments (removed from it), as configuration keys."""
+    given = {name: args.pop(name) for name in STORE_FLAGS}
+    expires = given["expires_s"]
+    return {
+        "store.location": given["store"],
+        "store.base_url": given["base_url"],
+        "store.url_mode": given["url_mode"],
+        "store.expires": int(expires) if expires is not None else None,
+        "store.endpoint_url": given["endpoint_url"],
+        "store.region": given["region"],
+        "store.verify_url": given["verify_url"],
+        "store.upload_workers": given["upload_workers"],
+    }
+
+
+@contextlib.contextmanager
+def configured_store(config: Config) -> Iterator[Store | None]:
+    """The configured store, opened (a bad location fails here, before any work), or None."""
+    location = config.get("store.location")
+    presigned_s3 = (
+        location is not None and config.get("store.url_mode") == "presigned" and location.lower().startswith("s3://")
+    )
+    expires = config.values.get("store.expires")
+    if expires is not None and expires.source == "flag" and not presigned_s3:  # it would be accepted and mean nothing
         raise click.UsageError(
             "--expires applies only to presigned URLs: --store s3://bucket/prefix --url-mode presigned"
         )
-    if store is None:
-        for flag, value in (("--base-url", base_url), ("--endpoint-url", endpoint_url)):
-            if value:
+    if location is None:
+        for flag, key in (("--base-url", "store.base_url"), ("--endpoint-url", "store.endpoint_url")):
+            if config.get(key):
                 raise click.UsageError(f"{flag} needs --store")
-        return None
-    if expires_s is None:
-        expires_s = _D.expires_s
-    settings = StoreSettings(
-        url_mode=url_mode,  # type: ignore[arg-type]
-        expires_s=expires_s,
-        endpoint_url=endpoint_url,
-        base_url=base_url,
-        region=region,
-        verify_url=verify_url,
-        workers=upload_workers,
-    )
-    if presigned_s3:
-        from voxpipe.pipeline.errors import StoreError
-        from voxpipe.pipeline.store import MAX_PRESIGN_S
-
-        if (
-            not 0 < expires_s <= MAX_PRESIGN_S
-        ):  # named by its flag here; S3Store checks it again for callers of the library
-            raise StoreError(f"{store}: --expires {expires_s} s: presigned URLs last 1 s to 7 days ({MAX_PRESIGN_S} s)")
-    return store, settings
+        yield None
+        return
+    with open_store(location, config.store_settings()) as store:
+        yield store

@@ -81,7 +81,8 @@ class StoreSettings:
     expires_s: int = 3600
     endpoint_url: str | None = None
     base_url: str | None = None
-    region: str = "us-east-1"
+    region: str | None = None
+    """S3 region; None leaves it to the AWS chain (``AWS_REGION``, the profile)."""
     verify_url: bool = False
     workers: int = 8
     multipart_threshold: int = 8 * _MIB
@@ -197,7 +198,11 @@ class Store(abc.ABC):
 
     def key_for(self, artifact: Artifact) -> str:
         """The object key: the optional prefix plus the content-addressed file name."""
-        return f"{self.prefix}/{artifact.name}" if self.prefix else artifact.name
+        return self.key_of(artifact.name)
+
+    def key_of(self, name: str) -> str:
+        """The object key of a file called ``name`` (known before the file is made: names are planned)."""
+        return f"{self.prefix}/{name}" if self.prefix else name
 
     def exists(self, artifact: Artifact) -> bool:
         """Whether this artifact's key already holds this artifact's content."""

@@ -26,7 +26,7 @@ import json
 import logging
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -145,9 +145,8 @@ class S3Store(Store):
         self.client = client
         self._own_client = own_client
         self.endpoint = _clean_endpoint(self.settings.endpoint_url or client.meta.endpoint_url)
-        self.public_base = (
-            self.settings.base_url.rstrip("/") if self.settings.base_url else f"{self.endpoint}/{quote(self.bucket)}"
-        )
+        self._public_base: str | None = self.settings.base_url.rstrip("/") if self.settings.base_url else None
+        self._region: str | None = None
         self.transfer = TransferConfig(
             multipart_threshold=self.settings.multipart_threshold,
             multipart_chunksize=self.settings.multipart_chunksize,
@@ -182,9 +181,46 @@ class S3Store(Store):
     def _write(self, artifact: Artifact, key: str, size: int) -> None:
         self._upload(Path(artifact.path), key, artifact.mime, size)
 
+    @property
+    def public_base(self) -> str:
+        """Where public objects are read: a given base URL, the endpoint (S3-compatible services), or
+        on AWS the bucket's own regional address, so a provider is not answered with a redirect."""
+        if self._public_base is None:
+            if self.settings.endpoint_url:
+                self._public_base = f"{self.endpoint}/{quote(self.bucket)}"
+            else:
+                region = self.bucket_region()
+                self._public_base = (
+                    f"https://s3.{region}.amazonaws.com/{quote(self.bucket)}"
+                    if "." in self.bucket  # a dotted name breaks the TLS name of the virtual-hosted address
+                    else f"https://{self.bucket}.s3.{region}.amazonaws.com"
+                )
+        return self._public_base
+
+    def bucket_region(self) -> str:
+        """The bucket's real region (asked once); the client's own when the question is not allowed.
+
+        On AWS, a client in another region gets redirects for public URLs and
+        broken signatures for presigned ones, so an own client is moved there.
+        """
+        if self._region is None:
+            try:
+                where = self.client.get_bucket_location(Bucket=self.bucket).get("LocationConstraint")
+                region = {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(where, where)
+            except _S3_ERRORS as exc:
+                region = self.client.meta.region_name or "us-east-1"
+                _LOG.debug("%s: region of the bucket not known (%s); using %s", self.name, type(exc).__name__, region)
+            if self._own_client and not self.settings.endpoint_url and region != self.client.meta.region_name:
+                self.client.close()
+                self.client = make_client(replace(self.settings, region=region))
+            self._region = str(region)
+        return self._region
+
     def url_for(self, key: str) -> Hosted:
         if self.settings.url_mode == "public":
             return Hosted(f"{self.public_base}/{quote(key, safe='/~')}", None, False, key)
+        if not self.settings.endpoint_url:
+            self.bucket_region()  # sign with the bucket's region
         # Floor to the second before signing: the URL is valid at least until expires_at.
         expires_at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=self.settings.expires_s)
         try:
@@ -353,7 +389,9 @@ def describe_s3_error(exc: BaseException, store: S3Store, needs: str | None = No
                 needs = f"s3:GetObject and s3:PutObject on {where}"
             return f"access denied (the credentials need {needs})"
         if code in ("PermanentRedirect", "301") or status == 301:
-            return f"bucket {store.bucket!r} is in another region than {store.settings.region!r}; set the region"
+            return (
+                f"bucket {store.bucket!r} is in another region than {store.client.meta.region_name!r}; set the region"
+            )
         if code == "InvalidBucketName":
             return f"{store.bucket!r} is not a valid bucket name"
         if code == "RequestTimeTooSkewed":
@@ -413,8 +451,9 @@ def init_bucket(spec: str, settings: StoreSettings | None = None, *, client: Any
             exists = False
         if not exists:
             kwargs: dict[str, Any] = {}
-            if store.settings.region != "us-east-1":
-                kwargs["CreateBucketConfiguration"] = {"LocationConstraint": store.settings.region}
+            region = store.settings.region or c.meta.region_name
+            if region and region != "us-east-1":  # us-east-1 takes no location constraint
+                kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
             try:
                 c.create_bucket(Bucket=bucket, **kwargs)
                 created = True

@@ -1,16 +1,24 @@
-"""Providers by name: an explicit registry (no import-time discovery)."""
+"""Providers: one module and one class each, found by name through entry points.
+
+```python
+from voxpipe.sender.providers import provider_class
+
+MessageBird = provider_class("messagebird")
+```
+
+The contract is :class:`Provider` (:mod:`.provider`); the values it builds
+from and parses into are in :mod:`.types`.
+"""
 
 from __future__ import annotations
 
-from ..errors import ConfigError
-from .alphasms import AlphaSms
-from .base import Chunk, Credential, LookupPage, Mode, Option, Outcome, Payload, Provider
-from .messagebird import MessageBird
-from .ninebits import NineBits
-from .wawp import Wawp
+from .provider import Provider
+from .registry import provider_class, registry
+from .types import Callback, CancelOutcome, Chunk, Credential, LookupPage, Mode, Option, Outcome, Payload
 
 __all__ = [
-    "REGISTRY",
+    "Callback",
+    "CancelOutcome",
     "Chunk",
     "Credential",
     "LookupPage",
@@ -20,13 +28,5 @@ __all__ = [
     "Payload",
     "Provider",
     "provider_class",
+    "registry",
 ]
-
-REGISTRY: dict[str, type[Provider]] = {cls.name: cls for cls in (NineBits, MessageBird, Wawp, AlphaSms)}
-
-
-def provider_class(name: str) -> type[Provider]:
-    try:
-        return REGISTRY[name.lower()]
-    except KeyError:
-        raise ConfigError(f"unknown provider {name!r} (known: {', '.join(REGISTRY)})") from None

@@ -17,14 +17,39 @@ per request. Answer ``{"id": .., "price": ..}`` or ``{"errors": [...]}``.
 There is no client id here, so an upload in doubt cannot be looked up: it
 stays ``unknown``. ``--report-url``
 fills the upload's ``hook`` field (the JSON ``voice`` type has none).
-Tracking (hook, status look-up) is in :mod:`.alphasms_status`.
+
+Tracking:
+
+- Hook: an audio upload given a ``hook`` URL (``--report-url``) gets a POST
+  ``{"id": <upload id>, "phone": "380...", "status": "ANSWERED",
+  "duration": 123, "dtmf": "7"}`` when the call ends; the id is the
+  reference voice.php answered.
+- Look-up: POST /api/json.php with ``{"type": "status", "id": <our id>}``
+  items (50 per request) answers ``{"id", "type", "status"}`` per item. It
+  finds the TTS calls (sent with our id); uploads carry no id of ours, so
+  they are tracked by their hook only.
+- Reconciliation (``build_lookup`` / ``parse_lookup``): the same look-up
+  asks whether AlphaSMS took a chunk whose answer was lost. An item with a
+  status: accepted. An item refused (``success: false``, the id echoed) in
+  an answer that succeeded overall: AlphaSMS does not know the id, so it was
+  not sent (voxpipe's reading; the docs name no "not found" error). Anything
+  else: unknown.
+
+Statuses: ANSWERED → answered, NO ANSWER → no_answer, BUSY → busy,
+UNDELIVERABLE / REJECTED → failed, EXPIRED → expired, ACCEPTED → accepted,
+QUEUED → queued, DELIVERED → delivered; the other documented message
+statuses are mapped too (ROUTING accepted, READ / REPLIED / PARTIALLY
+DELIVERED delivered, DELETED cancelled, FILTERED / NO ROUTE / SIM FULL /
+INVALID ... ADDRESS failed, UNKNOWN unknown). Anything else is kept as the
+raw status, counted as ``unknown`` and logged.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
@@ -32,12 +57,23 @@ from voxpipe.pipeline.errors import MarkupError
 from voxpipe.pipeline.redaction import REDACTED, redact_hook_paths
 
 from ..dialects import plain_text
-from ..errors import ConfigError
+from ..errors import ConfigError, ProviderError
+from ..journal import client_id
 from ..recipients import Recipient
-from .alphasms_status import AlphaSmsTracking, our_ids
-from .base import Chunk, Credential, Mode, Option, Outcome, Payload, Provider, dict_at, json_object, list_at
+from ..statuses import Status, StatusUpdate, normalise
+from .options import boolean, choice, http_url, language_tag
+from .provider import Provider
+from .types import Callback, Chunk, Credential, LookupPage, Mode, Option, Outcome, Payload
+from .wire import callback_data, dict_at, finite, json_object, list_at
 
-__all__ = ["DUPLICATE_ID", "AlphaSms"]
+if TYPE_CHECKING:
+    from ..journal import RecipientRow
+
+__all__ = ["DUPLICATE_ID", "STATUSES", "AlphaSms", "our_ids"]
+
+_LOG = logging.getLogger(__name__)
+POLL_ITEMS = 50
+MAX_ID = 2**63 - 1  # what the journal can hold; ours are below 2**48
 
 DUPLICATE_ID = "Duplicate id"
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # "wav up to 5 MB" (web cabinet)
@@ -45,37 +81,39 @@ WAV_MIMES = frozenset({"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave
 DEFAULT_LANGUAGE = "en-US"
 
 
-def _language(value: str) -> str:
-    m = re.fullmatch(r"([A-Za-z]{2,3})[-_]([A-Za-z]{2})", value.strip())
-    if not m:
-        raise ValueError("a language tag like uk-UA or en-US")
-    return f"{m.group(1).lower()}-{m.group(2).upper()}"
-
-
-def _gender(value: str) -> str:
-    if value.strip().lower() not in ("male", "female"):
-        raise ValueError("choose male or female")
-    return value.strip().lower()
-
-
-def _bool(value: str) -> bool:
-    word = str(value).strip().lower()
-    if word not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
-        raise ValueError("true or false")
-    return word in ("1", "true", "yes", "on")
-
-
-def _url(value: str) -> str:
-    if not re.fullmatch(r"https?://[^\s/]+\S*", value.strip()):
-        raise ValueError("an http(s) URL")
-    return value.strip()
-
-
 def _ok(value: Any) -> bool:
     return value is True or value == 1  # the docs type the top-level success as an integer
 
 
-class AlphaSms(AlphaSmsTracking, Provider):
+STATUSES = {
+    "QUEUED": Status.QUEUED,
+    "ACCEPTED": Status.ACCEPTED,
+    "ROUTING": Status.ACCEPTED,
+    "ANSWERED": Status.ANSWERED,
+    "DELIVERED": Status.DELIVERED,
+    "PARTIALLY DELIVERED": Status.DELIVERED,
+    "READ": Status.DELIVERED,
+    "REPLIED": Status.DELIVERED,
+    "NO ANSWER": Status.NO_ANSWER,
+    "BUSY": Status.BUSY,
+    "UNDELIVERABLE": Status.FAILED,
+    "REJECTED": Status.FAILED,
+    "FILTERED": Status.FAILED,
+    "NO ROUTE": Status.FAILED,
+    "SIM FULL": Status.FAILED,
+    "INVALID DESTINATION ADDRESS": Status.FAILED,
+    "INVALID SOURCE ADDRESS": Status.FAILED,
+    "EXPIRED": Status.EXPIRED,
+    "DELETED": Status.CANCELLED,
+    "UNKNOWN": Status.UNKNOWN,
+}
+
+
+def _status(raw: str) -> Status:
+    return normalise("alphasms", " ".join(raw.upper().replace("_", " ").split()), STATUSES)
+
+
+class AlphaSms(Provider):
     name: ClassVar[str] = "alphasms"
     title: ClassVar[str] = "AlphaSMS voice calls (speaks a text, or plays an uploaded WAV)"
     modes = frozenset({Mode.TTS, Mode.MEDIA})
@@ -86,12 +124,17 @@ class AlphaSms(AlphaSmsTracking, Provider):
     default_base_url: ClassVar[str] = "https://alphasms.net"
     env_prefix: ClassVar[str] = "ALPHASMS"
     credentials = (Credential("key", "VOXPIPE_ALPHASMS_KEY", "--key"),)
+    can_poll: ClassVar[bool] = True
+    callback_setup: ClassVar[str] = (
+        "pass it to `voxpipe send -P alphasms` as -O report_url=URL for audio uploads (the voice.php hook field); "
+        "TTS calls have no hook: use `voxpipe status --refresh`"
+    )
     options: ClassVar[dict[str, Option]] = {
-        "language": Option(f"Voice language, e.g. uk-UA [default: {DEFAULT_LANGUAGE}]", _language),
-        "gender": Option("Voice gender: male or female [default: female]", _gender),
+        "language": Option(f"Voice language, e.g. uk-UA [default: {DEFAULT_LANGUAGE}]", language_tag),
+        "gender": Option("Voice gender: male or female [default: female]", choice("male", "female")),
         "voice_name": Option("Voice name [default: <language>-Standard-A]", str.strip),
-        "dtmf": Option("Collect a key press from the callee (true/false) [default: false]", _bool),
-        "report_url": Option("URL that receives the call's result (audio uploads only: the voice.php hook)", _url),
+        "dtmf": Option("Collect a key press from the callee (true/false) [default: false]", boolean),
+        "report_url": Option("URL that receives the call's result (audio uploads only: the voice.php hook)", http_url),
     }
 
     def __init__(self, *args: Any, **kw: Any) -> None:
@@ -146,6 +189,8 @@ class AlphaSms(AlphaSmsTracking, Provider):
             raise ConfigError(
                 f"{self.name}: uploads must be WAV, this audio is {payload.mime}; prepare it with the wav profile"
             )
+        if not payload.media_path.exists():
+            return  # planned, not prepared yet (a dry run, or the checks before preparing): its size comes later
         try:
             size = payload.media_path.stat().st_size
         except OSError as exc:
@@ -169,8 +214,8 @@ class AlphaSms(AlphaSmsTracking, Provider):
         (recipient,) = chunk.recipients  # voice.php calls one number
         path = payload.media_path
         assert path is not None, "check() refuses media without a file"
-        if path not in self._audio:  # read once, not once per recipient
-            self._audio[path] = path.read_bytes()
+        if path not in self._audio:  # read once, not once per recipient; a dry run shows the planned file empty
+            self._audio[path] = path.read_bytes() if path.exists() else b""
         fields = {
             "key": self.secrets["key"],
             "phone": recipient.digits,
@@ -197,8 +242,9 @@ class AlphaSms(AlphaSmsTracking, Provider):
         if "success" not in body and ("id" in body or "errors" in body):  # voice.php answers carry no "success"
             return self._upload_outcomes(chunk, body)
         if "success" not in body:
-            error = f"{self.name}: HTTP {response.status_code} with an unreadable answer; it may have been accepted"
-            return {r: Outcome("unknown", error=error) for r in chunk.recipients}
+            return self.all_unknown(
+                chunk, f"{self.name}: HTTP {response.status_code} with an unreadable answer; it may have been accepted"
+            )
         if not _ok(body["success"]):
             return self.all_rejected(chunk, f"{self.name}: {body.get('error') or 'request refused'}")
         by_id = dict(zip(our_ids(chunk), chunk.recipients, strict=True))
@@ -213,21 +259,21 @@ class AlphaSms(AlphaSmsTracking, Provider):
             if recipient is not None:
                 outcomes.setdefault(recipient, self._item_outcome(item, data))
         missing = Outcome(
-            "unknown", error=f"{self.name}: no result for this number in the answer; it may have been accepted"
+            Status.UNKNOWN, error=f"{self.name}: no result for this number in the answer; it may have been accepted"
         )
         return {r: outcomes.get(r, missing) for r in chunk.recipients}
 
     def _item_outcome(self, item: dict[str, Any], data: dict[str, Any]) -> Outcome:
         if _ok(item.get("success")):
-            return Outcome("accepted", ref=None if data.get("msg_id") is None else str(data["msg_id"]))
+            return Outcome(Status.ACCEPTED, ref=None if data.get("msg_id") is None else str(data["msg_id"]))
         if str(item.get("error")).strip().lower() == DUPLICATE_ID.lower():
             # Undocumented: it may say an earlier request took this id. The look-up settles it.
             return Outcome(
-                "unknown", error=f"{self.name}: {DUPLICATE_ID}: this id was seen before; it may have been accepted"
+                Status.UNKNOWN, error=f"{self.name}: {DUPLICATE_ID}: this id was seen before; it may have been accepted"
             )
         if "success" not in item:
-            return Outcome("unknown", error=f"{self.name}: unreadable result {item!r}; it may have been accepted")
-        return Outcome("rejected", error=f"{self.name}: {item.get('error') or 'refused'}")
+            return Outcome(Status.UNKNOWN, error=f"{self.name}: unreadable result {item!r}; it may have been accepted")
+        return Outcome(Status.REJECTED, error=f"{self.name}: {item.get('error') or 'refused'}")
 
     def _upload_outcomes(self, chunk: Chunk, body: dict[str, Any]) -> dict[Recipient, Outcome]:
         errors = body.get("errors")
@@ -236,9 +282,110 @@ class AlphaSms(AlphaSmsTracking, Provider):
             return self.all_rejected(chunk, f"{self.name}: {text}")
         ident = body.get("id")
         if isinstance(ident, bool) or not isinstance(ident, (int, str)) or not str(ident).strip():
-            error = f"{self.name}: upload answered without a readable id; it may have been accepted"
-            return {r: Outcome("unknown", error=error) for r in chunk.recipients}
-        return {r: Outcome("accepted", ref=str(ident).strip()) for r in chunk.recipients}
+            return self.all_unknown(
+                chunk, f"{self.name}: upload answered without a readable id; it may have been accepted"
+            )
+        return {r: Outcome(Status.ACCEPTED, ref=str(ident).strip()) for r in chunk.recipients}
+
+    # --- tracking: the upload hook and the status look-up ----------------------------
+
+    def parse_callback(self, callback: Callback) -> list[StatusUpdate]:
+        data = callback_data(callback)
+        if not isinstance(data, dict):
+            raise ValueError("alphasms: a hook must be a JSON object")
+        ident, raw = str(data.get("id") or "").strip(), str(data.get("status") or "").strip()
+        if not ident.isdecimal() or not raw:
+            raise ValueError("alphasms: a hook needs a numeric id and a status")
+        phone = str(data.get("phone") or "").strip().lstrip("+")
+        if phone and not phone.isdecimal():
+            raise ValueError(f"alphasms: phone {data['phone']!r} is not a number")
+        duration = (
+            None
+            if data.get("duration") is None or data.get("duration") == ""
+            else finite(data["duration"], "alphasms: duration")
+        )
+        if duration is not None and duration < 0:
+            raise ValueError(f"alphasms: duration {data['duration']!r} is negative")
+        dtmf = str(data.get("dtmf") or "").strip() or None
+        return [
+            StatusUpdate(
+                self.name,
+                _status(raw),
+                raw_status=raw,
+                ref=ident,
+                address=f"+{phone}" if phone else None,
+                duration_s=duration,
+                dtmf=dtmf,
+                raw=data,
+            )  # fmt: skip
+        ]
+
+    @classmethod
+    def polls(cls, mode: str) -> bool:
+        return mode == "tts"  # uploads have no id of ours to look up
+
+    def _status_request(self, ids: list[int]) -> httpx.Request:
+        return httpx.Request(
+            "POST",
+            f"{self.base_url}/api/json.php",
+            json={"auth": self.secrets["key"], "data": [{"type": "status", "id": i} for i in ids]},
+        )
+
+    def build_poll(self, rows: list[RecipientRow]) -> list[httpx.Request]:
+        ids = [r.client_id for r in rows]
+        return [self._status_request(ids[n : n + POLL_ITEMS]) for n in range(0, len(ids), POLL_ITEMS)]
+
+    # --- reconciliation: did AlphaSMS take our ids? -----------------------------
+
+    def build_lookup(self, chunk: Chunk, since: float) -> httpx.Request:
+        return self._status_request(our_ids(chunk))  # a chunk has at most 50 items, as a poll
+
+    def parse_lookup(self, chunk: Chunk, response: httpx.Response) -> LookupPage:
+        body = self._status_answer(response)
+        by_id = dict(zip(our_ids(chunk), chunk.recipients, strict=True))
+        outcomes: dict[Recipient, Outcome] = {}
+        for item in list_at(body, "data"):
+            item = item if isinstance(item, dict) else {}
+            data = dict_at(item, "data")
+            ident = data.get("id")
+            recipient = by_id.get(ident) if isinstance(ident, int) and not isinstance(ident, bool) else None
+            if recipient is None:  # only an answer that names our id settles anything
+                continue
+            if item.get("success") in (True, 1) and data.get("status"):
+                outcomes[recipient] = Outcome(Status.ACCEPTED)
+            elif item.get("success") in (False, 0):
+                outcomes[recipient] = Outcome(
+                    Status.PENDING, error=f"{self.name}: status of id {ident}: {item.get('error') or 'not found'}"
+                )
+        return LookupPage(outcomes)
+
+    def _status_answer(self, response: httpx.Response) -> dict[str, Any]:
+        body = json_object(response)
+        if not response.is_success or not body:
+            raise ProviderError(
+                f"{self.name}: HTTP {response.status_code}: unreadable status answer", response=response
+            )
+        if body.get("success") not in (True, 1):
+            raise ProviderError(
+                f"{self.name}: status look-up refused: {body.get('error') or 'no reason given'}", response=response
+            )
+        return body
+
+    def parse_poll(self, response: httpx.Response) -> list[StatusUpdate]:
+        body = self._status_answer(response)
+        updates = []
+        for item in list_at(body, "data"):
+            item = item if isinstance(item, dict) else {}
+            data = dict_at(item, "data")
+            ident = data.get("id")
+            if item.get("success") not in (True, 1) or not data.get("status") or not _our_id(ident):
+                _LOG.warning(
+                    "%s: no status for id %s: %s", self.name, data.get("id"), item.get("error") or "unreadable item"
+                )
+                continue
+            raw = str(data["status"])
+            updates.append(StatusUpdate(self.name, _status(raw), raw_status=raw, client_id=data["id"], raw=data))
+        return updates
 
     def redact(self, request: httpx.Request) -> dict[str, Any]:
         shown = super().redact(request)
@@ -259,3 +406,12 @@ def _multipart_summary(request: httpx.Request, secrets: Any) -> dict[str, str]:
             value = f"<file {filename.group(1).decode()}, {len(data)} bytes>"
         shown[name.group(1).decode() if name else "?"] = REDACTED if value in secrets else redact_hook_paths(value)
     return shown
+
+
+def _our_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
+def our_ids(chunk: Chunk) -> list[int]:
+    """Our numeric id per recipient (the journal's; derived the same way when a chunk has none)."""
+    return list(chunk.client_ids) or [client_id(chunk.campaign, r.address) for r in chunk.recipients]

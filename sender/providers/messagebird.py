@@ -15,15 +15,31 @@ recipient of the chunk and ``from`` shortly before it was sent lists the
 messages MessageBird has, each with our ``reference``. One with the chunk's
 reference: accepted, with its id. None in the whole list (every page read):
 not sent.
-Tracking (reports, look-ups, cancel) is in :mod:`.messagebird_status`.
+
+Tracking:
+
+- Status reports: MessageBird calls the ``reportUrl`` with a GET per
+  recipient and status, ``?id=&reference=&recipient=&status=&statusDatetime=``,
+  and redelivers (up to 10 times) until it gets 200. Only messages with a
+  ``reference`` are reported; voxpipe always sets one.
+- Look-up: ``GET /voicemessages/{id}`` gives every recipient's ``status``,
+  ``statusDatetime``, ``statusReason`` and ``price`` (``amount``, ``currency``).
+- Cancel: ``DELETE /voicemessages/{id}`` answers 204 while the message is
+  still scheduled; once it is calling (or done) it cannot be withdrawn
+  (422; the simulator's answer, the docs say nothing).
+
+Statuses (the docs list calling, answered, failed, busy, machine; the list
+filter adds scheduled, sent, buffered, delivered, expired, delivery_failed):
+calling → ringing, answered, delivered, busy, machine, expired as they are,
+failed / delivery_failed → failed, scheduled / buffered → queued, sent →
+accepted. ``failed`` keeps its ``statusReason`` (timeout, incorrect number,
+...) beside it; it is not guessed into ``no_answer``.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
@@ -32,22 +48,16 @@ from voxpipe.pipeline.errors import MarkupError
 from ..dialects import messagebird_body
 from ..errors import ConfigError, ProviderError
 from ..recipients import Recipient
-from .base import (
-    Chunk,
-    Credential,
-    LookupPage,
-    Mode,
-    Option,
-    Outcome,
-    Payload,
-    Provider,
-    json_object,
-    list_at,
-    parse_time,
-)
-from .messagebird_status import MessageBirdTracking
+from ..statuses import Status, StatusUpdate, normalise
+from .options import choice, http_url, int_range, matching, rfc3339_time
+from .provider import Provider
+from .types import Callback, CancelOutcome, Chunk, Credential, LookupPage, Mode, Option, Outcome, Payload
+from .wire import callback_data, finite, json_object, list_at, parse_time
 
-__all__ = ["LANGUAGES", "MessageBird"]
+if TYPE_CHECKING:
+    from ..journal import RecipientRow
+
+__all__ = ["LANGUAGES", "STATUSES", "MessageBird"]
 
 LANGUAGES = (
     "cy-gb", "da-dk", "de-de", "el-gr", "en-au", "en-gb", "en-gb-wls", "en-in", "en-us",
@@ -59,56 +69,23 @@ LANGUAGES = (
 DEFAULT_LANGUAGE = "en-gb"
 LIST_LIMIT = 30
 """Messages per page of a look-up (the docs' example; they state no maximum)."""
+STATUSES = {
+    "scheduled": Status.QUEUED,
+    "buffered": Status.QUEUED,
+    "sent": Status.ACCEPTED,
+    "calling": Status.RINGING,
+    "answered": Status.ANSWERED,
+    "delivered": Status.DELIVERED,
+    "failed": Status.FAILED,
+    "delivery_failed": Status.FAILED,
+    "busy": Status.BUSY,
+    "machine": Status.MACHINE,
+    "expired": Status.EXPIRED,
+}
+"""MessageBird's statuses (reports, look-ups), lower case."""
 
 
-def _choice(*allowed: str, what: str = "choose") -> Callable[[str], str]:
-    def parse(value: str) -> str:
-        if value.strip().lower().replace("_", "-") not in allowed:
-            raise ValueError(f"{what} one of {', '.join(allowed)}")
-        return value.strip().lower().replace("_", "-")
-
-    return parse
-
-
-def _int_range(lo: int, hi: int) -> Callable[[str], int]:
-    def parse(value: str) -> int:
-        if not str(value).strip().isdecimal() or not lo <= int(value) <= hi:
-            raise ValueError(f"a whole number from {lo} to {hi}")
-        return int(value)
-
-    return parse
-
-
-_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
-
-
-def _schedule(value: str) -> str:
-    """RFC 3339 (zone required), normalised to MessageBird's Y-m-d\\TH:i:sP (whole seconds)."""
-    text = value.strip()
-    if not _RFC3339.fullmatch(text):
-        raise ValueError(
-            "not an RFC 3339 date and time with a zone, e.g. 2026-03-05T10:00:00+01:00 or 2026-03-05T09:00:00Z"
-        )
-    try:
-        when = parse_time(text)
-    except ValueError as exc:
-        raise ValueError(f"not a valid date and time ({exc})") from None
-    return when.replace(microsecond=0).isoformat()
-
-
-def _matching(pattern: str, what: str, drop: str = "") -> Callable[[str], str]:
-    """A validator: the value (stripped, without ``drop`` characters) must match ``pattern``."""
-
-    def parse(value: str) -> str:
-        cleaned = re.sub(f"[{drop}]", "", value) if drop else value.strip()
-        if not re.fullmatch(pattern, cleaned):
-            raise ValueError(what)
-        return cleaned
-
-    return parse
-
-
-class MessageBird(MessageBirdTracking, Provider):
+class MessageBird(Provider):
     name: ClassVar[str] = "messagebird"
     title: ClassVar[str] = "MessageBird Voice Messaging (speaks a text body on a phone call)"
     modes = frozenset({Mode.TTS})
@@ -121,25 +98,23 @@ class MessageBird(MessageBirdTracking, Provider):
     options: ClassVar[dict[str, Option]] = {
         "language": Option(
             f"Voice language, e.g. en-us [default: {DEFAULT_LANGUAGE}]",
-            _choice(*LANGUAGES, what="not a MessageBird language: use"),
+            choice(*LANGUAGES, what="not a MessageBird language: use"),
         ),
-        "voice": Option("Voice: male or female [default: female]", _choice("male", "female")),
-        "repeat": Option("Times the message is said, 1-10", _int_range(1, 10)),
+        "voice": Option("Voice: male or female [default: female]", choice("male", "female")),
+        "repeat": Option("Times the message is said, 1-10", int_range(1, 10)),
         "if_machine": Option(
-            "On an answering machine: continue, delay or hangup", _choice("continue", "delay", "hangup")
+            "On an answering machine: continue, delay or hangup", choice("continue", "delay", "hangup")
         ),
-        "machine_timeout": Option("Milliseconds to detect a machine, 400-10000", _int_range(400, 10000)),
-        "schedule": Option("Send at this RFC 3339 time, e.g. 2026-03-05T10:00:00+01:00", _schedule),
+        "machine_timeout": Option("Milliseconds to detect a machine, 400-10000", int_range(400, 10000)),
+        "schedule": Option("Send at this RFC 3339 time, e.g. 2026-03-05T10:00:00+01:00", rfc3339_time),
         "reference": Option(
-            "Prefix of the reference carried by status reports", _matching(r"\S+", "a reference without spaces")
+            "Prefix of the reference carried by status reports", matching(r"\S+", "a reference without spaces")
         ),
         "originator": Option(
             "Caller id: a phone number with country code",
-            _matching(r"\+?\d{3,16}", "a phone number with country code", r"\s().-"),
+            matching(r"\+?\d{3,16}", "a phone number with country code", r"\s().-"),
         ),
-        "report_url": Option(
-            "URL that receives status reports (GET)", _matching(r"https?://[^\s/]+\S*", "an http(s) URL")
-        ),
+        "report_url": Option("URL that receives status reports (GET)", http_url),
     }
     error_map: ClassVar[dict[int, str]] = {
         401: "authentication failed (check VOXPIPE_MESSAGEBIRD_KEY)",
@@ -147,6 +122,12 @@ class MessageBird(MessageBirdTracking, Provider):
         405: "method not allowed",
     }
     can_cancel: ClassVar[bool] = True
+    can_poll: ClassVar[bool] = True
+    callback_method: ClassVar[str] = "GET"
+    callback_setup: ClassVar[str] = (
+        "pass it to `voxpipe send -P messagebird` as -O report_url=URL (reports come only for messages with a "
+        "reference; voxpipe always sets one)"
+    )
     _WIRE: ClassVar[dict[str, str]] = {"voice": "voice", "repeat": "repeat", "if_machine": "ifMachine",
                                        "machine_timeout": "machineTimeout", "schedule": "scheduledDatetime",
                                        "originator": "originator", "report_url": "reportUrl"}  # fmt: skip
@@ -204,9 +185,10 @@ class MessageBird(MessageBirdTracking, Provider):
             return self.all_rejected(chunk, self._error(response, body))
         msg_id = body.get("id")
         if not msg_id:
-            error = f"{self.name}: HTTP {response.status_code} without a message id; it may have been accepted"
-            return {r: Outcome("unknown", error=error) for r in chunk.recipients}
-        return {r: Outcome("accepted", ref=str(msg_id)) for r in chunk.recipients}
+            return self.all_unknown(
+                chunk, f"{self.name}: HTTP {response.status_code} without a message id; it may have been accepted"
+            )
+        return {r: Outcome(Status.ACCEPTED, ref=str(msg_id)) for r in chunk.recipients}
 
     # --- reconciliation: does MessageBird have a message with the chunk's reference? ---
 
@@ -239,14 +221,92 @@ class MessageBird(MessageBirdTracking, Provider):
             listed = _recipients(message)
             for r in chunk.recipients:
                 if listed is None or r.digits in listed:  # an unreadable list of recipients: as the 201 would say, all
-                    outcomes[r] = Outcome("accepted", ref=str(message["id"]))
+                    outcomes[r] = Outcome(Status.ACCEPTED, ref=str(message["id"]))
         following = _next_page(response, body, len(items))
         if isinstance(following, httpx.Request):
             return LookupPage(outcomes, following)
         if following is None:  # the last page: what no page listed was never taken
-            gone = Outcome("not_sent", error=f"{self.name}: no message with reference {reference}")
+            gone = Outcome(Status.PENDING, error=f"{self.name}: no message with reference {reference}")
             outcomes = {r: outcomes.get(r, gone) for r in chunk.recipients}
         return LookupPage(outcomes)  # also when the answer cannot say it is complete: the rest stays unknown
+
+    # --- tracking: status reports, look-ups, cancel ---------------------------------
+
+    def parse_callback(self, callback: Callback) -> list[StatusUpdate]:
+        data = callback_data(callback)
+        if not isinstance(data, dict):
+            raise ValueError("messagebird: a status report is a set of parameters")
+        missing = [k for k in ("id", "recipient", "status") if not str(data.get(k) or "").strip()]
+        if missing:
+            raise ValueError(f"messagebird: status report without {', '.join(missing)}")
+        recipient = str(data["recipient"]).strip().lstrip("+")
+        if not recipient.isdecimal():
+            raise ValueError(f"messagebird: recipient {data['recipient']!r} is not a number")
+        raw = str(data["status"]).strip()
+        return [
+            StatusUpdate(
+                self.name,
+                normalise(self.name, raw.lower(), STATUSES),
+                raw_status=raw,
+                ref=str(data["id"]),
+                address="+" + recipient,
+                at=_when(data.get("statusDatetime")),
+                raw=data,
+            )  # fmt: skip
+        ]
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"AccessKey {self.secrets['key']}", "Accept": "application/json"}
+
+    def build_poll(self, rows: list[RecipientRow]) -> list[httpx.Request]:
+        refs = dict.fromkeys(r.ref for r in rows if r.ref)  # one look-up per message, not per recipient
+        return [httpx.Request("GET", f"{self.base_url}/voicemessages/{ref}", headers=self._headers()) for ref in refs]
+
+    def parse_poll(self, response: httpx.Response) -> list[StatusUpdate]:
+        body = json_object(response)
+        if not response.is_success:
+            raise ProviderError(self._error(response, body), response=response)
+        recipients = body.get("recipients")
+        items = recipients.get("items") if isinstance(recipients, dict) else None
+        if not body.get("id") or not isinstance(items, list):
+            raise ProviderError(
+                f"{self.name}: HTTP {response.status_code}: not a voice message object", response=response
+            )
+        updates = []
+        for item in items:
+            if not isinstance(item, dict) or not item.get("status") or not str(item.get("recipient") or "").isdecimal():
+                continue
+            raw = str(item["status"])
+            updates.append(
+                StatusUpdate(
+                    self.name,
+                    normalise(self.name, raw.lower(), STATUSES),
+                    raw_status=raw,
+                    ref=str(body["id"]),
+                    address=f"+{item['recipient']}",
+                    at=_when(item.get("statusDatetime")),
+                    reason=item.get("statusReason") or None,
+                    cost=_price(item.get("price")),
+                    raw=item,
+                )  # fmt: skip
+            )
+        return updates
+
+    def build_cancel(self, ref: str) -> httpx.Request:
+        return httpx.Request("DELETE", f"{self.base_url}/voicemessages/{ref}", headers=self._headers())
+
+    def parse_cancel(self, response: httpx.Response) -> CancelOutcome:
+        if response.status_code in (200, 204):
+            return CancelOutcome("cancelled", "deleted before it was called")
+        body = json_object(response)
+        if response.status_code == 422:
+            said = "; ".join(str(e.get("description")) for e in list_at(body, "errors") if isinstance(e, dict))
+            return CancelOutcome(
+                "too_late", "too late: already calling or done, no longer scheduled" + (f" ({said})" if said else "")
+            )
+        if response.status_code == 404:
+            return CancelOutcome("not_found", "MessageBird does not know this message (deleted already?)")
+        return CancelOutcome("failed", self._error(response, body))
 
     def _error(self, response: httpx.Response, body: dict[str, Any]) -> str:
         errors = list_at(body, "errors")
@@ -281,3 +341,24 @@ def _next_page(response: httpx.Response, body: dict[str, Any], count: int) -> ht
         return False  # a page short of the total but empty: paging would not move
     request = response.request
     return httpx.Request(request.method, request.url.copy_set_param("offset", offset + count), headers=request.headers)
+
+
+def _when(value: Any) -> float | None:
+    """RFC 3339 (Y-m-d\\TH:i:sP) as epoch seconds; None when absent or unreadable."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return parse_time(value).timestamp()
+    except ValueError:
+        return None
+
+
+def _price(price: Any) -> str | None:
+    """``amount currency``; None when absent or not a finite number."""
+    if not isinstance(price, dict) or price.get("amount") is None:
+        return None
+    try:
+        finite(price["amount"], "price")
+    except ValueError:
+        return None
+    return f"{price['amount']} {price.get('currency') or ''}".strip()

@@ -20,16 +20,15 @@ There is no status look-up and no cancel.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import httpx
 
 from ..recipients import Recipient
-from ..status import StatusUpdate
-from .base import Chunk, Credential, Mode, Outcome, Payload, Provider, callback_data, finite, json_object, parse_time
-
-if TYPE_CHECKING:
-    from voxpipe.pipeline.store import Request
+from ..statuses import Status, StatusUpdate
+from .provider import Provider
+from .types import Callback, Chunk, Credential, Mode, Outcome, Payload
+from .wire import callback_data, finite, json_object, parse_time
 
 __all__ = ["NineBits"]
 
@@ -63,11 +62,12 @@ class NineBits(Provider):
             return self.all_rejected(chunk, self.http_error(response, message))
         ref, code = body.get("ref_id"), body.get("status_code")
         if isinstance(ref, (str, int)) and not isinstance(ref, bool) and str(ref).strip():
-            return {r: Outcome("accepted", ref=str(ref).strip()) for r in chunk.recipients}
+            return {r: Outcome(Status.ACCEPTED, ref=str(ref).strip()) for r in chunk.recipients}
         if isinstance(code, int) and not isinstance(code, bool) and code >= 400:  # an error body, readable as a refusal
             return self.all_rejected(chunk, f"{self.name}: status_code {code}: {message or 'refused'}")
-        error = f"{self.name}: HTTP {response.status_code} without a readable ref_id; it may have been accepted"
-        return {r: Outcome("unknown", error=error) for r in chunk.recipients}
+        return self.all_unknown(
+            chunk, f"{self.name}: HTTP {response.status_code} without a readable ref_id; it may have been accepted"
+        )
 
     # --- tracking ------------------------------------------------------------------
 
@@ -77,13 +77,11 @@ class NineBits(Provider):
     WINDOW_S: ClassVar[float] = 48 * 3600
     """How long before an attempt its send may have been accepted."""
 
-    @classmethod
-    def parse_callback(cls, request: Request) -> list[StatusUpdate]:
-        data = callback_data(request)
-        return [cls._attempt(obj) for obj in (data if isinstance(data, list) else [data])]
+    def parse_callback(self, callback: Callback) -> list[StatusUpdate]:
+        data = callback_data(callback)
+        return [self._attempt(obj) for obj in (data if isinstance(data, list) else [data])]
 
-    @classmethod
-    def _attempt(cls, call: Any) -> StatusUpdate:
+    def _attempt(self, call: Any) -> StatusUpdate:
         if not isinstance(call, dict):
             raise ValueError("9bits: a Call Object must be a JSON object")
         to = str(call.get("to_number") or "").strip().lstrip("+")
@@ -99,15 +97,15 @@ class NineBits(Provider):
         if amount not in (None, ""):
             finite(amount, "9bits: total_amount")  # kept as written (a money string), but it must be a number
         return StatusUpdate(
-            cls.name,
-            "answered" if answered else "no_answer",
+            self.name,
+            Status.ANSWERED if answered else Status.NO_ANSWER,
             raw_status="answered" if answered else "not answered",  # 9bits sends no status: derived from answer_at
             address="+" + to,
             at=end or start,
             duration_s=duration,
             cost=None if amount in (None, "") else str(amount),
-            sent_before=start + cls.ZONE_SLACK_S,
-            sent_within_s=cls.WINDOW_S,
+            sent_before=start + self.ZONE_SLACK_S,
+            sent_within_s=self.WINDOW_S,
             raw=call,
         )
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import httpx
 
@@ -29,17 +29,16 @@ from voxpipe.pipeline.redaction import REDACTED
 
 from ..errors import ConfigError
 from ..recipients import Recipient
-from ..status import StatusUpdate
-from .base import Chunk, Credential, Mode, Option, Outcome, Payload, Provider, callback_data, finite, json_object
-
-if TYPE_CHECKING:
-    from voxpipe.pipeline.store import Request
+from ..statuses import Status, StatusUpdate
+from .provider import Provider
+from .types import Callback, Chunk, Credential, Mode, Option, Outcome, Payload
+from .wire import callback_data, finite, json_object
 
 __all__ = ["ACKS", "OPUS_MIME", "Wawp", "is_opus"]
 
 OPUS_MIME = "audio/ogg; codecs=opus"
-ACKS = {-1: ("failed", "ERROR"), 0: ("queued", "PENDING"), 1: ("accepted", "SERVER"),
-        2: ("delivered", "DEVICE"), 3: ("delivered", "READ"), 4: ("played", "PLAYED")}  # fmt: skip
+ACKS = {-1: (Status.FAILED, "ERROR"), 0: (Status.QUEUED, "PENDING"), 1: (Status.ACCEPTED, "SERVER"),
+        2: (Status.DELIVERED, "DEVICE"), 3: (Status.DELIVERED, "READ"), 4: (Status.PLAYED, "PLAYED")}  # fmt: skip
 """whatsapp-web.js ack -> (normalised status, raw status)."""
 _REPLY_TO = re.compile(r"(true|false)_\d+(-\d+)?@(c\.us|g\.us|newsletter)_[A-Za-z0-9]+(_\S+)?")
 _LOG = logging.getLogger(__name__)
@@ -123,11 +122,11 @@ class Wawp(Provider):
         data = body.get("_data")
         ref = _serialized(body.get("id")) or (_serialized(data.get("id")) if isinstance(data, dict) else None)
         if response.is_success and ref:
-            return {r: Outcome("accepted", ref=ref) for r in chunk.recipients}
+            return {r: Outcome(Status.ACCEPTED, ref=ref) for r in chunk.recipients}
         message = body.get("message") if isinstance(body.get("message"), str) else None
         if response.is_success and body.get("status") != "error":
             error = f"{self.name}: HTTP {response.status_code} without a message id; it may have been sent"
-            return {r: Outcome("unknown", error=error) for r in chunk.recipients}
+            return self.all_unknown(chunk, error)
         return self.all_rejected(chunk, self.http_error(response, message))
 
     def redact(self, request: httpx.Request) -> dict[str, Any]:
@@ -141,9 +140,8 @@ class Wawp(Provider):
         'POST /v2/session/webhook with [{"url": <this URL>, "events": ["message.ack"], "is_active": true}] (paid plans)'
     )
 
-    @classmethod
-    def parse_callback(cls, request: Request) -> list[StatusUpdate]:
-        data = callback_data(request)
+    def parse_callback(self, callback: Callback) -> list[StatusUpdate]:
+        data = callback_data(callback)
         if not isinstance(data, dict):
             raise ValueError("wawp: a webhook must be a JSON object")
         if data.get("event") != "message.ack":
@@ -159,10 +157,10 @@ class Wawp(Provider):
             ack = int(ack)
         if isinstance(ack, bool) or not isinstance(ack, int):
             raise ValueError(f"wawp: message.ack with ack {ack!r}, not a number")
-        status, raw = ACKS.get(ack, ("unknown", f"ack {ack}"))
+        status, raw = ACKS.get(ack, (Status.UNKNOWN, f"ack {ack}"))
         if ack not in ACKS:
             _LOG.warning("wawp: ack %s is not one voxpipe knows; counted as unknown", ack)
-        return [StatusUpdate(cls.name, status, raw_status=raw, ref=ref, at=_epoch(body.get("timestamp")), raw=body)]
+        return [StatusUpdate(self.name, status, raw_status=raw, ref=ref, at=_epoch(body.get("timestamp")), raw=body)]
 
 
 def _serialized(ident: Any) -> str | None:
