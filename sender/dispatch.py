@@ -58,7 +58,7 @@ __all__ = [
 ]
 
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
-MAY_HAVE_BEEN_ACCEPTED = "it may have been accepted, so it is not resent (see --resend-unknown)"
+MAY_HAVE_BEEN_ACCEPTED = "it may have been accepted, so it is not resent (see `resend_unknown`)"
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
 

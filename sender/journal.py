@@ -264,7 +264,7 @@ class Journal:
         if (existing.provider, existing.fingerprint) != (provider, fingerprint):
             raise JournalError(
                 f"campaign {campaign!r} in {self.path} was started with a different "
-                f"{'provider' if existing.provider != provider else 'message or options'}; use another --campaign"
+                f"{'provider' if existing.provider != provider else 'message or options'}; use another `campaign`"
             )
         return existing
 
@@ -433,8 +433,7 @@ class Journal:
                 and not (held.host == host and not _alive(held.pid))
             ):
                 raise LeaseHeld(
-                    f"campaign {campaign} is being sent by {held.describe()}; "
-                    "run again later or add --wait to wait for it",
+                    f"campaign {campaign} is being sent by {held.describe()}; run again later or `wait` for it",
                     held,
                 )
             mine = Lease(campaign, owner, host, pid, now, now + ttl_s)

@@ -81,7 +81,7 @@ def _refuse_odd_characters(text: str, allow_vanity: bool) -> None:
         raise RecipientError(f"{text}: {ch!r} (U+{ord(ch):04X}) is not part of a phone number")
     if letters and not allow_vanity:
         raise RecipientError(
-            f"{text}: letters in a phone number ({letters}); to dial them as keypad digits pass --allow-vanity"
+            f"{text}: letters in a phone number ({letters}); to dial them as keypad digits use `allow_vanity`"
         )
 
 
@@ -128,7 +128,7 @@ def parse_recipient(
 
 def _reason(exc: phonenumbers.NumberParseException) -> str:
     return {
-        phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "unknown country code; write it as +<country code><number> or pass --default-region",
+        phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "unknown country code; write it as +<country code><number> or give a `default_region`",
         phonenumbers.NumberParseException.NOT_A_NUMBER: "not a number",
         phonenumbers.NumberParseException.TOO_SHORT_NSN: "too short",
         phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "too short",

@@ -60,7 +60,7 @@ def look_up(provider: Provider, chunk: Chunk, since: float, ask: Ask) -> dict[Re
 
 def _unknown(why: str) -> Outcome:
     return Outcome(
-        Status.UNKNOWN, error=f"{why}; it may have been accepted, so it is not resent (see --resend-unknown)"
+        Status.UNKNOWN, error=f"{why}; it may have been accepted, so it is not resent (see `resend_unknown`)"
     )
 
 

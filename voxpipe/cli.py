@@ -18,7 +18,6 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-import re
 import sys
 from typing import Any
 
@@ -28,9 +27,9 @@ from voxpipe.pipeline.errors import VoxpipeError
 from voxpipe.pipeline.redaction import redact_text
 
 from .log_redaction import RedactingFilter
-from .output import REDACTOR_KEY
+from .output import REDACTOR_KEY, flag_names
 
-__all__ = ["COMMANDS", "FLAGS", "LazyGroup", "cli", "flag_names", "main"]
+__all__ = ["COMMANDS", "LazyGroup", "cli", "main"]
 
 # Secrets the environment may hold besides the providers' credentials (boto3's chain).
 _SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
@@ -49,29 +48,6 @@ COMMANDS = {
     "config": "voxpipe.cmd_config:config",
 }
 """Command name -> ``module:attribute``; loaded on use."""
-
-FLAGS = {
-    "text": "--text/--ssml/--ssml-file",
-    "audio": "--audio",
-    "media_url": "--media-url",
-    "mode": "--mode",
-    "store": "--store",
-    "recipients": "--to/--recipients",
-    "api_url": "--api-url",
-    "concurrency": "--concurrency",
-    "rate_per_s": "--rate",
-    "timeout_s": "--timeout",
-    "max_chars": "--max-chars",
-    "max_seconds": "--max-seconds",
-}
-"""Library parameter -> the flags that give it, for error lines."""
-
-_PARAM = re.compile(r"`([a-z_]+)`")
-
-
-def flag_names(message: str) -> str:
-    """A library message with its `parameter` names written as this command line's flags."""
-    return _PARAM.sub(lambda m: FLAGS.get(m.group(1), m.group(1)), message)
 
 
 def _one_line(exc: click.ClickException) -> str:

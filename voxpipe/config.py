@@ -127,7 +127,7 @@ KEYS: tuple[Key, ...] = (
     Key("store.endpoint_url", "VOXPIPE_STORE_ENDPOINT_URL", _url, "S3-compatible endpoint"),
     Key("store.region", "VOXPIPE_STORE_REGION", _text, "S3 region [default: the AWS chain]"),
     Key("store.url_mode", "VOXPIPE_STORE_URL_MODE", _choice("public", "presigned"), "public or presigned URLs"),
-    Key("store.expires", "VOXPIPE_STORE_EXPIRES", _number(1, 7 * 86400, whole=True), "presigned URL lifetime, s"),
+    Key("store.expires", "VOXPIPE_STORE_EXPIRES", _number(1, 10**12, whole=True), "presigned URL lifetime, s"),
     Key("store.upload_workers", "VOXPIPE_STORE_UPLOAD_WORKERS", _number(1, 64, whole=True), "concurrent uploads"),
     Key("store.verify_url", "VOXPIPE_STORE_VERIFY_URL", _bool, "fetch each media URL after upload"),
     Key("send.mode", "VOXPIPE_SEND_MODE", _choice("auto", "tts", "media"), "auto, tts or media"),

@@ -20,6 +20,35 @@ import click
 
 from voxpipe.pipeline.redaction import redact_text
 
+FLAGS = {
+    "text": "--text/--ssml/--ssml-file",
+    "audio": "--audio",
+    "media_url": "--media-url",
+    "mode": "--mode",
+    "store": "--store",
+    "recipients": "--to/--recipients",
+    "api_url": "--api-url",
+    "concurrency": "--concurrency",
+    "rate_per_s": "--rate",
+    "timeout_s": "--timeout",
+    "max_chars": "--max-chars",
+    "max_seconds": "--max-seconds",
+    "resend_unknown": "--resend-unknown",
+    "campaign": "--campaign",
+    "wait": "--wait",
+    "allow_vanity": "--allow-vanity",
+    "default_region": "--default-region",
+}
+"""Library parameter -> the flags that give it, for error lines."""
+
+_PARAM = re.compile(r"`([a-z_]+)`")
+
+
+def flag_names(message: str) -> str:
+    """A library message with its `parameter` names written as this command line's flags."""
+    return _PARAM.sub(lambda m: FLAGS.get(m.group(1), m.group(1)), message)
+
+
 _ERROR_KEYS = ("error", "reason", "warnings")
 REDACTOR_KEY = "voxpipe.log_redactor"
 
@@ -33,8 +62,8 @@ def forget_in_logs(secrets: Iterable[str]) -> None:
 
 
 def echo_err(text: str) -> None:
-    """One line on stderr, secrets redacted."""
-    click.echo(redact_text(text), err=True)
+    """One line on stderr, secrets redacted, library parameter names written as flags."""
+    click.echo(flag_names(redact_text(text)), err=True)
 
 
 _URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]{1,15}://[^/@\s:?#\"'<>]*):[^@/\s?#\"'<>]*@")
@@ -82,9 +111,9 @@ def redact_errors(data: Any) -> Any:
     out: dict[str, Any] = {}
     for key, value in data.items():
         if key in _ERROR_KEYS and isinstance(value, str):
-            out[key] = redact_text(value)
+            out[key] = flag_names(redact_text(value))
         elif key in _ERROR_KEYS and isinstance(value, list):
-            out[key] = [redact_text(v) if isinstance(v, str) else v for v in value]
+            out[key] = [flag_names(redact_text(v)) if isinstance(v, str) else v for v in value]
         else:
             out[key] = redact_errors(value)
     return out

@@ -14,9 +14,10 @@ from typing import Any
 import click
 
 from voxpipe.config import Config
+from voxpipe.pipeline.errors import StoreError
 from voxpipe.pipeline.store import MAX_PRESIGN_S, Store, StoreSettings, open_store
 
-from .params import FiniteFloat, Url
+from .params import Url
 
 __all__ = ["STORE_FLAGS", "configured_store", "store_flags", "store_options"]
 
@@ -37,7 +38,7 @@ def store_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--expires",
             "expires_s",
-            type=FiniteFloat(1, MAX_PRESIGN_S),
+            type=int,
             help=f"s3 presigned: seconds the URL stays valid (at most 7 days) [default: {_D.expires_s}].",
         ),
         click.option(
@@ -62,12 +63,11 @@ def store_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 def store_flags(args: dict[str, Any]) -> dict[str, Any]:
     """The store flags among a command's keyword arguments (removed from it), as configuration keys."""
     given = {name: args.pop(name) for name in STORE_FLAGS}
-    expires = given["expires_s"]
     return {
         "store.location": given["store"],
         "store.base_url": given["base_url"],
         "store.url_mode": given["url_mode"],
-        "store.expires": int(expires) if expires is not None else None,
+        "store.expires": given["expires_s"],
         "store.endpoint_url": given["endpoint_url"],
         "store.region": given["region"],
         "store.verify_url": given["verify_url"],
@@ -86,6 +86,10 @@ def configured_store(config: Config) -> Iterator[Store | None]:
     if expires is not None and expires.source == "flag" and not presigned_s3:  # it would be accepted and mean nothing
         raise click.UsageError(
             "--expires applies only to presigned URLs: --store s3://bucket/prefix --url-mode presigned"
+        )
+    if presigned_s3 and expires is not None and not 0 < expires.value <= MAX_PRESIGN_S:
+        raise StoreError(
+            f"{location}: --expires {expires.value} s: presigned URLs last 1 s to 7 days ({MAX_PRESIGN_S} s)"
         )
     if location is None:
         for flag, key in (("--base-url", "store.base_url"), ("--endpoint-url", "store.endpoint_url")):

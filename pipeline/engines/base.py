@@ -58,3 +58,8 @@ class Engine(Protocol):
     def synthesize(self, text: str) -> Audio:
         """Speak ``text`` (plain, already normalised) at the voice's natural rate."""
         ...
+
+    @staticmethod
+    def info() -> EngineInfo:
+        """What ``voxpipe engines`` prints about this engine."""
+        ...

@@ -24,7 +24,7 @@ from ..ffmpeg import decode
 from ..retry import RetryPolicy, retry_after_seconds
 from .base import EngineInfo, VoiceSettings
 
-__all__ = ["GttsEngine", "info"]
+__all__ = ["GttsEngine"]
 
 _AUDIO_RE = re.compile(r'jQ1olc","\[\\"(.*?)\\"]')
 ENDPOINT_ENV = "VOXPIPE_GTTS_ENDPOINT"
@@ -36,7 +36,7 @@ def _languages() -> dict[str, str]:
     return dict(tts_langs())
 
 
-def info() -> EngineInfo:
+def _info() -> EngineInfo:
     langs = _languages()
     return EngineInfo(
         name="gtts",
@@ -55,6 +55,7 @@ class _Retryable(Exception):
 
 
 class GttsEngine:
+    info = staticmethod(_info)
     name: ClassVar[str] = "gtts"
 
     def __init__(

@@ -33,7 +33,7 @@ from ..audio import Audio
 from ..errors import SynthesisError
 from .base import EngineInfo, VoiceSettings
 
-__all__ = ["BUNDLED_VOICE", "PiperEngine", "info"]
+__all__ = ["BUNDLED_VOICE", "PiperEngine"]
 
 BUNDLED_VOICE = "en_US-joe-medium"
 
@@ -63,7 +63,7 @@ def _pkg_version(name: str) -> str:
         return "unknown"
 
 
-def info() -> EngineInfo:
+def _info() -> EngineInfo:
     return EngineInfo(
         name="piper",
         description="offline neural TTS (piper-tts); any piper voice by its .onnx path",
@@ -75,6 +75,7 @@ def info() -> EngineInfo:
 
 
 class PiperEngine:
+    info = staticmethod(_info)
     name: ClassVar[str] = "piper"
 
     def __init__(self, settings: VoiceSettings = VoiceSettings()) -> None:

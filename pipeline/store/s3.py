@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 import threading
 from dataclasses import dataclass, replace
@@ -93,18 +94,24 @@ def parse_s3_spec(spec: str) -> tuple[str, str]:
 
 
 def make_client(settings: StoreSettings) -> Any:
-    """A thread-safe boto3 S3 client for ``settings`` (path-style, SigV4)."""
+    """A thread-safe boto3 S3 client for ``settings`` (path-style, SigV4).
+
+    With no region set, ``AWS_REGION`` (the AWS SDKs' variable, which boto3
+    itself does not read) and then boto3's own chain (``AWS_DEFAULT_REGION``,
+    the profile) decide.
+    """
+    region = settings.region or os.environ.get("AWS_REGION") or None
     config = Config(
         s3={"addressing_style": "path"},
         signature_version="s3v4",
-        region_name=settings.region,
+        region_name=region,
         max_pool_connections=max(10, settings.workers * _PART_CONCURRENCY),
         connect_timeout=settings.timeout_s,
         read_timeout=max(60.0, settings.timeout_s),
         retries={"max_attempts": settings.max_attempts, "mode": "standard"},
     )
     session = boto3.session.Session()
-    return session.client("s3", region_name=settings.region, endpoint_url=settings.endpoint_url, config=config)
+    return session.client("s3", region_name=region, endpoint_url=settings.endpoint_url, config=config)
 
 
 def _clean_endpoint(url: str) -> str:

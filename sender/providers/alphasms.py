@@ -123,7 +123,7 @@ class AlphaSms(Provider):
     media_by: ClassVar[str] = "upload"
     default_base_url: ClassVar[str] = "https://alphasms.net"
     env_prefix: ClassVar[str] = "ALPHASMS"
-    credentials = (Credential("key", "VOXPIPE_ALPHASMS_KEY", "--key"),)
+    credentials = (Credential("key", "VOXPIPE_ALPHASMS_KEY"),)
     can_poll: ClassVar[bool] = True
     callback_setup: ClassVar[str] = (
         "pass it to `voxpipe send -P alphasms` as -O report_url=URL for audio uploads (the voice.php hook field); "
@@ -142,7 +142,7 @@ class AlphaSms(Provider):
         name = self.settings.get("voice_name") or f"{self.language}-Standard-A"
         if not re.fullmatch(re.escape(self.language) + r"-[A-Za-z0-9-]+", name):
             raise ConfigError(
-                f"{self.name}: --voice-name {name!r} is not a voice for {self.language} (like {self.language}-Standard-A)"
+                f"{self.name}: option voice_name={name!r} is not a voice for {self.language} (like {self.language}-Standard-A)"
             )
         self.voice = {"gender": self.settings.get("gender", "female"), "language": self.language, "name": name}
         self._texts: dict[Any, str] = {}
@@ -160,7 +160,7 @@ class AlphaSms(Provider):
 
     def message(self, payload: Payload) -> str:
         if payload.script is None:
-            raise ConfigError(f"{self.name}: TTS mode needs --text or --ssml")
+            raise ConfigError(f"{self.name}: TTS mode needs `text`")
         if payload.script not in self._texts:
             try:
                 self._texts[payload.script] = plain_text(payload.script, self.language)
@@ -179,12 +179,12 @@ class AlphaSms(Provider):
                 )
             if "report_url" in self.settings:
                 raise ConfigError(
-                    f"{self.name}: --report-url works with audio uploads only (TTS calls have no hook); "
+                    f"{self.name}: option report_url works with audio uploads only (TTS calls have no hook); "
                     "follow TTS calls with `voxpipe status --refresh`"
                 )
             return
         if payload.media_path is None:
-            raise ConfigError(f"{self.name}: takes audio as an upload; give --audio or --text instead of --media-url")
+            raise ConfigError(f"{self.name}: takes audio as an upload; give `audio` or `text` instead of `media_url`")
         if payload.mime and payload.mime.split(";")[0].strip().lower() not in WAV_MIMES:
             raise ConfigError(
                 f"{self.name}: uploads must be WAV, this audio is {payload.mime}; prepare it with the wav profile"

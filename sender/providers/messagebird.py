@@ -94,7 +94,7 @@ class MessageBird(Provider):
     dialect: ClassVar[str] = "messagebird"
     default_base_url: ClassVar[str] = "https://rest.messagebird.com"
     env_prefix: ClassVar[str] = "MESSAGEBIRD"
-    credentials = (Credential("key", "VOXPIPE_MESSAGEBIRD_KEY", "--key"),)
+    credentials = (Credential("key", "VOXPIPE_MESSAGEBIRD_KEY"),)
     options: ClassVar[dict[str, Option]] = {
         "language": Option(
             f"Voice language, e.g. en-us [default: {DEFAULT_LANGUAGE}]",
@@ -142,7 +142,7 @@ class MessageBird(Provider):
 
     def body(self, payload: Payload) -> str:
         if payload.script is None:
-            raise ConfigError(f"{self.name}: speaks text only; give --text or --ssml")
+            raise ConfigError(f"{self.name}: speaks text only; give `text`")
         if payload.script not in self._bodies:
             try:
                 self._bodies[payload.script] = messagebird_body(payload.script, self.language)

@@ -41,7 +41,7 @@ class NineBits(Provider):
     media_profile: ClassVar[str | None] = "pstn"
     default_base_url: ClassVar[str] = "https://api.9bits.net"
     env_prefix: ClassVar[str] = "9BITS"
-    credentials = (Credential("token", "VOXPIPE_9BITS_TOKEN", "--token"),)
+    credentials = (Credential("token", "VOXPIPE_9BITS_TOKEN"),)
     error_map: ClassVar[dict[int, str]] = {
         401: "authentication failed (check VOXPIPE_9BITS_TOKEN)",
         405: "method not allowed",

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from voxpipe.pipeline.urlcheck import url_problem
+
 from .wire import parse_time
 
 __all__ = ["boolean", "choice", "http_url", "int_range", "language_tag", "matching", "rfc3339_time"]
@@ -74,8 +76,12 @@ def boolean(value: str) -> bool:
 
 
 def http_url(value: str) -> str:
+    """An http(s) URL whose host and port parse."""
     if not re.fullmatch(r"https?://[^\s/]+\S*", value.strip()):
         raise ValueError("an http(s) URL")
+    problem = url_problem(value.strip())
+    if problem:
+        raise ValueError(problem)
     return value.strip()
 
 

@@ -131,8 +131,9 @@ class Provider:
     def require_credentials(self) -> None:
         """Raise ConfigError naming every credential still missing (before any request is sent)."""
         if self.missing:
-            where = " and ".join(f"{c.env} (or {c.flag})" for c in self.missing)
-            raise ConfigError(f"{self.name}: missing credential: set {where}")
+            names = ", ".join(c.name for c in self.missing)
+            where = " and ".join(c.env for c in self.missing)
+            raise ConfigError(f"{self.name}: missing credential {names}: set {where}")
 
     # --- capabilities --------------------------------------------------------
 

@@ -32,11 +32,10 @@ class Mode(StrEnum):
 
 @dataclass(frozen=True)
 class Credential:
-    """A secret a provider needs: its name, and the environment variable and flag that give it."""
+    """A secret a provider needs: its name (``-O name=…`` on the command line) and its environment variable."""
 
     name: str
     env: str
-    flag: str
 
 
 @dataclass(frozen=True)

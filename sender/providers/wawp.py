@@ -70,8 +70,8 @@ class Wawp(Provider):
     default_base_url: ClassVar[str] = "https://api.wawp.net"
     env_prefix: ClassVar[str] = "WAWP"
     credentials = (
-        Credential("instance_id", "VOXPIPE_WAWP_INSTANCE_ID", "--instance-id"),
-        Credential("access_token", "VOXPIPE_WAWP_ACCESS_TOKEN", "--access-token"),
+        Credential("instance_id", "VOXPIPE_WAWP_INSTANCE_ID"),
+        Credential("access_token", "VOXPIPE_WAWP_ACCESS_TOKEN"),
     )
     options: ClassVar[dict[str, Option]] = {
         "reply_to": Option("Quote this message: its serialized id (true_<chat>_<id>)", _reply_to),
@@ -85,7 +85,7 @@ class Wawp(Provider):
     def check(self, payload: Payload) -> None:
         if not payload.media_url:
             raise ConfigError(
-                f"{self.name}: sends audio by URL; give --store (to host the prepared file) or --media-url"
+                f"{self.name}: sends audio by URL; give a `store` (to host the prepared file) or a `media_url`"
             )
         # A --media-url's type is unknown (Wawp checks it), but a name that says another format is refused here.
         suffix = (payload.filename or "").rpartition(".")[2].lower() if "." in (payload.filename or "") else ""

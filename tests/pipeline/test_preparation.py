@@ -108,7 +108,7 @@ def test_pause_around_a_break_is_exact(tmp_path: Path, profile: str, markup: str
 
 
 def test_a_second_prepare_reuses_files_without_synthesis(tmp_path: Path, monkeypatch, memo_engine) -> None:
-    monkeypatch.setitem(engines.ENGINES, "piper", lambda settings: memo_engine)
+    monkeypatch.setitem(engines.REGISTERED, "piper", lambda settings: memo_engine)
     settings = PrepareSettings(out_dir=tmp_path)
     first = prepare(Item("a", text="Reuse me, please."), settings)
     calls, mtimes = memo_engine.calls, [a.path.stat().st_mtime_ns for a in first.artifacts]

@@ -470,9 +470,45 @@ def test_spec_parsing():
             parse_s3_spec(bad)
 
 
-def test_public_url_defaults_to_the_regional_aws_endpoint(closing):
-    store = closing(S3Store.from_spec("s3://media/voice", StoreSettings(region="eu-west-1")))
-    assert store.name == "s3://media/voice"
-    assert store.url_for("voice/a b.mp3").media_url == "https://s3.eu-west-1.amazonaws.com/media/voice/a%20b.mp3"
+def _stubbed_aws_client(region: str, bucket: str, bucket_region: str):
+    """A real boto3 client for AWS whose get_bucket_location is answered by botocore's Stubber (no network)."""
+    import boto3
+    from botocore.stub import Stubber
+
+    client = boto3.client("s3", region_name=region, aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret")
+    stub = Stubber(client)
+    stub.add_response("get_bucket_location", {"LocationConstraint": bucket_region}, {"Bucket": bucket})
+    stub.activate()
+    return client
+
+
+@pytest.mark.parametrize(
+    ("spec", "bucket_region", "url"),
+    [
+        ("s3://media/voice", "eu-west-1", "https://media.s3.eu-west-1.amazonaws.com/voice/a%20b.mp3"),
+        ("s3://media/voice", "", "https://media.s3.us-east-1.amazonaws.com/voice/a%20b.mp3"),  # us-east-1 says nothing
+        ("s3://media.example.com/voice", "EU", "https://s3.eu-west-1.amazonaws.com/media.example.com/voice/a%20b.mp3"),
+    ],
+)
+def test_public_url_uses_the_buckets_own_region(closing, spec, bucket_region, url):
+    """A client in another region (us-east-1 here) would give a URL that answers with a redirect."""
+    bucket = spec[5:].split("/")[0]
+    store = closing(
+        S3Store.from_spec(spec, StoreSettings(), client=_stubbed_aws_client("us-east-1", bucket, bucket_region))
+    )
+    assert store.url_for("voice/a b.mp3").media_url == url
+
+
+def test_an_unset_region_is_left_to_the_aws_chain(monkeypatch):
+    from voxpipe.pipeline.store.s3 import make_client
+
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    assert StoreSettings().region is None
+    assert make_client(StoreSettings()).meta.region_name == "eu-west-1"
+    assert make_client(StoreSettings(region="ap-south-1")).meta.region_name == "ap-south-1"
+
+
+def test_a_base_url_replaces_the_bucket_address(closing):
     cdn = closing(S3Store.from_spec("s3://media/voice", StoreSettings(base_url="https://cdn.example.org/")))
     assert cdn.url_for("voice/x.mp3").media_url == "https://cdn.example.org/voice/x.mp3"

@@ -40,7 +40,7 @@ def test_hooks_prints_every_providers_url_and_where_to_configure_it(journal_file
     assert {p: h["url"] for p, h in listed.items()} == {
         p: f"https://voice.example.com/hooks/{p}/{secret}" for p in ("9bits", "messagebird", "wawp", "alphasms")
     }
-    assert listed["messagebird"]["method"] == "GET" and "--report-url" in listed["messagebird"]["configure"]
+    assert listed["messagebird"]["method"] == "GET" and "-O report_url=URL" in listed["messagebird"]["configure"]
     assert "Dashboard → Settings → Webhook" in listed["9bits"]["configure"]
     assert "/v2/session/webhook" in listed["wawp"]["configure"] and "message.ack" in listed["wawp"]["configure"]
     assert "voice.php hook" in listed["alphasms"]["configure"]
@@ -71,7 +71,7 @@ def test_status_refresh_looks_up_messagebird_and_alphasms(journal_file: Path) ->
         )
         assert (
             missing.returncode == 1
-            and "messagebird: missing credential: set VOXPIPE_MESSAGEBIRD_KEY or pass --key" in missing.stderr
+            and "messagebird: missing credential key: set VOXPIPE_MESSAGEBIRD_KEY" in missing.stderr
         )
         proc = voxpipe(
             "status",

@@ -123,7 +123,7 @@ def test_a_second_run_refuses_with_one_line_or_waits_and_finds_nothing_left(tmp_
                 lines[0].startswith("Error: campaign c-")
                 and f" is being sent by pid {first.pid} on {HOST} (its lease expires at " in lines[0]
             )
-            assert lines[0].endswith("unless renewed); run again later or add --wait to wait for it")
+            assert lines[0].endswith("unless renewed); run again later, or --wait for it")
             sim.latency_s = 0.0  # let the first run finish
             out, err = waiting.communicate(timeout=120)
             assert waiting.returncode == 0, err

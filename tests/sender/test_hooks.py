@@ -17,17 +17,17 @@ import pytest
 
 from tests.simulators import AlphaSmsSim, MessageBirdSim, NineBitsSim, WawpSim, make_audio
 from voxpipe.pipeline.markup import parse
-from voxpipe.pipeline.store import MediaServer, Request
+from voxpipe.pipeline.store import MediaServer
+from voxpipe.sender.delivery import apply_update
 from voxpipe.sender.errors import ConfigError
 from voxpipe.sender.hooks import HookReceiver, hook_url
 from voxpipe.sender.journal import Journal
-from voxpipe.sender.providers import Chunk, Mode, Payload, Provider
+from voxpipe.sender.providers import Callback, Chunk, Mode, Payload, Provider
 from voxpipe.sender.providers.alphasms import AlphaSms
 from voxpipe.sender.providers.messagebird import MessageBird
 from voxpipe.sender.providers.ninebits import NineBits
 from voxpipe.sender.providers.wawp import Wawp
 from voxpipe.sender.recipients import Recipient
-from voxpipe.sender.status import apply_update
 
 from .tracking_support import KEYS, alpha, bird, events, get, nine, post, rows, send_to, start_hooks, statuses, wawp
 
@@ -372,8 +372,8 @@ def test_the_server_log_and_dry_runs_never_show_the_secret(hooks, caplog: pytest
 # --------------------------------------------------------------------------- vocabularies (pure parsing)
 
 
-def _request(method: str = "POST", body: object = None, query: dict | None = None) -> Request:
-    return Request(method, "/hooks/x/y", query=query or {}, headers={"content-type": "application/json"},
+def _request(method: str = "POST", body: object = None, query: dict | None = None) -> Callback:
+    return Callback(method, "/hooks/x/y", query=query or {}, headers={"content-type": "application/json"},
                    body=b"" if body is None else json.dumps(body).encode())  # fmt: skip
 
 
@@ -447,14 +447,14 @@ VOCABULARY = [
 
 
 @pytest.mark.parametrize(("cls", "request_", "expected"), VOCABULARY)
-def test_status_vocabulary(cls: type[Provider], request_: Request, expected: tuple[str, str]) -> None:
-    (update,) = cls.parse_callback(request_)
+def test_status_vocabulary(cls: type[Provider], request_: Callback, expected: tuple[str, str]) -> None:
+    (update,) = cls().parse_callback(request_)
     assert (update.status, update.raw_status) == expected
 
 
 def test_wawp_ignores_other_session_events_and_9bits_reads_every_field() -> None:
-    assert Wawp.parse_callback(_request(body={"event": "message", "payload": {"id": "x"}})) == []
-    (call,) = NineBits.parse_callback(_request(body=[{"start_at": "2030-01-01 10:00:00", "answer_at": "2030-01-01 10:00:09",
+    assert Wawp().parse_callback(_request(body={"event": "message", "payload": {"id": "x"}})) == []
+    (call,) = NineBits().parse_callback(_request(body=[{"start_at": "2030-01-01 10:00:00", "answer_at": "2030-01-01 10:00:09",
                                                      "end_at": "2030-01-01 10:00:50", "call_duration": "41",
                                                      "to_number": "+2348020000001", "total_amount": 30}]))  # fmt: skip
     start = datetime(2030, 1, 1, 10, tzinfo=UTC).timestamp()
@@ -471,7 +471,7 @@ def test_9bits_times_without_a_zone_still_find_the_send(journal: Journal, zone_h
     local = datetime.fromtimestamp(rows(journal)[NG[0]].sent_at + 60 + zone_hours * 3600, UTC).strftime(
         "%Y-%m-%d %H:%M:%S"
     )
-    (update,) = NineBits.parse_callback(
+    (update,) = NineBits().parse_callback(
         _request(body={"start_at": local, "answer_at": local, "call_duration": 5, "to_number": digits(NG[0])})
     )
     assert bool(apply_update(journal, update, source="hook:9bits").matched) is matched
@@ -481,7 +481,7 @@ def test_9bits_times_without_a_zone_still_find_the_send(journal: Journal, zone_h
 def test_alphasms_report_url_is_for_uploads_only() -> None:
     p = alpha("https://alpha.example", report_url="https://voice.example.com/hooks/alphasms/s")
     with pytest.raises(
-        ConfigError, match=r"^alphasms: --report-url works with audio uploads only \(TTS calls have no hook\)"
+        ConfigError, match=r"^alphasms: option report_url works with audio uploads only \(TTS calls have no hook\)"
     ):
         p.check(Payload(Mode.TTS, script=parse("Hello")))
 

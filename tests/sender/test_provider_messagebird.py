@@ -22,6 +22,7 @@ from voxpipe.sender.message import Message
 from voxpipe.sender.providers import Chunk, Mode, Outcome, Payload
 from voxpipe.sender.providers.messagebird import LANGUAGES, MessageBird
 from voxpipe.sender.recipients import Recipient
+from voxpipe.sender.statuses import Status
 
 KEY = "live_mb-Secret+Key/42"
 FAST = SendSettings(retry=RetryPolicy(attempts=4, base_s=0.01, max_s=0.2), timeout_s=5)
@@ -148,7 +149,7 @@ def test_body_length_after_translation(markup: str, length: int | None) -> None:
 
 
 PAYLOAD_ERRORS = [
-    (Payload(Mode.MEDIA, media_url="https://x/a.mp3"), "messagebird: speaks text only; give --text or --ssml"),
+    (Payload(Mode.MEDIA, media_url="https://x/a.mp3"), "messagebird: speaks text only; give `text`"),
     (
         Payload(Mode.TTS, script=Script((Pause(1000),))),
         "messagebird: the message is empty",
@@ -170,30 +171,30 @@ def test_payload_errors(payload: Payload, message: str) -> None:
 OPTION_ERRORS = [
     (
         {"language": "uk-ua"},
-        "messagebird: --language 'uk-ua': not a MessageBird language: use one of " + ", ".join(LANGUAGES),
+        "messagebird: option language='uk-ua': not a MessageBird language: use one of " + ", ".join(LANGUAGES),
     ),
-    ({"voice": "robot"}, "messagebird: --voice 'robot': choose one of male, female"),
-    ({"repeat": "11"}, "messagebird: --repeat '11': a whole number from 1 to 10"),
-    ({"repeat": "0"}, "messagebird: --repeat '0': a whole number from 1 to 10"),
-    ({"if_machine": "wait"}, "messagebird: --if-machine 'wait': choose one of continue, delay, hangup"),
-    ({"machine_timeout": "399"}, "messagebird: --machine-timeout '399': a whole number from 400 to 10000"),
-    ({"machine_timeout": "7s"}, "messagebird: --machine-timeout '7s': a whole number from 400 to 10000"),
+    ({"voice": "robot"}, "messagebird: option voice='robot': choose one of male, female"),
+    ({"repeat": "11"}, "messagebird: option repeat='11': a whole number from 1 to 10"),
+    ({"repeat": "0"}, "messagebird: option repeat='0': a whole number from 1 to 10"),
+    ({"if_machine": "wait"}, "messagebird: option if_machine='wait': choose one of continue, delay, hangup"),
+    ({"machine_timeout": "399"}, "messagebird: option machine_timeout='399': a whole number from 400 to 10000"),
+    ({"machine_timeout": "7s"}, "messagebird: option machine_timeout='7s': a whole number from 400 to 10000"),
     (
         {"schedule": "2026-03-05T10:00:00"},
-        "messagebird: --schedule '2026-03-05T10:00:00': not an RFC 3339 date and time with a zone, "
+        "messagebird: option schedule='2026-03-05T10:00:00': not an RFC 3339 date and time with a zone, "
         "e.g. 2026-03-05T10:00:00+01:00 or 2026-03-05T09:00:00Z",
     ),
     (
         {"schedule": "2026-02-30T10:00:00Z"},
-        "messagebird: --schedule '2026-02-30T10:00:00Z': not a valid date and time (day is out of range for month)",
+        "messagebird: option schedule='2026-02-30T10:00:00Z': not a valid date and time (day is out of range for month)",
     ),
-    ({"originator": "VoxPipe"}, "messagebird: --originator 'VoxPipe': a phone number with country code"),
-    ({"reference": "two words"}, "messagebird: --reference 'two words': a reference without spaces"),
-    ({"report_url": "ftp://hooks"}, "messagebird: --report-url 'ftp://hooks': an http(s) URL"),
+    ({"originator": "VoxPipe"}, "messagebird: option originator='VoxPipe': a phone number with country code"),
+    ({"reference": "two words"}, "messagebird: option reference='two words': a reference without spaces"),
+    ({"report_url": "ftp://hooks"}, "messagebird: option report_url='ftp://hooks': an http(s) URL"),
     (
         {"media_url": "x"},
-        "messagebird: option(s) --media-url not supported (options for messagebird: --language, --voice, --repeat, "
-        "--if-machine, --machine-timeout, --schedule, --reference, --originator, --report-url)",
+        "messagebird: option media_url is not one of messagebird's (its options: language, voice, repeat, "
+        "if_machine, machine_timeout, schedule, reference, originator, report_url)",
     ),
 ]
 
@@ -207,10 +208,8 @@ def test_option_errors(options: dict[str, str], message: str) -> None:
 
 def test_missing_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("VOXPIPE_MESSAGEBIRD_KEY", raising=False)
-    with pytest.raises(
-        ConfigError, match=r"^messagebird: missing credential: set VOXPIPE_MESSAGEBIRD_KEY or pass --key$"
-    ):
-        MessageBird()
+    with pytest.raises(ConfigError, match=r"^messagebird: missing credential key: set VOXPIPE_MESSAGEBIRD_KEY$"):
+        MessageBird().require_credentials()  # constructing one is fine: a dry run or the hook receiver needs none
 
 
 # --------------------------------------------------------------------------- error mapping
@@ -330,7 +329,7 @@ def _page(items: list, offset: int = 0, total: int | None = None) -> dict:
     }
 
 
-NOT_SENT = Outcome("not_sent", error="messagebird: no message with reference camp-3")
+NOT_SENT = Outcome(Status.PENDING, error="messagebird: no message with reference camp-3")
 LOOKUPS = [
     # (answer, outcomes per recipient A/B, offset of the next page or None)
     (_page([_message("m1", "camp-3", 31612345678, 447700900123)]), (Outcome("accepted", ref="m1"),) * 2, None),

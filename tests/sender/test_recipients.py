@@ -44,7 +44,7 @@ def test_normalised_forms(raw: str, region: str | None, chats: bool, address: st
         (
             "08020000000",
             False,
-            "08020000000: not a phone number (unknown country code; write it as +<country code><number> or pass --default-region)",
+            "08020000000: not a phone number (unknown country code; write it as +<country code><number> or give a `default_region`)",
         ),
         ("+234802", False, "+234802: too short for NG"),
         ("380971234567@c.us", False, "380971234567@c.us: a WhatsApp chat id, but this provider calls phone numbers"),
@@ -97,15 +97,15 @@ def test_unreadable_recipient_file(tmp_path: Path) -> None:
         # letters: keypad digits would call somebody else (+234 802 OOO 0001 -> 2348026660001)
         (
             "+234 802 OOO 0001",
-            "+234 802 OOO 0001: letters in a phone number (OOO); to dial them as keypad digits pass --allow-vanity",
+            "+234 802 OOO 0001: letters in a phone number (OOO); to dial them as keypad digits use `allow_vanity`",
         ),
         (
             "+1 800 FLOWERS",
-            "+1 800 FLOWERS: letters in a phone number (FLOWERS); to dial them as keypad digits pass --allow-vanity",
+            "+1 800 FLOWERS: letters in a phone number (FLOWERS); to dial them as keypad digits use `allow_vanity`",
         ),
         (
             "+44 79l1 123456",
-            "+44 79l1 123456: letters in a phone number (l); to dial them as keypad digits pass --allow-vanity",
+            "+44 79l1 123456: letters in a phone number (l); to dial them as keypad digits use `allow_vanity`",
         ),
         # emoji, look-alike letters from other scripts, invisible and other symbols
         ("+2348020000001 📞", "+2348020000001 📞: '📞' (U+1F4DE) is not part of a phone number"),
@@ -214,7 +214,7 @@ def test_recipient_files_that_are_not_small_regular_files(tmp_path: Path, make, 
 def test_a_media_url_that_cannot_be_fetched_is_refused(url: str) -> None:
     from voxpipe.sender.message import Message
 
-    with pytest.raises(ConfigError, match="--media-url"):
+    with pytest.raises(ConfigError, match="`media_url`"):
         Message(media_url=url)
 
 

@@ -87,7 +87,7 @@ def test_text_is_prepared_hosted_fetched_and_accepted(tmp_path: Path, hosted) ->
     assert statuses["+2348020000001"][0] == statuses["+2348020000002"][0] == "accepted"
     assert statuses["12345"] == (
         "rejected",
-        "12345: not a phone number (unknown country code; write it as +<country code><number> or pass --default-region)",
+        "12345: not a phone number (unknown country code; write it as +<country code><number> or give a --default-region)",
     )
     assert report["mode"] == "media" and report["counts"] == {"accepted": 2, "rejected": 1}
     assert TOKEN not in proc.stdout + proc.stderr
@@ -125,17 +125,17 @@ def test_dry_run_shows_redacted_requests_and_sends_nothing(tmp_path: Path, mp3_u
         (
             ["--text", "hi"],
             ENV,
-            "Error: 9bits fetches audio from a URL: give --store (a directory served by `voxpipe serve`, or s3://bucket/prefix) or --media-url",
+            "Error: 9bits fetches audio from a URL: give a --store (a directory served by `voxpipe serve`, or s3://bucket/prefix) or a --media-url",
         ),
         (
             ["--media-url", "http://x/a.mp3"],
             {},
-            "Error: 9bits: missing credential: set VOXPIPE_9BITS_TOKEN or pass --token",
+            "Error: 9bits: missing credential token: set VOXPIPE_9BITS_TOKEN",
         ),
         (
-            ["--media-url", "http://x/a.mp3", "--repeat", "2"],
+            ["--media-url", "http://x/a.mp3", "-O", "repeat=2"],
             ENV,
-            "Error: 9bits: option(s) --repeat not supported (options for 9bits: none)",
+            "Error: 9bits: option repeat is not one of 9bits's (its options: none)",
         ),
     ],
 )
@@ -367,7 +367,7 @@ def test_manifest_sends_one_message_per_row_and_goes_on_past_a_bad_row(tmp_path:
     assert proc.returncode == 1
     assert reports["otp"]["campaign"] == "spring-otp" and reports["otp"]["counts"] == {"accepted": 2}
     assert reports["reminder"]["counts"] == {"accepted": 1}
-    assert reports["broken"]["error"] == "give exactly one of --text/--ssml, --audio or --media-url"
+    assert reports["broken"]["error"] == "give exactly one of --text/--ssml/--ssml-file, --audio or --media-url"
     assert "Your code is 4, 8, 3, 9." in bodies
 
 
@@ -550,7 +550,7 @@ def test_letters_in_a_number_are_refused_unless_vanity_is_asked_for(tmp_path: Pa
     assert report["rejected"] == [
         {
             "recipient": "+234 802 OOO 0001",
-            "error": "+234 802 OOO 0001: letters in a phone number (OOO); to dial them as keypad digits pass --allow-vanity",
+            "error": "+234 802 OOO 0001: letters in a phone number (OOO); to dial them as keypad digits use --allow-vanity",
         }
     ]
     vanity = voxpipe(*common, "--allow-vanity", env=MB_ENV, cwd=tmp_path)

@@ -97,7 +97,16 @@ def test_messagebird_verbose_send_shows_no_key_and_no_hook_secret(tmp_path: Path
         MessageBirdSim,
         {"access_key": MB_KEY},
         {"VOXPIPE_MESSAGEBIRD_KEY": MB_KEY},
-        ["-P", "messagebird", "--text", "Your code is 4 8 3 9.", "--to", "+447911123456", "--report-url", report_url],
+        [
+            "-P",
+            "messagebird",
+            "--text",
+            "Your code is 4 8 3 9.",
+            "--to",
+            "+447911123456",
+            "-O",
+            f"report_url={report_url}",
+        ],
         journal,
         dry,
     )
@@ -139,10 +148,10 @@ def test_wawp_credentials_given_as_flags_are_redacted_too(tmp_path: Path, media)
             media["ogg"],
             "--to",
             "+201012345678",
-            "--instance-id",
-            WAWP_INSTANCE,
-            "--access-token",
-            WAWP_TOKEN,
+            "-O",
+            f"instance_id={WAWP_INSTANCE}",
+            "-O",
+            f"access_token={WAWP_TOKEN}",
         ],
         tmp_path / "j.db",
         False,
@@ -165,7 +174,7 @@ def test_alphasms_verbose_send_shows_no_key(tmp_path: Path, dry: bool, message: 
         source.write_bytes(make_audio("wav", 1.0))
         message = ["--audio", str(source), "--mode", "media"]
         report_url, hook_secret = hook_secret_url(journal, "alphasms")
-        args += ["--report-url", report_url]
+        args += ["-O", f"report_url={report_url}"]
         secrets.append(hook_secret)
     proc, accepted = _send(
         AlphaSmsSim, {"key": ALPHA_KEY}, {"VOXPIPE_ALPHASMS_KEY": ALPHA_KEY}, args + message, journal, dry

@@ -11,15 +11,16 @@ from pathlib import Path
 
 import pytest
 
-import voxpipe.sender.status as status_module
+import voxpipe.sender.delivery as status_module
 from tests.simulators import AlphaSmsSim, MessageBirdSim, NineBitsSim, make_audio
 from voxpipe.pipeline.retry import RetryPolicy
+from voxpipe.sender.delivery import apply_update
 from voxpipe.sender.dispatch import http_client
 from voxpipe.sender.errors import ConfigError
 from voxpipe.sender.journal import Journal
 from voxpipe.sender.providers.ninebits import NineBits
 from voxpipe.sender.recipients import Recipient
-from voxpipe.sender.status import StatusUpdate, apply_update
+from voxpipe.sender.statuses import StatusUpdate
 from voxpipe.sender.tracking import cancel, check_cancel, refresh
 
 from .tracking_support import FAST, KEYS, alpha, bird, events, nine, rows, send_to, statuses

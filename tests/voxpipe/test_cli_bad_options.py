@@ -118,9 +118,9 @@ CASES = [
     ),
     ([*PREPARE, "--store", "s3://bucket-ok:99999/p"], 1, "'bucket-ok:99999' is not a valid bucket name"),
     (
-        ["send", "-P", "messagebird", "--to", "+447911123456", "--text", "Hi.", "--report-url", "http://[::1/x"],
-        2,
-        "Invalid value for '--report-url': http://[::1/x: Invalid IPv6 URL",
+        ["send", "-P", "messagebird", "--to", "+447911123456", "--text", "Hi.", "-O", "report_url=http://[::1/x"],
+        1,
+        "messagebird: option report_url='http://[::1/x': Invalid IPv6 URL",
     ),
     (
         ["hooks", "--public-url", "http://h:99999"],
