@@ -89,7 +89,7 @@ def cli(ctx: click.Context, verbose: int) -> None:
 
 
 def _register() -> None:
-    from . import cmd_prepare, cmd_send, cmd_status, cmd_store
+    from . import cmd_prepare, cmd_review, cmd_send, cmd_status, cmd_store
 
     cli.add_command(cmd_prepare.prepare)
     cli.add_command(cmd_store.serve)
@@ -101,6 +101,7 @@ def _register() -> None:
     cli.add_command(cmd_status.cancel)
     cli.add_command(cmd_prepare.engines)
     cli.add_command(cmd_prepare.profiles)
+    cli.add_command(cmd_review.review)
 
 
 _register()

@@ -17,6 +17,7 @@ from voxpipe.pipeline.manifest import Row, expand_sources
 from voxpipe.pipeline.preparation import Item, ItemResult, PrepareSettings, prepare_many
 from voxpipe.pipeline.profiles import DEFAULT_PROFILES, available_profiles, load_profile
 
+from .cmd_review import review_option, write_prepared_review
 from .inputs import message_text
 from .output import (
     check_report_target,
@@ -90,6 +91,7 @@ MAX_SECONDS_LIMIT = 86_400
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report on stdout.")
 @click.option("--report", type=click.Path(path_type=Path), help="Write the JSON report to this file.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar [default: on a terminal].")
+@review_option
 @store_options
 def prepare(
     sources: tuple[Path, ...],
@@ -112,6 +114,7 @@ def prepare(
     as_json: bool,
     report: Path | None,
     progress: bool | None,
+    review: bool,
     store: str | None,
     **store_args: Any,
 ) -> None:
@@ -170,7 +173,9 @@ def prepare(
     finally:
         if target is not None:
             target.close()
-    emit_report(results, as_json, report, {"timing": timing}, passwords)
+    data = emit_report(results, as_json, report, {"timing": timing}, passwords)
+    if review:
+        write_prepared_review(data, out_dir)
     if any(not r.ok for r in results):
         sys.exit(1)
 
@@ -192,7 +197,7 @@ def emit_report(
     report: Path | None,
     extra: dict[str, Any] | None = None,
     passwords: Iterable[str] = (),
-) -> None:
+) -> dict[str, Any]:
     data = {
         "items": hide_url_passwords([redact_errors(r.to_dict()) for r in results], passwords),
         "summary": {
@@ -208,6 +213,7 @@ def emit_report(
         _print_results(results, data["summary"])
     if report:
         write_report(report, json.dumps(data, indent=2) + "\n")
+    return data
 
 
 def _print_results(results: list[ItemResult], s: dict[str, Any]) -> None:

@@ -25,6 +25,7 @@ from voxpipe.sender.journal import Campaign, Journal, RecipientRow
 from voxpipe.sender.providers import REGISTRY, Provider, provider_class
 from voxpipe.sender.status import STATUSES
 
+from .cmd_review import status_html_options, write_status_html
 from .cmd_send import journal_path
 from .credentials import credential_options, given_credentials
 from .output import echo_err, forget_in_logs
@@ -87,6 +88,7 @@ def _campaigns(journal: Journal, ids: tuple[str, ...]) -> list[Campaign]:
     help="Provider base URL for look-ups (white-label host, simulator) [default: the provider's].",
 )
 @click.option("--rate", type=FiniteFloat(0.01, MAX_RATE), help="Look-up requests per second at most (0.01 to 10,000).")
+@status_html_options
 @credential_options(cls for cls in REGISTRY.values() if cls.can_poll or cls.can_cancel)
 def status(
     campaign_ids: tuple[str, ...],
@@ -98,6 +100,8 @@ def status(
     interval: float,
     api_url: str | None,
     rate: float | None,
+    html_file: Path | None,
+    mask_numbers: bool,
     **rest: Any,
 ) -> None:
     """Show every campaign's recipients with their delivery status.
@@ -137,6 +141,8 @@ def status(
                 else:
                     step()
         reports = [_report(c, journal.rows(c.id), refreshed.get(c.id)) for c in campaigns]
+        if html_file is not None:
+            write_status_html(journal, campaigns, html_file, mask_numbers)
     if as_json:
         click.echo(
             json.dumps(reports, indent=2, default=str, allow_nan=False)
