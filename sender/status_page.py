@@ -121,11 +121,17 @@ def timeline(changes: list[list[tuple[float, str]]], points: int) -> dict[str, A
     return {"t": [round(float(t), 1) for t in grid], "series": series}
 
 
-def _shown(text: str | None, mask: bool) -> str | None:
+def _shown(text: str | None, mask: bool, address: str = "") -> str | None:
+    """A free text from the journal, secrets redacted and, when masking, numbers masked (the
+    recipient's own as its address is, so that the two together show no more digits)."""
     if text is None:
         return None
     text = redact_text(text)
-    return mask_numbers_in(text) if mask else text
+    if not mask:
+        return text
+    if address:
+        text = text.replace(address, mask_number(address))
+    return mask_numbers_in(text)
 
 
 def _campaign(journal: Journal, campaign: Campaign, settings: StatusPageSettings) -> dict[str, Any]:
@@ -156,14 +162,14 @@ def _campaign(journal: Journal, campaign: Campaign, settings: StatusPageSettings
             {
                 "address": mask_number(r.address) if mask else r.address,
                 "status": r.status,
-                "raw_status": _shown(r.raw_status, mask),
-                "reason": _shown(r.reason or r.error, mask),
+                "raw_status": _shown(r.raw_status, mask, r.address),
+                "reason": _shown(r.reason or r.error, mask, r.address),
                 "duration_s": r.duration_s,
-                "cost": _shown(r.cost, mask),
+                "cost": _shown(r.cost, mask, r.address),
                 "ref": _shown(r.ref, False),
                 "dtmf": r.dtmf,
                 "attempts": r.attempts,
-                "updated_at": datetime.fromtimestamp(r.status_at or r.updated_at, UTC).isoformat(timespec="seconds"),
+                "updated_at": datetime.fromtimestamp(r.status_at or r.updated_at, UTC).strftime("%Y-%m-%d %H:%M:%S"),
             }
             for r in rows
         ],

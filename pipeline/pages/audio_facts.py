@@ -145,7 +145,9 @@ def _silences(samples: np.ndarray, rate: int, s: FactSettings) -> tuple[list[tup
     inner = ~active[first : last + 1]
     edges = np.flatnonzero(np.diff(np.concatenate(([0], inner.view(np.int8), [0]))))
     frame_s = frame / rate
-    runs = [(float((first + a) * frame_s), float((b - a) * frame_s)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+    runs = [
+        (float((first + a) * frame_s), float((b - a) * frame_s)) for a, b in zip(edges[::2], edges[1::2], strict=True)
+    ]
     pauses = [(start, length) for start, length in runs if length >= s.pause_s]
     span = (last + 1 - first) * frame_s
     return pauses, max(0.0, span - sum(length for _, length in pauses))

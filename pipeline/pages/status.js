@@ -57,7 +57,9 @@
       box.append(svg("path", { d: d + "Z", fill: colour(status), "data-status": status }));
       for (let i = 0; i < n; i++) base[i] = top[i];
     }
-    return [box, el("div", { class: "axis" }, el("span", {}, when(t[0])), el("span", {}, "statuses over time, from the journal's events"), el("span", {}, when(t[n - 1])))];
+    const legend = el("div", { class: "legend" });
+    for (const status of Object.keys(series)) legend.append(el("span", {}, key(status), status));
+    return [box, el("div", { class: "axis" }, el("span", {}, when(t[0])), el("span", {}, "statuses over time, from the journal's events"), el("span", {}, when(t[n - 1]))), legend];
   }
 
   function table(c, state) {
@@ -66,7 +68,7 @@
     for (const [status, n] of Object.entries(c.counts)) pick.append(el("option", { value: status }, `${status} (${n})`));
     const pager = el("div", { class: "pager" });
     const body = el("tbody", {});
-    const head = el("thead", {}, el("tr", {}, ...["recipient", "status", "raw status", "reason", "duration", "DTMF", "cost", "reference", "attempts", "last change"].map((h) => el("th", {}, h))));
+    const head = el("thead", {}, el("tr", {}, ...["recipient", "status", "raw status", "reason", "duration", "DTMF", "cost", "reference", "attempts", "last change (UTC)"].map((h) => el("th", {}, h))));
     function draw() {
       const rows = c.recipients.filter((r) => !state.status || r.status === state.status);
       const size = data.page_size, pages = Math.max(1, Math.ceil(rows.length / size));
