@@ -20,16 +20,18 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .artifact import Artifact, atomic_path, content_key, load_sidecar, remove_stale_parts, sha256_file, write_sidecar
 from .audio import Audio
 from .encoding import Verified, encode, verify
 from .engines import DEFAULT_ENGINE, Engine, VoiceSettings, get_engine
 from .errors import AudioInputError, EncodeError, MarkupError, VoxpipeError
-from .load import FetchSettings, decode_source, read_source
+from .load import FetchSettings, decode_source, is_url, read_source
 from .markup import Pause, Script, normalize, parse
 from .mastering import MasterSettings, master
 from .profiles import DEFAULT_PROFILES, Profile, load_profile
-from .redaction import redact_text
+from .redaction import redact_text, redact_url
 from .synthesis import synthesize
 
 __all__ = [
@@ -61,6 +63,9 @@ PEAK_SAFETY_DB = 0.05
 MAX_TRIES = 5
 # Ids name report rows and may name files downstream: safe file-name characters only.
 _ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+#: A source clips where this many samples in a row sit at full scale (a flat top; one sample is a peak).
+_CLIP_RUN = 3
+_FULL_SCALE = 0.999
 #: Speech-time estimate for the length check, deliberately fast (people read ~14
 #: characters a second), so only a script that is surely too long is refused.
 SPEECH_CHARS_PER_SECOND = 25.0
@@ -121,6 +126,12 @@ class ItemResult:
     error: str | None = None
     artifacts: tuple[Artifact, ...] = ()
     warnings: tuple[str, ...] = ()
+    text: str | None = None
+    """The input as written (text or markup), so a report shows what was said."""
+    audio: str | None = None
+    """Or the source audio: its path, or its URL without password and query."""
+    words: int | None = None
+    """Words spoken (say-as read out), for the speaking rate; None for source audio."""
 
     @property
     def ok(self) -> bool:
@@ -133,6 +144,9 @@ class ItemResult:
             "error": self.error,
             "warnings": list(self.warnings),
             "artifacts": [a.to_dict() for a in self.artifacts],
+            "text": self.text,
+            "audio": self.audio,
+            "words": self.words,
         }
 
 
@@ -146,6 +160,7 @@ class Plan:
     script: Script | None
     engine: Engine | None
     source: bytes | None
+    words: int | None = None
 
 
 def check_item_id(item_id: object) -> None:
@@ -204,16 +219,44 @@ def plan(item: Item, settings: PrepareSettings = PrepareSettings()) -> Plan:
         language = script.language or item.language or settings.language or engine.language
         check_script_length(script, language, settings.fetch.max_seconds)
         source = None
+        words: int | None = _spoken_words(script, language)
     else:
         assert item.audio is not None
         script, engine = None, None
         source = read_source(item.audio, settings.fetch)
         base = {"audio": hashlib.sha256(source).hexdigest()}
+        words = None
     paths = tuple(
         settings.out_dir / f"{p.name}-{content_key({**base, 'profile': p.settings()})[:24]}.{p.extension}"
         for p in profiles
     )
-    return Plan(item, profiles, paths, script, engine, source)
+    return Plan(item, profiles, paths, script, engine, source, words)
+
+
+def _spoken_words(script: Script, language: str) -> int:
+    return sum(len(seg.text.split()) for seg in normalize(script, language).segments if not isinstance(seg, Pause))
+
+
+def _described(result: ItemResult, item: Item, plan: Plan | None) -> ItemResult:
+    """``result`` with what was asked for (text or source) and the words spoken, for reports."""
+    audio = redact_url(item.audio) if item.audio is not None and is_url(item.audio) else item.audio
+    return replace(result, text=item.text, audio=audio, words=plan.words if plan else None)
+
+
+def _clipping_warnings(audio: Audio) -> tuple[str, ...]:
+    """A warning when the source has flat tops at full scale: mastering lowers them but cannot undo them."""
+    at_full = np.abs(audio.samples) >= _FULL_SCALE
+    if np.count_nonzero(at_full) < _CLIP_RUN:
+        return ()
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], at_full.view(np.int8), [0]))))
+    lengths = edges[1::2] - edges[::2]
+    runs = lengths[lengths >= _CLIP_RUN]
+    if not len(runs):
+        return ()
+    return (
+        f"the source clips: {int(runs.sum())} samples at full scale in {len(runs)} places "
+        "(mastering lowers the level but cannot undo the distortion)",
+    )
 
 
 def _reused(plan: Plan) -> list[Artifact | None]:
@@ -229,13 +272,14 @@ def prepare_one(item: Item, settings: PrepareSettings = PrepareSettings()) -> It
     planned = plan(item, settings)
     found = _reused(planned)
     if all(found):
-        return _result(item.id, [a for a in found if a])
+        return _described(_result(item.id, [a for a in found if a]), item, planned)
     audio = _source_audio(planned, settings)
+    notes = _clipping_warnings(audio) if planned.source is not None else ()
     artifacts = [
-        have or produce(audio, profile, path)
+        have or produce(audio, profile, path, source_warnings=notes)
         for have, profile, path in zip(found, planned.profiles, planned.paths, strict=True)
     ]
-    return _result(item.id, artifacts)
+    return _described(_result(item.id, artifacts), item, planned)
 
 
 def prepare(item: Item, settings: PrepareSettings = PrepareSettings()) -> ItemResult:
@@ -245,14 +289,15 @@ def prepare(item: Item, settings: PrepareSettings = PrepareSettings()) -> ItemRe
     except AudioInputError as exc:  # mastering's "silent" names no file: say which source it was
         source = redact_text(item.audio) if item.audio else ""
         said = str(exc)
-        return ItemResult(item.id, "error", error=said if said.startswith(source) else f"{source}: {said}")
+        result = ItemResult(item.id, "error", error=said if said.startswith(source) else f"{source}: {said}")
     except VoxpipeError as exc:
-        return ItemResult(item.id, "error", error=str(exc))
+        result = ItemResult(item.id, "error", error=str(exc))
     except OSError as exc:  # the output folder: missing rights, a file in the way, a full disk
         where = exc.filename or settings.out_dir
-        return ItemResult(item.id, "error", error=f"cannot write {where}: {exc.strerror or exc}")
+        result = ItemResult(item.id, "error", error=f"cannot write {where}: {exc.strerror or exc}")
     except Exception as exc:  # noqa: BLE001 - a bug or a library surprise fails this item, not the batch
-        return _unexpected(item.id, exc)
+        result = _unexpected(item.id, exc)
+    return _described(result, item, None)
 
 
 def _unexpected(item_id: str, exc: BaseException) -> ItemResult:
@@ -292,8 +337,9 @@ def _encode_within_budget(audio: Audio, profile: Profile, dest: Path) -> int | N
     return kbps
 
 
-def produce(audio: Audio, profile: Profile, path: Path) -> Artifact:
-    """Master, encode and verify ``audio`` for ``profile`` into ``path`` (atomically)."""
+def produce(audio: Audio, profile: Profile, path: Path, source_warnings: tuple[str, ...] = ()) -> Artifact:
+    """Master, encode and verify ``audio`` for ``profile`` into ``path`` (atomically);
+    ``source_warnings`` (about the input) go with the artifact, so a reuse still reports them."""
     offset, margin = _FIRST_TRY_DB.get(profile.codec, (0.0, 0.5))
     settings = MasterSettings(gain_offset_db=offset, ceiling_margin_db=margin)
     warnings: list[str] = []
@@ -338,7 +384,7 @@ def produce(audio: Audio, profile: Profile, path: Path) -> Artifact:
         container=got.container,
         codec=got.codec,
         bitrate_kbps=kbps,
-        warnings=tuple(list(mastered.warnings) + warnings),
+        warnings=(*source_warnings, *mastered.warnings, *warnings),
     )
     write_sidecar(artifact)
     return artifact
@@ -404,15 +450,16 @@ def prepare_many(items: Iterable[Item], settings: PrepareSettings = PrepareSetti
     for item in items:
         if item.text is not None:
             try:
-                found = _reused(plan(item, settings))
+                planned = plan(item, settings)
+                found = _reused(planned)
             except VoxpipeError as exc:
-                yield ItemResult(item.id, "error", error=str(exc))
+                yield _described(ItemResult(item.id, "error", error=str(exc)), item, None)
                 continue
             except Exception as exc:  # noqa: BLE001 - one bad item must not stop the batch
-                yield _unexpected(item.id, exc)
+                yield _described(_unexpected(item.id, exc), item, None)
                 continue
             if all(found):
-                yield _result(item.id, [a for a in found if a])
+                yield _described(_result(item.id, [a for a in found if a]), item, planned)
                 continue
         pending.append(item)
     if not pending:
@@ -431,4 +478,5 @@ def prepare_many(items: Iterable[Item], settings: PrepareSettings = PrepareSetti
             try:
                 yield future.result()
             except Exception as exc:  # noqa: BLE001 - a worker that died (e.g. out of memory) fails its item only
-                yield ItemResult(futures[future].id, "error", error=f"worker failed: {exc!r}")
+                failed = ItemResult(futures[future].id, "error", error=f"worker failed: {exc!r}")
+                yield _described(failed, futures[future], None)

@@ -44,7 +44,7 @@ from .errors import JournalError
 from .recipients import Recipient
 from .statuses import Status
 
-__all__ = ["Campaign", "Journal", "Lease", "LeaseHeld", "LeaseLost", "RecipientRow", "client_id"]
+__all__ = ["Campaign", "Event", "Journal", "Lease", "LeaseHeld", "LeaseLost", "RecipientRow", "client_id"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS campaigns (
@@ -112,6 +112,17 @@ class Campaign:
     fingerprint: str
     message: dict[str, Any]
     created_at: float
+
+
+@dataclass(frozen=True)
+class Event:
+    """One callback or look-up as recorded (``payload`` is what it said; ``at`` when it arrived)."""
+
+    campaign: str | None
+    address: str | None
+    source: str
+    payload: Any
+    at: float
 
 
 @dataclass(frozen=True)
@@ -505,6 +516,14 @@ class Journal:
                     time.time(),
                 ),
             )
+
+    def events(self, campaign: str) -> list[Event]:
+        """The campaign's recorded callbacks and look-ups, in the order they arrived."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT campaign, address, source, payload, at FROM events WHERE campaign = ? ORDER BY id", (campaign,)
+            ).fetchall()
+        return [Event(c, a, s, json.loads(p), at) for c, a, s, p, at in rows]
 
     def hook_secret(self) -> str:
         """The per-journal secret in callback URLs (created on first use)."""

@@ -46,6 +46,7 @@ COMMANDS = {
     "serve": "voxpipe.cmd_store:serve",
     "storage": "voxpipe.cmd_store:storage",
     "config": "voxpipe.cmd_config:config",
+    "review": "voxpipe.cmd_review:review",
 }
 """Command name -> ``module:attribute``; loaded on use."""
 

@@ -18,6 +18,7 @@ from voxpipe.pipeline.manifest import Row, expand_sources
 from voxpipe.pipeline.preparation import Item, ItemResult, PrepareSettings
 from voxpipe.pipeline.profiles import available_profiles, load_profile
 
+from .cmd_review import review_option, write_prepared_review
 from .inputs import message_text
 from .output import (
     check_report_target,
@@ -74,6 +75,7 @@ MAX_SECONDS_LIMIT = 86_400
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report on stdout.")
 @click.option("--report", type=click.Path(path_type=Path), help="Write the JSON report to this file.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar [default: on a terminal].")
+@review_option
 @store_options
 def prepare(
     sources: tuple[Path, ...],
@@ -89,6 +91,7 @@ def prepare(
     as_json: bool,
     report: Path | None,
     progress: bool | None,
+    review: bool,
     **flags: Any,
 ) -> None:
     """Turn text, markup or audio into mastered MP3 / Ogg-Opus / WAV files.
@@ -127,7 +130,9 @@ def prepare(
                 else:
                     advance(event.id, event.ok)
     assert batch is not None
-    _emit(batch, as_json, report, passwords)
+    data = _emit(batch, as_json, report, passwords)
+    if review:
+        write_prepared_review(data, settings.out_dir)
     if not batch.ok:
         sys.exit(1)
 
@@ -164,7 +169,7 @@ def prepare_settings(config: Config, **extra: Any) -> PrepareSettings:
     )
 
 
-def _emit(batch: BatchReport, as_json: bool, report: Path | None, passwords: Iterable[str]) -> None:
+def _emit(batch: BatchReport, as_json: bool, report: Path | None, passwords: Iterable[str]) -> dict[str, Any]:
     data = batch.to_dict()
     data["items"] = hide_url_passwords([redact_errors(item) for item in data["items"]], passwords)
     if as_json:
@@ -173,6 +178,7 @@ def _emit(batch: BatchReport, as_json: bool, report: Path | None, passwords: Ite
         _print_results(list(batch.results), data["summary"])
     if report:
         write_report(report, json.dumps(data, indent=2) + "\n")
+    return data
 
 
 def _print_results(results: list[ItemResult], s: dict[str, Any]) -> None:

@@ -25,6 +25,7 @@ from voxpipe.sender.journal import Journal
 from voxpipe.sender.providers import Provider, provider_class, registry
 from voxpipe.sender.sending import DEFAULT_JOURNAL
 
+from .cmd_review import status_html_options, write_status_html
 from .cmd_send import option_pairs
 from .output import echo_err, forget_in_logs
 from .params import FiniteFloat, Url, current_config
@@ -98,6 +99,7 @@ def _provider(config: Config, name: str) -> Provider:
     help="Provider base URL for look-ups (white-label host, simulator) [default: the provider's].",
 )
 @click.option("--rate", type=FiniteFloat(0.01, MAX_RATE), help="Look-up requests per second at most (0.01 to 10,000).")
+@status_html_options
 @_OPTION
 def status(
     campaign_ids: tuple[str, ...],
@@ -110,6 +112,8 @@ def status(
     api_url: str | None,
     rate: float | None,
     provider_options: tuple[str, ...],
+    html_file: Path | None,
+    mask_numbers: bool,
 ) -> None:
     """Show every campaign's recipients with their delivery status.
 
@@ -151,6 +155,8 @@ def status(
                 else:
                     step()
         reports = [tracking.campaign_report(journal, c, refreshed.get(c.id)) for c in campaigns]
+        if html_file is not None:
+            write_status_html(journal, campaigns, html_file, mask_numbers)
     if as_json:
         click.echo(json.dumps(reports, indent=2, default=str, allow_nan=False))  # the journal holds no NaN/Infinity
     else:
