@@ -20,6 +20,23 @@ import click
 
 from voxpipe.pipeline.redaction import redact_text
 
+__all__ = [
+    "FLAGS",
+    "REDACTOR_KEY",
+    "_ERROR_KEYS",
+    "_PARAM",
+    "_URL_PASSWORD",
+    "check_report_target",
+    "echo_err",
+    "error_line",
+    "flag_names",
+    "forget_in_logs",
+    "hide_url_passwords",
+    "redact_errors",
+    "url_passwords",
+    "write_report",
+]
+
 FLAGS = {
     "text": "--text/--ssml/--ssml-file",
     "audio": "--audio",

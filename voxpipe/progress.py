@@ -6,6 +6,8 @@ import contextlib
 import sys
 from collections.abc import Callable, Iterator
 
+__all__ = ["progress_bar"]
+
 
 @contextlib.contextmanager
 def progress_bar(total: int, label: str, enabled: bool | None) -> Iterator[Callable[..., None]]:

@@ -33,7 +33,7 @@ from ..audio import Audio
 from ..errors import SynthesisError
 from .base import EngineInfo, VoiceSettings
 
-__all__ = ["BUNDLED_VOICE", "PiperEngine"]
+__all__ = ["BUNDLED_VOICE", "PiperEngine", "fixed_noise_model"]
 
 BUNDLED_VOICE = "en_US-joe-medium"
 

@@ -46,7 +46,6 @@ __all__ = [
     "StoreSettings",
     "StoredObject",
     "UrlMode",
-    "open_store",
     "put_many",
 ]
 
@@ -334,23 +333,3 @@ def _outcome(store: Store, artifact: Artifact, future: Future[Hosted]) -> Hosted
         error = StoreError(f"{store.name}: {artifact.name}: unexpected error: {type(exc).__name__}: {exc}")
         error.__cause__ = exc
         return error
-
-
-def open_store(spec: str, settings: StoreSettings | None = None) -> Store:
-    """A store for ``spec``: ``s3://bucket[/prefix]`` or a local directory path."""
-    settings = settings or StoreSettings()
-    spec = spec.strip()
-    if not spec:
-        raise StoreError("store: empty store location; give a directory or s3://bucket/prefix")
-    if spec.lower().startswith("s3://"):
-        from .s3 import S3Store
-
-        return S3Store.from_spec(spec, settings)
-    if "://" in spec:
-        scheme = spec.split("://", 1)[0]
-        raise StoreError(f"store {scheme}://...: unsupported scheme; give a directory or s3://bucket/prefix")
-    if settings.url_mode != "public":
-        raise StoreError(f"{spec}: presigned URLs need an s3:// store; a local directory is served as is")
-    from .local import LocalStore
-
-    return LocalStore(Path(spec).expanduser(), settings)
