@@ -146,7 +146,7 @@ class SendReport:
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for row in self.rows:
-            out[row.status] = out.get(row.status, 0) + 1
+            out[str(row.status)] = out.get(str(row.status), 0) + 1
         return out
 
     @property
