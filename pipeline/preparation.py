@@ -29,6 +29,7 @@ from .engines import DEFAULT_ENGINE, Engine, VoiceSettings, get_engine
 from .errors import AudioInputError, EncodeError, MarkupError, VoxpipeError
 from .load import FetchSettings, decode_source, is_url, read_source
 from .markup import Pause, Script, normalize, parse
+from .markup.values import language_tag
 from .mastering import MasterSettings, master
 from .profiles import DEFAULT_PROFILES, Profile, load_profile
 from .redaction import redact_text, redact_url
@@ -41,6 +42,7 @@ __all__ = [
     "Plan",
     "PrepareSettings",
     "check_item_id",
+    "check_language",
     "check_script_length",
     "cpu_count",
     "parallelism",
@@ -117,6 +119,17 @@ class PrepareSettings:
         seconds = self.fetch.max_seconds
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds < float("inf"):
             raise VoxpipeError(f"max_seconds must be a finite number above 0, not {seconds!r}")
+        check_language(self.language)
+
+
+def check_language(language: str | None) -> None:
+    """Raise MarkupError unless ``language`` (the text's, for say-as words) is None or a tag like en or en-US."""
+    if language is None:
+        return
+    try:
+        language_tag(language)
+    except ValueError as exc:
+        raise MarkupError(f"`language` {language!r}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -195,6 +208,7 @@ def check_script_length(script: Script, language: str, max_seconds: float) -> No
 def plan(item: Item, settings: PrepareSettings = PrepareSettings()) -> Plan:
     """Check ``item`` (id, text limits, markup, profiles, voice; source audio is read) and name its files."""
     check_item_id(item.id)
+    check_language(item.language)
     if (item.text is None) == (item.audio is None):
         raise VoxpipeError("give exactly one of text or audio")
     profiles = tuple(load_profile(p, settings.profile_dirs) for p in (item.profiles or settings.profiles))

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from voxpipe.pipeline.markup import Script, parse
-from voxpipe.pipeline.preparation import Item, PrepareSettings, plan, prepare
+from voxpipe.pipeline.preparation import Item, PrepareSettings, check_language, plan, prepare
 from voxpipe.pipeline.store import Store
 from voxpipe.pipeline.urlcheck import url_problem
 
@@ -52,6 +52,7 @@ class Message:
         problem = url_problem(self.media_url) if self.media_url else None
         if problem:
             raise ConfigError(f"`media_url` {self.media_url}: {problem}")
+        check_language(self.language)
 
     @cached_property
     def script(self) -> Script | None:

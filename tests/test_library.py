@@ -108,3 +108,11 @@ def test_a_real_send_asks_for_credentials_first(tmp_path: Path, monkeypatch: pyt
     with pytest.raises(ConfigError, match="9bits: missing credential token: set VOXPIPE_9BITS_TOKEN"):
         send_message("9bits", "Hello.", ["+2348020000001"], store=str(tmp_path / "media"), journal=tmp_path / "j.db")
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("language", ["not a language", "en_US!", " "])
+def test_a_malformed_text_language_is_refused_not_guessed(language: str) -> None:
+    from voxpipe import MarkupError
+
+    with pytest.raises(MarkupError, match=re.escape(f"`language` {language!r}: a language tag like en or en-US")):
+        Message(text="hi", language=language)

@@ -55,6 +55,7 @@ FLAGS = {
     "wait": "--wait",
     "allow_vanity": "--allow-vanity",
     "default_region": "--default-region",
+    "language": "--language",
 }
 """Library parameter -> the flags that give it, for error lines."""
 
