@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .manifest import Row
-from .preparation import ItemResult, PrepareSettings, prepare_many
+from .preparation import ItemResult, PrepareSettings
+from .runner import prepare_many
 from .store import Store, publish
 
 __all__ = ["BatchReport", "iter_prepare", "prepare_batch"]

@@ -13,16 +13,13 @@ import hashlib
 import logging
 import os
 import re
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .artifact import Artifact, atomic_path, content_key, load_sidecar, remove_stale_parts, sha256_file, write_sidecar
+from .artifact import Artifact, atomic_path, content_key, load_sidecar, sha256_file, write_sidecar
 from .audio import Audio
 from .encoding import Verified, encode, verify
 from .engines import DEFAULT_ENGINE, Engine, VoiceSettings, get_engine
@@ -45,12 +42,14 @@ __all__ = [
     "check_language",
     "check_script_length",
     "cpu_count",
-    "parallelism",
+    "described",
     "plan",
     "prepare",
-    "prepare_many",
     "prepare_one",
     "produce",
+    "result_of",
+    "reused",
+    "unexpected",
 ]
 
 _LOG = logging.getLogger(__name__)
@@ -251,7 +250,7 @@ def _spoken_words(script: Script, language: str) -> int:
     return sum(len(seg.text.split()) for seg in normalize(script, language).segments if not isinstance(seg, Pause))
 
 
-def _described(result: ItemResult, item: Item, plan: Plan | None) -> ItemResult:
+def described(result: ItemResult, item: Item, plan: Plan | None) -> ItemResult:
     """``result`` with what was asked for (text or source) and the words spoken, for reports."""
     audio = redact_url(item.audio) if item.audio is not None and is_url(item.audio) else item.audio
     return replace(result, text=item.text, audio=audio, words=plan.words if plan else None)
@@ -273,7 +272,8 @@ def _clipping_warnings(audio: Audio) -> tuple[str, ...]:
     )
 
 
-def _reused(plan: Plan) -> list[Artifact | None]:
+def reused(plan: Plan) -> list[Artifact | None]:
+    """Each planned artifact that is on disk already (from an earlier run), else None."""
     return [load_sidecar(path) for path in plan.paths]
 
 
@@ -284,16 +284,16 @@ def prepare_one(item: Item, settings: PrepareSettings = PrepareSettings()) -> It
     the error in the result, as a batch wants it.
     """
     planned = plan(item, settings)
-    found = _reused(planned)
+    found = reused(planned)
     if all(found):
-        return _described(_result(item.id, [a for a in found if a]), item, planned)
+        return described(result_of(item.id, [a for a in found if a]), item, planned)
     audio = _source_audio(planned, settings)
     notes = _clipping_warnings(audio) if planned.source is not None else ()
     artifacts = [
         have or produce(audio, profile, path, source_warnings=notes)
         for have, profile, path in zip(found, planned.profiles, planned.paths, strict=True)
     ]
-    return _described(_result(item.id, artifacts), item, planned)
+    return described(result_of(item.id, artifacts), item, planned)
 
 
 def prepare(item: Item, settings: PrepareSettings = PrepareSettings()) -> ItemResult:
@@ -310,17 +310,19 @@ def prepare(item: Item, settings: PrepareSettings = PrepareSettings()) -> ItemRe
         where = exc.filename or settings.out_dir
         result = ItemResult(item.id, "error", error=f"cannot write {where}: {exc.strerror or exc}")
     except Exception as exc:  # noqa: BLE001 - a bug or a library surprise fails this item, not the batch
-        result = _unexpected(item.id, exc)
-    return _described(result, item, None)
+        result = unexpected(item.id, exc)
+    return described(result, item, None)
 
 
-def _unexpected(item_id: str, exc: BaseException) -> ItemResult:
+def unexpected(item_id: str, exc: BaseException) -> ItemResult:
+    """A failed result for an error nobody expected (a bug): its type and first line, redacted."""
     _LOG.debug("unexpected error preparing %s", item_id, exc_info=True)
     reason = redact_text(str(exc).splitlines()[0] if str(exc) else "")[:300]
     return ItemResult(item_id, "error", error=f"unexpected error: {type(exc).__name__}: {reason}".rstrip(": "))
 
 
-def _result(item_id: str, artifacts: list[Artifact]) -> ItemResult:
+def result_of(item_id: str, artifacts: list[Artifact]) -> ItemResult:
+    """A successful result carrying the artifacts' warnings once each."""
     warnings = tuple(dict.fromkeys(w for a in artifacts for w in a.warnings))
     return ItemResult(item_id, "ok", artifacts=tuple(artifacts), warnings=warnings)
 
@@ -426,71 +428,3 @@ def _check_size(profile: Profile, size: int, got: Verified, kbps: int | None, wa
             f"{profile.name}: {size // 1024} KB is over the {profile.size_budget_bytes // 1024} KB "
             "play-icon budget even at the lowest bitrate; WhatsApp will show it as a file download"
         )
-
-
-# --- batches ---------------------------------------------------------------
-
-_WORKER_SETTINGS: PrepareSettings | None = None
-
-
-def _init_worker(settings: PrepareSettings) -> None:
-    global _WORKER_SETTINGS
-    _WORKER_SETTINGS = settings
-
-
-def _work(item: Item) -> ItemResult:
-    assert _WORKER_SETTINGS is not None
-    return prepare(item, _WORKER_SETTINGS)
-
-
-def parallelism(settings: PrepareSettings, pending: int) -> tuple[int, int]:
-    """(workers, threads per worker) with workers x threads never above the cores."""
-    cores = cpu_count()
-    jobs = settings.jobs or cores
-    jobs = max(1, min(jobs, pending, cores))
-    threads = settings.threads or max(1, cores // jobs)
-    return jobs, min(threads, max(1, cores // jobs))
-
-
-def prepare_many(items: Iterable[Item], settings: PrepareSettings = PrepareSettings()) -> Iterator[ItemResult]:
-    """Prepare many items, yielding each result as it completes (not in input order).
-
-    Items whose artifacts are all on disk already are answered first, without
-    starting any worker; the rest go to worker processes that each load the
-    voice once.
-    """
-    remove_stale_parts(settings.out_dir)
-    pending: list[Item] = []
-    for item in items:
-        if item.text is not None:
-            try:
-                planned = plan(item, settings)
-                found = _reused(planned)
-            except VoxpipeError as exc:
-                yield _described(ItemResult(item.id, "error", error=str(exc)), item, None)
-                continue
-            except Exception as exc:  # noqa: BLE001 - one bad item must not stop the batch
-                yield _described(_unexpected(item.id, exc), item, None)
-                continue
-            if all(found):
-                yield _described(_result(item.id, [a for a in found if a]), item, planned)
-                continue
-        pending.append(item)
-    if not pending:
-        return
-    jobs, threads = parallelism(settings, len(pending))
-    settings = replace(settings, threads=threads)
-    if jobs == 1:
-        for item in pending:
-            yield prepare(item, settings)
-        return
-    with ProcessPoolExecutor(
-        jobs, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(settings,)
-    ) as pool:
-        futures = {pool.submit(_work, item): item for item in pending}
-        for future in as_completed(futures):
-            try:
-                yield future.result()
-            except Exception as exc:  # noqa: BLE001 - a worker that died (e.g. out of memory) fails its item only
-                failed = ItemResult(futures[future].id, "error", error=f"worker failed: {exc!r}")
-                yield _described(failed, futures[future], None)

@@ -156,7 +156,7 @@ class PiperEngine:
 
         try:
             sentences = [voice.phonemes_to_ids(p) for p in voice.phonemize(text) if p]
-            # Workers x threads never exceed the cores (see preparation.parallelism).
+            # Workers x threads never exceed the cores (see runner.parallelism).
             workers = min(self.threads, len(sentences))
             if workers > 1:
                 with ThreadPoolExecutor(workers, thread_name_prefix="piper") as pool:
