@@ -20,7 +20,7 @@ import numpy as np
 from .audio import Audio
 from .errors import EncodeError, VoxpipeError
 
-__all__ = ["StreamInfo", "configure_pydub", "decode", "ffmpeg_exe", "run"]
+__all__ = ["StreamInfo", "configure_pydub", "decode", "ffmpeg_exe", "parse_stream_info", "run"]
 
 _LOG = logging.getLogger(__name__)
 

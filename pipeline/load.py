@@ -25,7 +25,7 @@ from .fetch import Deadline, PinnedTransport, Resolver, system_resolver
 from .ffmpeg import decode
 from .redaction import redact_text, redact_url
 
-__all__ = ["FetchSettings", "decode_source", "is_url", "load_audio", "read_source"]
+__all__ = ["FetchSettings", "check_url", "decode_source", "is_url", "load_audio", "read_source"]
 
 
 @dataclass(frozen=True)

@@ -444,7 +444,7 @@ class Journal:
                 and not (held.host == host and not _alive(held.pid))
             ):
                 raise LeaseHeld(
-                    f"campaign {campaign} is being sent by {held.describe()}; run again later or `wait` for it",
+                    f"campaign {campaign} is being sent by {held.describe()}; run again later, or `wait` for it",
                     held,
                 )
             mine = Lease(campaign, owner, host, pid, now, now + ttl_s)

@@ -307,6 +307,8 @@ def _checked(name: str, raw: Any, source: str) -> Any:
     try:
         return key.check(raw)
     except ValueError as exc:
+        if source == "flag":  # named as typed: store.url_mode came from --url-mode
+            raise SettingsError(f"--{name.rsplit('.', 1)[-1].replace('_', '-')}: {exc}") from None
         raise SettingsError(f"{source}: {name}: {exc}") from None
 
 
