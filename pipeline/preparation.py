@@ -14,6 +14,7 @@ import logging
 import os
 import re
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,9 @@ from .markup.values import language_tag
 from .mastering import MasterSettings, master
 from .profiles import DEFAULT_PROFILES, Profile, load_profile
 from .redaction import redact_text, redact_url
+from .secret import folder_secret, keyed_digest
 from .synthesis import synthesize
+from .templates import ESCAPES, MASK, Template
 
 __all__ = [
     "SPEECH_CHARS_PER_SECOND",
@@ -90,6 +93,29 @@ class Item:
     voice: str | None = None
     language: str | None = None
     profiles: tuple[str, ...] | None = None
+    template: Template | None = None
+    """The template ``text`` was rendered from (with ``values``): reports of a sensitive one show ``****``."""
+    values: tuple[tuple[str, str], ...] = ()
+    """The checked values ``text`` was rendered with."""
+
+    @property
+    def sensitive(self) -> bool:
+        return self.template is not None and self.template.sensitive
+
+    @property
+    def shown(self) -> str | None:
+        """The text as reports and logs may show it."""
+        if self.template is not None and self.template.sensitive:
+            return self.template.shown(dict(self.values))
+        return self.text
+
+    def masked(self, message: str) -> str:
+        """``message`` with this item's values hidden, when they are secret."""
+        if not self.sensitive:
+            return message
+        for _, value in sorted(self.values, key=lambda kv: -len(kv[1])):
+            message = message.replace(value, MASK).replace(value.translate(ESCAPES), MASK)
+        return message
 
 
 @dataclass(frozen=True)
@@ -239,8 +265,10 @@ def plan(item: Item, settings: PrepareSettings = PrepareSettings()) -> Plan:
         source = read_source(item.audio, settings.fetch)
         base = {"audio": hashlib.sha256(source).hexdigest()}
         words = None
+    # A secret's file name must not let anyone who knows the template compute it from the code.
+    key = partial(keyed_digest, folder_secret(settings.out_dir)) if item.sensitive else (lambda k: k)
     paths = tuple(
-        settings.out_dir / f"{p.name}-{content_key({**base, 'profile': p.settings()})[:24]}.{p.extension}"
+        settings.out_dir / f"{p.name}-{key(content_key({**base, 'profile': p.settings()}))[:24]}.{p.extension}"
         for p in profiles
     )
     return Plan(item, profiles, paths, script, engine, source, words)
@@ -253,7 +281,8 @@ def _spoken_words(script: Script, language: str) -> int:
 def described(result: ItemResult, item: Item, plan: Plan | None) -> ItemResult:
     """``result`` with what was asked for (text or source) and the words spoken, for reports."""
     audio = redact_url(item.audio) if item.audio is not None and is_url(item.audio) else item.audio
-    return replace(result, text=item.text, audio=audio, words=plan.words if plan else None)
+    error = item.masked(result.error) if result.error else result.error
+    return replace(result, text=item.shown, audio=audio, words=plan.words if plan else None, error=error)
 
 
 def _clipping_warnings(audio: Audio) -> tuple[str, ...]:

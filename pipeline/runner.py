@@ -55,10 +55,12 @@ def parallelism(settings: PrepareSettings, pending: int) -> tuple[int, int]:
     return jobs, min(threads, max(1, cores // jobs))
 
 
-def _triage(items: Iterable[Item], settings: PrepareSettings) -> Iterator[Item | ItemResult]:
+def _triage(items: Iterable[Item | ItemResult], settings: PrepareSettings) -> Iterator[Item | ItemResult]:
     """Each item, or its result when every artifact is on disk already (or it cannot be planned)."""
     for item in items:
-        if item.text is not None:
+        if isinstance(item, ItemResult):
+            yield item
+        elif item.text is not None:
             try:
                 planned = plan(item, settings)
                 found = reused(planned)
@@ -70,12 +72,18 @@ def _triage(items: Iterable[Item], settings: PrepareSettings) -> Iterator[Item |
                 continue
             if all(found):
                 yield described(result_of(item.id, [a for a in found if a]), item, planned)
-                continue
-        yield item
+            else:
+                yield item
+        else:
+            yield item
 
 
-def prepare_many(items: Iterable[Item], settings: PrepareSettings = PrepareSettings()) -> Iterator[ItemResult]:
+def prepare_many(
+    items: Iterable[Item | ItemResult], settings: PrepareSettings = PrepareSettings()
+) -> Iterator[ItemResult]:
     """Prepare many items, yielding each result as it completes (not in input order).
+
+    A result among ``items`` (a row that was bad before it became an item) is passed through.
 
     Worker processes each load the voice once; they are started only when at
     least one item needs work, and no more of them than such items.

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -15,12 +17,15 @@ from voxpipe.pipeline.batch import BatchReport, iter_prepare
 from voxpipe.pipeline.engines import engine_infos
 from voxpipe.pipeline.load import FetchSettings
 from voxpipe.pipeline.manifest import Row, expand_sources
+from voxpipe.pipeline.personal import iter_data, prepare_template
 from voxpipe.pipeline.preparation import Item, ItemResult, PrepareSettings
 from voxpipe.pipeline.profiles import available_profiles, load_profile
+from voxpipe.pipeline.templates import Template
 
 from .cmd_review import review_option, write_prepared_review
-from .inputs import message_text
+from .inputs import message_text, read_ssml_file
 from .output import (
+    StreamedReport,
     check_report_target,
     echo_err,
     error_line,
@@ -72,6 +77,19 @@ MAX_SECONDS_LIMIT = 86_400
 @click.option(
     "--max-chars", type=click.IntRange(1), help=f"Longest text accepted, in characters [default: {_D.max_chars}]."
 )
+@click.option(
+    "--template",
+    type=click.Path(path_type=Path),
+    help="Markup with {placeholders}, filled from each row of --data (one message per row).",
+)
+@click.option(
+    "--data", type=click.Path(path_type=Path), help="Rows for --template: CSV or JSONL with id + placeholders."
+)
+@click.option(
+    "--sensitive/--not-sensitive",
+    default=None,
+    help="Treat --template values as secrets [default: when a placeholder is read as digits].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report on stdout.")
 @click.option("--report", type=click.Path(path_type=Path), help="Write the JSON report to this file.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar [default: on a terminal].")
@@ -92,6 +110,9 @@ def prepare(
     report: Path | None,
     progress: bool | None,
     review: bool,
+    template: Path | None,
+    data: Path | None,
+    sensitive: bool | None,
     **flags: Any,
 ) -> None:
     """Turn text, markup or audio into mastered MP3 / Ogg-Opus / WAV files.
@@ -102,6 +123,18 @@ def prepare(
     is also hosted and gets a media_url a provider can fetch.
     """
     direct = [v for v in (text, ssml, ssml_file, audio) if v is not None]
+    if template is not None or data is not None:
+        if template is None or data is None:
+            raise click.UsageError("--template and --data go together")
+        if direct or sources:
+            raise click.UsageError("--template with --data replaces SOURCES, --text, --ssml, --ssml-file and --audio")
+        if review:
+            raise click.UsageError("--review is not available with --template (a page per campaign row would be huge)")
+    if template is not None and data is not None:
+        config = current_config({**store_flags(flags), **_prepare_flags(flags, profiles)})
+        settings = prepare_settings(config, tld=tld, threads=threads, allow_private_urls=allow_private_urls)
+        _prepare_template(config, settings, template, data, sensitive, as_json, report, progress)
+        return
     if len(direct) > 1:
         raise click.UsageError("give only one of --text, --ssml, --audio or --ssml-file")
     if not direct and not sources:
@@ -130,10 +163,52 @@ def prepare(
                 else:
                     advance(event.id, event.ok)
     assert batch is not None
-    data = _emit(batch, as_json, report, passwords)
+    emitted = _emit(batch, as_json, report, passwords)
     if review:
-        write_prepared_review(data, settings.out_dir)
+        write_prepared_review(emitted, settings.out_dir)
     if not batch.ok:
+        sys.exit(1)
+
+
+def _prepare_template(
+    config: Config,
+    settings: PrepareSettings,
+    template_path: Path,
+    data: Path,
+    sensitive: bool | None,
+    as_json: bool,
+    report: Path | None,
+    progress: bool | None,
+) -> None:
+    """Stream: each row's line and report entry are written as it completes, so memory stays flat."""
+    passwords = url_passwords(config.get("store.base_url"), config.get("store.endpoint_url"))
+    forget_in_logs(passwords)
+    if report is not None:
+        check_report_target(report)
+    for name in settings.profiles:
+        load_profile(name)
+    template = Template.parse(read_ssml_file(template_path), sensitive=sensitive)
+    rows = iter_data(data)
+    first = next(rows)  # an unreadable file or header is one line now, before any work
+    counts = {"items": 0, "ok": 0, "error": 0}
+    started = time.perf_counter()
+    with configured_store(config) as store, progress_bar(None, "preparing", progress) as advance:
+        streamed = StreamedReport(report, to_stdout=as_json)
+        try:
+            for result in prepare_template(template, itertools.chain([first], rows), settings, store):
+                advance(result.id, result.ok)
+                counts["items"] += 1
+                counts["ok" if result.ok else "error"] += 1
+                streamed.add(hide_url_passwords(redact_errors(result.to_dict()), passwords))
+                if not as_json:
+                    _print_results([result], counts, summary=False)
+        except BaseException:
+            streamed.discard()
+            raise
+        streamed.close({**counts, "timing": {"prepare_s": round(time.perf_counter() - started, 3)}})
+    if not as_json:
+        click.echo(f"{counts['ok']} of {counts['items']} prepared, {counts['error']} failed", err=True)
+    if counts["error"]:
         sys.exit(1)
 
 
@@ -181,7 +256,7 @@ def _emit(batch: BatchReport, as_json: bool, report: Path | None, passwords: Ite
     return data
 
 
-def _print_results(results: list[ItemResult], s: dict[str, Any]) -> None:
+def _print_results(results: list[ItemResult], s: dict[str, Any], *, summary: bool = True) -> None:
     width = max((len(r.id) for r in results if r.ok), default=0)
     for r in results:
         if not r.ok:
@@ -198,7 +273,7 @@ def _print_results(results: list[ItemResult], s: dict[str, Any]) -> None:
             )
         for w in r.warnings:
             echo_err(f"warn   {r.id}: {w}")
-    if len(results) > 1:  # one input: its own line says it all
+    if summary and len(results) > 1:  # one input: its own line says it all
         click.echo(f"{s['ok']} of {s['items']} prepared, {s['error']} failed", err=True)
 
 
