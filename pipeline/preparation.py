@@ -33,7 +33,7 @@ from .profiles import DEFAULT_PROFILES, Profile, load_profile
 from .redaction import redact_text, redact_url
 from .secret import folder_secret, keyed_digest
 from .synthesis import synthesize
-from .templates import ESCAPES, MASK, Template
+from .templates import Template, mask_values
 
 __all__ = [
     "SPEECH_CHARS_PER_SECOND",
@@ -111,11 +111,7 @@ class Item:
 
     def masked(self, message: str) -> str:
         """``message`` with this item's values hidden, when they are secret."""
-        if not self.sensitive:
-            return message
-        for _, value in sorted(self.values, key=lambda kv: -len(kv[1])):
-            message = message.replace(value, MASK).replace(value.translate(ESCAPES), MASK)
-        return message
+        return mask_values(message, [v for _, v in self.values], self.language or "en") if self.sensitive else message
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ unless told otherwise: reports and logs show its values as ``****``.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from typing import Any
 
 from .errors import MarkupError, VoxpipeError
 from .markup import normalize, parse
+from .markup.normalize import say_digits
 from .markup.tokenizer import CONTROL, EndTag, StartTag, Text, markup_error, prepare, tokenize
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "RenderedRow",
     "Template",
     "TemplateError",
+    "mask_values",
     "render_row",
     "render_rows",
 ]
@@ -173,6 +176,21 @@ class Template:
             return values[name].translate(ESCAPES)
 
         return _PLACEHOLDER.sub(one, self.source)
+
+
+def mask_values(message: str, values: Iterable[str], language: str = "en") -> str:
+    """``message`` with every ``values`` entry replaced by ``****``: as written, escaped, and, for a
+    number, as its digits with separators between (``4, 8, 3``) or read out (``four eight three``)."""
+    for value in sorted(values, key=len, reverse=True):
+        forms = [re.escape(value), re.escape(value.translate(ESCAPES))]
+        digits = [c for c in value if c.isdecimal()]
+        if len(digits) >= 2:
+            forms.append(r"(?<![0-9])" + r"[^0-9A-Za-z]{0,3}".join(digits) + r"(?![0-9])")
+            with contextlib.suppress(MarkupError, ValueError):
+                words = say_digits("".join(digits), language).split()
+                forms.append(r"\b" + r"[^A-Za-z0-9]{1,3}".join(map(re.escape, words)) + r"\b")
+        message = re.sub("|".join(forms), MASK, message, flags=re.IGNORECASE)
+    return message
 
 
 def _has_digits(fields: Iterable[Field]) -> bool:

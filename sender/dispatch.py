@@ -322,8 +322,13 @@ def send(
     """
     provider.check(payload)
     campaign = campaign or campaign_id(provider, payload.mode, message, recipients)
+    secret = journal.hook_secret().encode() if message.sensitive else None
     journal.open_campaign(
-        campaign, provider.name, payload.mode.value, fingerprint(provider, payload.mode, message), message.describe()
+        campaign,
+        provider.name,
+        payload.mode.value,
+        fingerprint(provider, payload.mode, message, secret),
+        message.describe(secret),
     )
     journal.add_recipients(campaign, recipients)
     for bad in rejected:
