@@ -32,6 +32,7 @@ from .mastering import MasterSettings, master
 from .profiles import DEFAULT_PROFILES, Profile, load_profile
 from .redaction import redact_text, redact_url
 from .secret import folder_secret, keyed_digest
+from .segments import SPLICE_VERSION, open_cache, synthesize_template
 from .synthesis import synthesize
 from .templates import Template, mask_values
 
@@ -133,6 +134,14 @@ class PrepareSettings:
     profile_dirs: tuple[Path, ...] = ()
     max_chars: int = 100_000
     """Longest text or markup accepted, in characters (checked before parsing)."""
+    segment_cache: bool = True
+    """Assemble a template's messages from cached segments (see :mod:`.segments`); False: full synthesis."""
+    cache_dir: Path | None = None
+    """Where the segment cache lives; None: ``.segment-cache`` in ``out_dir``."""
+
+    @property
+    def segments_dir(self) -> Path:
+        return self.cache_dir if self.cache_dir is not None else self.out_dir / ".segment-cache"
 
     def __post_init__(self) -> None:
         if isinstance(self.max_chars, bool) or not isinstance(self.max_chars, int) or self.max_chars < 1:
@@ -166,6 +175,8 @@ class ItemResult:
     """Or the source audio: its path, or its URL without password and query."""
     words: int | None = None
     """Words spoken (say-as read out), for the speaking rate; None for source audio."""
+    segments: dict[str, int] | None = None
+    """For a template's message made now: segment-cache hits and misses (carriers synthesised)."""
 
     @property
     def ok(self) -> bool:
@@ -181,6 +192,7 @@ class ItemResult:
             "text": self.text,
             "audio": self.audio,
             "words": self.words,
+            **({"segments": self.segments} if self.segments is not None else {}),
         }
 
 
@@ -251,6 +263,8 @@ def plan(item: Item, settings: PrepareSettings = PrepareSettings()) -> Plan:
             "language": item.language or settings.language,
             "engine": engine.identity(),
         }
+        if item.template is not None and settings.segment_cache:  # spliced audio differs from a full synthesis
+            base["segments"] = SPLICE_VERSION
         language = script.language or item.language or settings.language or engine.language
         check_script_length(script, language, settings.fetch.max_seconds)
         source = None
@@ -312,13 +326,18 @@ def prepare_one(item: Item, settings: PrepareSettings = PrepareSettings()) -> It
     found = reused(planned)
     if all(found):
         return described(result_of(item.id, [a for a in found if a]), item, planned)
+    stats = open_cache(settings.segments_dir).stats if item.template and settings.segment_cache else None
+    before = stats.to_dict() if stats else {}
     audio = _source_audio(planned, settings)
     notes = _clipping_warnings(audio) if planned.source is not None else ()
     artifacts = [
         have or produce(audio, profile, path, source_warnings=notes)
         for have, profile, path in zip(found, planned.profiles, planned.paths, strict=True)
     ]
-    return described(result_of(item.id, artifacts), item, planned)
+    result = described(result_of(item.id, artifacts), item, planned)
+    if stats is not None:
+        result = replace(result, segments={k: v - before[k] for k, v in stats.to_dict().items()})
+    return result
 
 
 def prepare(item: Item, settings: PrepareSettings = PrepareSettings()) -> ItemResult:
@@ -355,7 +374,13 @@ def result_of(item_id: str, artifacts: list[Artifact]) -> ItemResult:
 def _source_audio(plan: Plan, settings: PrepareSettings) -> Audio:
     if plan.script is not None:
         assert plan.engine is not None
-        return synthesize(plan.script, plan.engine, language=plan.item.language)
+        item = plan.item
+        if item.template is not None and settings.segment_cache:
+            cache = open_cache(settings.segments_dir)
+            spliced = synthesize_template(item.template, dict(item.values), plan.engine, cache, language=item.language)
+            if spliced is not None:
+                return spliced
+        return synthesize(plan.script, plan.engine, language=item.language)
     assert plan.source is not None and plan.item.audio is not None
     return decode_source(plan.source, plan.item.audio, settings.fetch)
 

@@ -168,6 +168,10 @@ class Template:
         """What a report or log may show: the values, or ``****`` for each when the template is sensitive."""
         return self._fill(dict.fromkeys(self.names, MASK) if self.sensitive else values)
 
+    def marked(self) -> str:
+        """The template with each placeholder as ``\\ue000name\\ue001`` (private-use marks that survive parsing)."""
+        return self._fill({n: f"\ue000{n}\ue001" for n in self.names})
+
     def _fill(self, values: Mapping[str, str]) -> str:
         def one(match: re.Match[str]) -> str:
             name = match.group(1)

@@ -90,6 +90,12 @@ MAX_SECONDS_LIMIT = 86_400
     default=None,
     help="Treat --template values as secrets [default: when a placeholder is read as digits].",
 )
+@click.option(
+    "--segment-cache/--no-segment-cache",
+    default=None,
+    help="Assemble --template messages from cached segments, or synthesise each in full [default: cached].",
+)
+@click.option("--cache-dir", help="Segment cache folder [default: OUT/.segment-cache].")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report on stdout.")
 @click.option("--report", type=click.Path(path_type=Path), help="Write the JSON report to this file.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar [default: on a terminal].")
@@ -222,6 +228,8 @@ def _prepare_flags(flags: dict[str, Any], profiles: tuple[str, ...]) -> dict[str
         "prepare.max_seconds": flags.pop("max_seconds"),
         "prepare.max_chars": flags.pop("max_chars"),
         "prepare.profiles": list(profiles) or None,
+        "prepare.segment_cache": flags.pop("segment_cache", None),
+        "prepare.cache_dir": flags.pop("cache_dir", None),
     }
 
 
@@ -241,6 +249,8 @@ def prepare_settings(config: Config, **extra: Any) -> PrepareSettings:
             max_seconds=config.get("prepare.max_seconds", _D.fetch.max_seconds),
         ),
         max_chars=config.get("prepare.max_chars", _D.max_chars),
+        segment_cache=config.get("prepare.segment_cache", _D.segment_cache),
+        cache_dir=Path(config.get("prepare.cache_dir")) if config.get("prepare.cache_dir") else None,
     )
 
 

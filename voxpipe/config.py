@@ -143,6 +143,8 @@ KEYS: tuple[Key, ...] = (
     Key("prepare.jobs", "VOXPIPE_PREPARE_JOBS", _number(1, 256, whole=True), "worker processes"),
     Key("prepare.max_seconds", "VOXPIPE_PREPARE_MAX_SECONDS", _number(0, 86_400, low_open=True), "longest audio"),
     Key("prepare.max_chars", "VOXPIPE_PREPARE_MAX_CHARS", _number(1, 10_000_000, whole=True), "longest text"),
+    Key("prepare.segment_cache", "VOXPIPE_PREPARE_SEGMENT_CACHE", _bool, "templates from cached segments"),
+    Key("prepare.cache_dir", "VOXPIPE_PREPARE_CACHE_DIR", _text, "segment cache folder"),
 )
 _BY_NAME = {k.name: k for k in KEYS}
 
