@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 # Bump when the mastering or encoding code changes the bytes it produces.
-PIPELINE_VERSION = "3"
+PIPELINE_VERSION = "5"
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ from .audio import Audio
 from .engines import Engine
 from .errors import MarkupError
 from .markup import Pause, Prosody, Script, Speech, normalize, parse
+from .markup.normalize import say_digits
 from .markup.symbols import EMPHASIS_GAIN_DB
 from .synthesis import join_spoken
 from .templates import ESCAPES, Field, Template
@@ -68,9 +69,14 @@ SPLICE_VERSION = 1
 """Part of a spliced artifact's content key: a change to the splicing re-renders."""
 UNIT_KINDS = frozenset({"digits", "characters", "spell-out", "telephone"})
 CROSSFADE_MS = 6.0
+_QUIET_WINDOW_MS = 5.0
+_CUT_SLACK_MS = 12.0
 _MAX_LEVEL_MATCH_DB = 6.0
 _MEMORY_ENTRIES = 128  # ~60 MB of 5-second carriers per process
 _MARK = re.compile("\ue000([A-Za-z_][A-Za-z0-9_]*)\ue001")
+_REFERENCE_DIGITS = (4, 7, 1, 9, 0, 2, 8, 3, 6, 5)
+"""The reference code, repeated as needed: varied digits sound like a code, repeated ones like a list."""
+_WORD = re.compile(r"\w(?:.*\w)?")  # a token without the punctuation around it
 _REPRESENTATIVE = {"cardinal": "7", "ordinal": "2", "text": "Sam"}
 
 
@@ -284,38 +290,77 @@ class _Slot:
 
 
 def _units(tokens: tuple[str, ...], unit: str) -> tuple[str, ...]:
-    return tuple(unit if _spoken(t) else t for t in tokens)
+    """Every spoken token replaced by ``unit``, keeping the punctuation around it ("four," -> "zero,")."""
+    return tuple(_WORD.sub(lambda _: _core(unit), t, count=1) if _spoken(t) else t for t in tokens)
 
 
-def _reference(run: TemplateRun, language: str) -> tuple[tuple[str, ...], ...]:
-    """The reference carrier's tokens: every value replaced by its kind's representative."""
+def _core(token: str) -> str:
+    found = _WORD.search(token)
+    return found.group(0) if found else token
+
+
+def _digit_words(language: str) -> tuple[str, ...] | None:
+    words = tuple(say_digits("0123456789", language).split())
+    return words if len(words) == 10 else None
+
+
+def _layout(
+    run: TemplateRun, language: str, *, shift: int = 0, unit: str | None = None, phrase: int | None = None
+) -> tuple[tuple[str, ...], ...]:
+    """A carrier's tokens: the constant words, with representatives for the values.
+
+    Digits take the reference code's digits (:data:`_REFERENCE_DIGITS`, varied so the sequence sounds
+    like a code) plus ``shift``: the ten shifts give every digit in every position. Other unit values
+    take ``unit`` in every unit slot; phrase values their kind's representative, except piece
+    ``phrase``, which keeps the row's own words.
+    """
+    digits = _digit_words(language)
+    counter = 0
     layout: list[tuple[str, ...]] = []
-    unit: str | None = None
-    for piece in run.pieces:
-        if piece.field is None:
+    for i, piece in enumerate(run.pieces):
+        if piece.field is None or i == phrase:
             layout.append(piece.words)
+        elif piece.field.kind == "digits" and digits is not None:
+            tokens: list[str] = []
+            for token in piece.words:
+                if _spoken(token):
+                    digit = digits[(_REFERENCE_DIGITS[counter % 10] + shift) % 10]
+                    tokens.append(_WORD.sub(digit.replace("\\", r"\\"), token, count=1))
+                    counter += 1
+                else:
+                    tokens.append(token)
+            layout.append(tuple(tokens))
         elif piece.units:
-            unit = unit or next(iter(_representative(piece.field, language)), "zero")
-            layout.append(_units(piece.words, unit))
+            layout.append(_units(piece.words, unit or next(iter(_representative(piece.field, language)), "zero")))
         else:
             layout.append(_representative(piece.field, language))
     return tuple(layout)
 
 
-def _slots(run: TemplateRun, language: str) -> list[_Slot]:
-    reference = _reference(run, language)
+def _slots(run: TemplateRun, language: str) -> list[_Slot] | None:
+    """Where each stretch of the run comes from; None when a value has a word no carrier can give."""
+    reference = _layout(run, language)
+    digits = _digit_words(language)
     slots: list[_Slot] = []
+    counter = 0
     for i, piece in enumerate(run.pieces):
         if piece.field is None:
             slots.append(_Slot(reference, i, 0, len(piece.words) - 1))
+        elif piece.field.kind == "digits" and digits is not None:
+            for j, token in enumerate(piece.words):
+                if not _spoken(token):
+                    continue
+                if _core(token) not in digits:
+                    return None
+                shift = (digits.index(_core(token)) - _REFERENCE_DIGITS[counter % 10]) % 10
+                slots.append(_Slot(_layout(run, language, shift=shift), i, j, j, region=i))
+                counter += 1
         elif piece.units:  # each unit from the carrier with that unit in every unit slot
-            for j, word in enumerate(piece.words):
-                if _spoken(word):
-                    layout = tuple(_units(p.words, word) if p.units else reference[k] for k, p in enumerate(run.pieces))
-                    slots.append(_Slot(layout, i, j, j, region=i))
+            for j, token in enumerate(piece.words):
+                if _spoken(token):
+                    slots.append(_Slot(_layout(run, language, unit=_core(token)), i, j, j, region=i))
         else:
-            layout = tuple(piece.words if k == i else reference[k] for k in range(len(run.pieces)))
-            slots.append(_Slot(layout, i, 0, len(piece.words) - 1, region=i))
+            slots.append(_Slot(_layout(run, language, phrase=i), i, 0, len(piece.words) - 1, region=i))
     return slots
 
 
@@ -336,23 +381,39 @@ def _word_index(layout: tuple[tuple[str, ...], ...], piece: int, token: int) -> 
     return _word_count(layout[:piece]) + sum(_spoken(t) for t in layout[piece][:token])
 
 
+def _quietest(samples: np.ndarray, start: int, end: int, rate: int) -> int:
+    """The middle of the quietest few milliseconds between ``start`` and ``end``: where a cut is least heard."""
+    window = max(1, int(rate * _QUIET_WINDOW_MS / 1000))
+    start, end = max(0, start), min(len(samples), end)
+    if end - start <= window:
+        return (start + end) // 2
+    energy = np.convolve(samples[start:end].astype(np.float64) ** 2, np.ones(window), mode="valid")
+    return start + int(np.argmin(energy)) + window // 2
+
+
+def _cut(carrier: Carrier, left: int) -> int:
+    """The cut between word ``left`` and the next, found in the audio around the gap the durations give."""
+    slack = int(carrier.rate * _CUT_SLACK_MS / 1000)  # the durations are right to a frame or so
+    gap_start, gap_end = carrier.words[left][1], carrier.words[left + 1][0]
+    return _quietest(carrier.samples, gap_start - slack, gap_end + slack, carrier.rate)
+
+
 def _cut_before(carrier: Carrier, index: int) -> int:
-    if index <= 0:
-        return 0
-    return (carrier.words[index - 1][1] + carrier.words[index][0]) // 2
+    return 0 if index <= 0 else _cut(carrier, index - 1)
 
 
 def _cut_after(carrier: Carrier, index: int) -> int:
-    if index >= len(carrier.words) - 1:
-        return len(carrier.samples)
-    return (carrier.words[index][1] + carrier.words[index + 1][0]) // 2
+    return len(carrier.samples) if index >= len(carrier.words) - 1 else _cut(carrier, index)
 
 
 def _splice(run: TemplateRun, engine: Engine, cache: SegmentCache, language: str) -> Audio | None:
     """The run assembled from carriers; None when a carrier's words do not line up with its text."""
     # (carrier tokens, region, first word, last word); neighbouring words of one carrier are one stretch.
     spans: list[tuple[tuple[tuple[str, ...], ...], int, int, int]] = []
-    for slot in _slots(run, language):
+    slots = _slots(run, language)
+    if slots is None:
+        return None
+    for slot in slots:
         first = _word_index(slot.layout, slot.piece, slot.first)
         last = _word_index(slot.layout, slot.piece, slot.last + 1) - 1
         if last < first:

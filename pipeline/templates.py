@@ -191,7 +191,7 @@ def mask_values(message: str, values: Iterable[str], language: str = "en") -> st
         if len(digits) >= 2:
             forms.append(r"(?<![0-9])" + r"[^0-9A-Za-z]{0,3}".join(digits) + r"(?![0-9])")
             with contextlib.suppress(MarkupError, ValueError):
-                words = say_digits("".join(digits), language).split()
+                words = re.findall(r"[^\s,]+", say_digits("".join(digits), language))
                 forms.append(r"\b" + r"[^A-Za-z0-9]{1,3}".join(map(re.escape, words)) + r"\b")
         message = re.sub("|".join(forms), MASK, message, flags=re.IGNORECASE)
     return message
