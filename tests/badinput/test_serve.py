@@ -128,7 +128,8 @@ HTTP_CASES += [
     ("range-1000-parts", _get("/ok.mp3", "Range: bytes=" + ",".join(f"{i}-{i}" for i in range(1000))), {200, 206, 416}),
     ("range-empty", _get("/ok.mp3", "Range: "), {200, 416}),
     ("range-negative-end", _get("/ok.mp3", "Range: bytes=0--5"), {200, 416}),
-    ("if-range-garbage", _get("/ok.mp3", "Range: bytes=0-1", "If-Range: \x7fgarbage"), {200, 206}),
+    # DEL (0x7f) may not appear in a field value (RFC 9110 5.5): the parser refuses the request with 400.
+    ("if-range-garbage", _get("/ok.mp3", "Range: bytes=0-1", "If-Range: \x7fgarbage"), {200, 206, 400}),
     ("if-none-match-huge", _get("/ok.mp3", "If-None-Match: " + ", ".join(f'"{i}"' for i in range(5000))), {200, 304, 400, 431}),
     ("method-delete", b"DELETE /ok.mp3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", {404, 405}),
     ("method-put-body", b"PUT /ok.mp3 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello", {404, 405}),
