@@ -70,7 +70,7 @@ def check_tls(certfile: str | None, keyfile: str | None) -> None:
 
 
 def uvicorn_config(
-    app_factory: Callable[[], ASGIApp], server: ServerSettings, log_config: dict[str, Any]
+    app_factory: Callable[[], ASGIApp], server: ServerSettings, log_config: dict[str, Any] | None
 ) -> uvicorn.Config:
     """uvicorn's configuration for ``server``; ``app_factory`` must pickle when there are several workers."""
     limits = HeadLimits(server.header_timeout_s, server.max_url_bytes, server.max_header_bytes, server.max_headers)
