@@ -49,9 +49,11 @@ accepted. ``failed`` keeps its ``statusReason`` (timeout, incorrect number,
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
+import warnings
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -422,8 +424,7 @@ def _price(price: Any) -> str | None:
 
 def _verified_claims(token: str, key: str, skew_s: int) -> dict[str, Any]:
     """The claims of a token signed with ``key``, by MessageBird, valid now (within ``skew_s``)."""
-    import jwt  # only a receiver with a signing key needs it
-
+    jwt = _jwt()
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
@@ -436,6 +437,16 @@ def _verified_claims(token: str, key: str, skew_s: int) -> dict[str, Any]:
     except jwt.InvalidTokenError as exc:
         raise SignatureError(f"messagebird: signature: {exc}") from exc
     return claims
+
+
+@functools.cache
+def _jwt() -> Any:
+    """PyJWT, imported by the first signed report (sending never needs it)."""
+    import jwt
+
+    # The key's length is MessageBird's choice: no warning per report about it.
+    warnings.filterwarnings("ignore", category=jwt.InsecureKeyLengthWarning)
+    return jwt
 
 
 def _token_id(token: str) -> str:

@@ -8,6 +8,8 @@ from starlette.datastructures import Headers
 from starlette.types import Scope, Send
 
 TEXT = b"text/plain; charset=utf-8"
+REFUSED_KEY = "voxpipe.refused"
+"""Scope key of a request the server protocol answered itself (and logged), so the app logs no line of its own."""
 
 
 def local_raw_path(scope: Scope) -> str:

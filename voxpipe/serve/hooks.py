@@ -30,10 +30,10 @@ from voxpipe.sender.providers import Callback
 from ._asgi import has_body, local_raw_path, send_text
 from .settings import ServeSettings
 
-__all__ = ["UNAVAILABLE", "HookRoutes"]
+__all__ = ["HookRoutes"]
 
 _LOG = logging.getLogger(__name__)
-UNAVAILABLE = HookAnswer(503, "the journal cannot take callbacks now; deliver again later\n", {"Retry-After": "5"})
+_UNAVAILABLE = HookAnswer(503, "the journal cannot take callbacks now; deliver again later\n", {"Retry-After": "5"})
 _FIRST_PAUSE_S = 0.05
 _LONGEST_PAUSE_S = 1.0
 
@@ -130,7 +130,7 @@ class HookRoutes:
             except JournalError as exc:
                 if time.monotonic() + pause > deadline:
                     _LOG.error("hook:%s: answered 503 so the provider delivers again: %s", name, redact_text(str(exc)))
-                    return UNAVAILABLE
+                    return _UNAVAILABLE
                 _LOG.debug("hook:%s: journal busy, trying again: %s", name, redact_text(str(exc)))
             await anyio.sleep(pause)
             pause = min(pause * 2, _LONGEST_PAUSE_S)

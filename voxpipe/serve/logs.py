@@ -28,17 +28,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from voxpipe.log_redaction import RedactingFilter
 from voxpipe.pipeline.redaction import REDACTED, redact_hook_paths
 
-from ._asgi import local_raw_path
+from ._asgi import REFUSED_KEY, local_raw_path
 from .settings import LogFormat
 
-__all__ = ["ACCESS_LOGGER", "REFUSED_KEY", "AccessLog", "JsonFormatter", "TextFormatter", "log_config", "shown_path"]
+__all__ = ["ACCESS_LOGGER", "AccessLog", "JsonFormatter", "TextFormatter", "log_config", "shown_path"]
 
 ACCESS_LOGGER = "voxpipe.serve.access"
 _ACCESS = logging.getLogger(ACCESS_LOGGER)
 _FIELDS = ("client", "method", "path", "status", "bytes", "duration_ms")
 _MAX_SHOWN = 200
-REFUSED_KEY = "voxpipe.refused"
-"""Scope key of a request the server protocol answered itself (and logged)."""
 
 
 def _utc(created: float) -> str:

@@ -29,7 +29,8 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from .logs import ACCESS_LOGGER, REFUSED_KEY
+from ._asgi import REFUSED_KEY
+from .logs import ACCESS_LOGGER
 
 __all__ = ["HeadLimits", "LimitedHttpToolsProtocol"]
 
