@@ -116,6 +116,8 @@ def serve(
         ssl_keyfile=ssl_keyfile,
         log_format="json" if log_format == "json" else "text",
     )
+    if ssl_keyfile and not ssl_certfile:
+        raise click.UsageError("--ssl-keyfile needs --ssl-certfile too")
     check_tls(ssl_certfile, ssl_keyfile)
     sock = bind(host, port, server.backlog)  # before the journal: a port in use must not leave a new journal behind
     try:

@@ -8,8 +8,8 @@ The path is shown without its query string (it may carry presigned
 signatures or tokens), decoded once, with any hook secret replaced by
 ``***`` (``/hooks/<provider>/***``, or ``/hooks/***`` for a path under
 ``/hooks/`` that names no known provider). ``--log-format json`` writes one
-JSON object per line instead (``time``, ``level``, ``logger``, ``message``,
-and for requests ``client``, ``method``, ``path``, ``status``, ``bytes``,
+JSON object per line instead (``time``, ``level``, ``logger``, ``pid`` (the
+worker), ``message``, and for requests ``client``, ``method``, ``path``, ``status``, ``bytes``,
 ``duration_ms``). Every record, whoever logs it (uvicorn too), passes the
 CLI's redacting filter before it is written.
 """
@@ -63,6 +63,7 @@ class JsonFormatter(logging.Formatter):
             "time": _utc(record.created),
             "level": record.levelname,
             "logger": record.name,
+            "pid": record.process,
             "message": record.getMessage(),
         }
         data.update({key: getattr(record, key) for key in _FIELDS if hasattr(record, key)})
