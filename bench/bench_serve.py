@@ -87,12 +87,31 @@ def wait_listening(port: int, proc: subprocess.Popen[bytes]) -> None:
     raise SystemExit("the server did not start")
 
 
+def children(pid: int) -> list[int]:
+    try:
+        found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    return [int(c) for c in found]
+
+
 @dataclass
 class Server:
     name: str
     proc: subprocess.Popen[bytes]
     port: int
     log: Path
+
+    def cpu_s(self) -> float:
+        """CPU seconds the server process (and its workers) used so far."""
+        total = 0.0
+        for pid in [self.proc.pid, *children(self.proc.pid)]:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -396,10 +415,12 @@ def main() -> None:
                     mode = "kept-alive connections" if keep_alive else "a new connection each"
                     print(f"{opts.requests} range GETs, {opts.concurrency} at a time, {mode}:")
                     for server in servers:
+                        cpu = server.cpu_s()
                         load = loop.run_until_complete(
                             range_gets(server.port, files, opts.requests, opts.concurrency, keep_alive)
                         )
-                        print(f"  {server.name}: {load.row()}")
+                        per = (server.cpu_s() - cpu) / max(1, len(load.latencies)) * 1000
+                        print(f"  {server.name}: {load.row()}  server CPU {per:.2f} ms/request")
             if "slowloris" not in opts.skip:
                 print(f"\n{opts.slow} slowloris connections (one byte every 10 s), watched for {opts.observe:g} s:")
                 for server in servers:
@@ -407,18 +428,17 @@ def main() -> None:
                     print(f"  {server.name}: {found}")
             if "callbacks" not in opts.skip:
                 new = servers[1]
-                with sqlite3.connect(work / "j.db") as db:
-                    (secret,) = db.execute("SELECT value FROM meta WHERE key = 'hook_secret'").fetchone() or (None,)
-                if secret is None:
-                    from voxpipe.sender.journal import Journal
+                from voxpipe.sender.journal import Journal
 
-                    with Journal(work / "j.db") as journal:
-                        secret = journal.hook_secret()
+                with Journal(work / "j.db") as journal:  # the server's journal (created when it started)
+                    secret = journal.hook_secret()
                 print(f"\ncallbacks at {opts.rate:g}/s for {opts.seconds:g} s (new server):")
+                cpu = new.cpu_s()
                 load, answered = loop.run_until_complete(callbacks(new.port, secret, opts.rate, opts.seconds))
+                cpu = new.cpu_s() - cpu
                 stored = stored_refs(work / "j.db")
                 fivexx = sum(v for k, v in load.statuses.items() if k >= 500)
-                print(f"  {load.row()}")
+                print(f"  {load.row()}  server CPU {cpu / max(1, len(load.latencies)) * 1000:.2f} ms/callback")
                 print(
                     f"  sent {int(opts.rate * opts.seconds)} over {load.wall_s:.1f} s; answered 200: {len(answered)}; "
                     f"5xx: {fivexx}; answered but not in the journal: {len(answered - stored)}"

@@ -123,6 +123,11 @@ class HookReceiver:
     def path(self) -> Path:
         return self._path
 
+    @property
+    def opened(self) -> bool:
+        """Whether the journal is open (then :meth:`match` does no I/O)."""
+        return self._journal is not None
+
     def close(self) -> None:
         """Close the journal if the receiver opened it (when the server stops)."""
         if self._journal is not None and self._owned:

@@ -5,8 +5,9 @@ in constant time, before any body is read), then the method (405), then the
 body is read up to the cap (413 as soon as it is passed, chunked bodies
 included, without reading further; 408 when it is too slow). The provider
 parses it and the updates are committed to the journal in a worker thread
-(:class:`~voxpipe.sender.hooks.HookReceiver`) before anything is answered:
-a 2xx always means "stored". A journal that cannot be written (locked by
+(:class:`~voxpipe.sender.hooks.HookReceiver`) before anything is answered,
+callbacks arriving together in one transaction (:mod:`.commits`): a 2xx
+always means "stored". A journal that cannot be written (locked by
 another writer) is retried for up to ``journal_retry_s``; then the answer is
 503, so the provider delivers the callback again later.
 """
@@ -28,6 +29,7 @@ from voxpipe.sender.hooks import METHODS, NOT_FOUND, HookAnswer, HookReceiver
 from voxpipe.sender.providers import Callback
 
 from ._asgi import has_body, local_raw_path, send_text
+from .commits import GroupCommit
 from .settings import ServeSettings
 
 __all__ = ["HookRoutes"]
@@ -44,13 +46,19 @@ class HookRoutes:
     def __init__(self, receiver: HookReceiver | None, settings: ServeSettings = ServeSettings()) -> None:
         self.receiver = receiver
         self.settings = settings
+        self._commits = GroupCommit(receiver) if receiver is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
         unread = has_body(headers)
         raw_path = local_raw_path(scope)
         receiver = self.receiver
-        name = await anyio.to_thread.run_sync(receiver.match, raw_path) if receiver is not None else None
+        if receiver is None:
+            name = None
+        elif receiver.opened:
+            name = receiver.match(raw_path)  # a comparison only
+        else:
+            name = await anyio.to_thread.run_sync(receiver.match, raw_path)  # may open the journal
         if receiver is None or name is None:
             await send_text(send, NOT_FOUND.status, NOT_FOUND.text, close=unread)
             return
@@ -72,7 +80,7 @@ class HookRoutes:
             (scope.get("client") or ("", 0))[0],
             self._url(scope, headers, raw_path, query_string),
         )
-        answer = await self._receive(receiver, name, callback)
+        answer = await self._receive(name, callback)
         await send_text(send, answer.status, answer.text, answer.headers)
 
     async def _body(self, headers: Headers, receive: Receive, send: Send) -> bytes | None:
@@ -120,13 +128,14 @@ class HookRoutes:
         full_path = (scope.get("raw_path") or raw_path.encode("latin-1")).decode("latin-1")
         return f"{scope.get('scheme', 'http')}://{host}{full_path}{query}"
 
-    async def _receive(self, receiver: HookReceiver, name: str, callback: Callback) -> HookAnswer:
-        """The receiver's answer; a journal that stays locked (or broken) past the bound is a 503."""
+    async def _receive(self, name: str, callback: Callback) -> HookAnswer:
+        """The receiver's answer once committed; a journal that stays locked (or broken) past the bound is a 503."""
+        assert self._commits is not None
         deadline = time.monotonic() + self.settings.journal_retry_s
         pause = _FIRST_PAUSE_S
         while True:
             try:
-                return await anyio.to_thread.run_sync(receiver.receive, name, callback)
+                return await self._commits.receive(name, callback)
             except JournalError as exc:
                 if time.monotonic() + pause > deadline:
                     _LOG.error("hook:%s: answered 503 so the provider delivers again: %s", name, redact_text(str(exc)))
