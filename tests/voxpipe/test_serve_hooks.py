@@ -15,6 +15,8 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -415,3 +417,95 @@ def test_hook_log_lines_never_show_a_secret_or_the_signing_key(
     assert '"GET /hooks/messagebird/***" 200' in server_log and '"GET /hooks/messagebird/***" 401' in server_log
     assert '"POST /hooks/9bits/***" 404' in server_log
     assert "hook:messagebird: refused callback from 127.0.0.1: messagebird: no MessageBird-Signature-JWT" in server_log
+
+
+# --------------------------------------------------------------------------- group commit
+
+
+class SlowFirstJournal(Journal):
+    """A real journal whose first write transaction takes a while (callbacks pile up behind it); counts the
+    transactions opened outside any other (the ones that commit)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.transactions = 0
+        self._nesting = threading.local()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        depth = getattr(self._nesting, "n", 0)
+        with super().transaction() as db:
+            if depth == 0:
+                self.transactions += 1
+                if self.transactions == 1:
+                    time.sleep(1.0)
+            self._nesting.n = depth + 1
+            try:
+                yield db
+            finally:
+                self._nesting.n = depth
+
+
+class FailingOnId(NineBits):
+    """9bits whose parser breaks (a bug) on one number."""
+
+    def parse_callback(self, callback: Callback) -> list[StatusUpdate]:
+        if b"2348099999999" in callback.body:
+            raise RuntimeError("boom")
+        return super().parse_callback(callback)
+
+
+def test_callbacks_arriving_together_are_committed_together_and_one_failure_stays_its_own(
+    media: Path, tmp_path: Path
+) -> None:
+    slow = SlowFirstJournal(tmp_path / "slow.db")
+    secret = slow.hook_secret()
+    app = create_app(media, slow, providers(**{"9bits": FailingOnId(), "messagebird": signed_bird()}))
+    with AppServer(app) as server:
+        wawp_url = hook_url(server.url, "wawp", secret)
+        nine_url = hook_url(server.url, "9bits", secret)
+
+        def send(n: int) -> int:
+            if n == 0:  # the first one, alone in the slow transaction
+                return httpx.post(
+                    wawp_url,
+                    json={"event": "message.ack", "payload": {"id": "true_1@c.us_first", "ack": 2}},
+                    timeout=30,
+                ).status_code
+            time.sleep(0.3)  # the rest arrive while it is being committed
+            if n == 1:
+                return httpx.post(nine_url, json={"to_number": "2348099999999"}, timeout=30).status_code  # the bug
+            if n == 2:
+                return httpx.post(nine_url, content=b"{not json", timeout=30).status_code  # malformed: 400, recorded
+            if n == 3:
+                return report(server.url, secret, REPORT).status_code  # signed: its token survives the retry
+            return httpx.post(
+                wawp_url, json={"event": "message.ack", "payload": {"id": f"true_1@c.us_n{n}", "ack": 2}}, timeout=30
+            ).status_code
+
+        with ThreadPoolExecutor(max_workers=24) as pool:
+            answers = list(pool.map(send, range(24)))
+    assert answers[0] == 200 and answers[1] == 500 and answers[2] == 400 and answers[3] == 200
+    assert answers[4:] == [200] * 20
+    sources = [e[2] for e in events(slow)]
+    assert (
+        sources.count("hook:wawp") == 21 and sources.count("hook:9bits") == 1 and sources.count("hook:messagebird") == 1
+    )
+    slow.close()
+
+
+def test_callbacks_waiting_together_cost_one_commit(media: Path, tmp_path: Path) -> None:
+    slow = SlowFirstJournal(tmp_path / "slow.db")
+    with AppServer(create_app(media, slow)) as server:
+        url = hook_url(server.url, "wawp", slow.hook_secret())
+
+        def send(n: int) -> int:
+            time.sleep(0 if n == 0 else 0.3)  # the rest arrive while the first is being committed
+            ack = {"event": "message.ack", "payload": {"id": f"true_1@c.us_n{n}", "ack": 2}}
+            return httpx.post(url, json=ack, timeout=30).status_code
+
+        with ThreadPoolExecutor(max_workers=40) as pool:
+            assert list(pool.map(send, range(40))) == [200] * 40
+    assert len(events(slow)) == 40
+    assert slow.transactions <= 4  # the first, then the 39 that waited behind it (give or take a straggler)
+    slow.close()
