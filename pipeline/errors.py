@@ -18,7 +18,8 @@ VoxpipeError
     ├── ConfigError      missing credential, bad option, mode not supported
     ├── RecipientError   a phone number or chat id that cannot be used
     ├── ProviderError    the provider answered with an error (request/response)
-    └── JournalError     the send journal cannot be opened or is inconsistent
+    ├── JournalError     the send journal cannot be opened or is inconsistent
+    └── SignatureError   a callback whose signature is missing, wrong, expired or replayed
 ```
 """
 

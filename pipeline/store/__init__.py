@@ -8,7 +8,7 @@ for artifact, result in put_many(store, artifacts):
     print(artifact.name, result.media_url if isinstance(result, Hosted) else result)
 ```
 
-A local directory is a store too, served by :class:`MediaServer`. The S3
+A local directory is a store too, served by ``voxpipe serve`` (:mod:`voxpipe.serve`). The S3
 names (``S3Store``, ``init_bucket``, ...) are imported on first use, so code
 that only serves a directory does not load boto3.
 """
@@ -24,6 +24,7 @@ from .base import (
     DEFAULT_BASE_URL,
     DEFAULT_HOST,
     DEFAULT_PORT,
+    MEDIA_TYPES,
     Hosted,
     Store,
     StoreSettings,
@@ -32,7 +33,6 @@ from .base import (
 )
 from .local import LocalStore
 from .publish import publish
-from .server import MEDIA_TYPES, Handler, MediaServer, Request, Response
 from .verify import media_url_problem
 
 if TYPE_CHECKING:
@@ -46,12 +46,8 @@ __all__ = [
     "MAX_PRESIGN_S",
     "MEDIA_TYPES",
     "BucketSetup",
-    "Handler",
     "Hosted",
     "LocalStore",
-    "MediaServer",
-    "Request",
-    "Response",
     "S3Store",
     "Store",
     "StoreSettings",

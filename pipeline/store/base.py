@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import abc
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -41,6 +41,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_HOST",
     "DEFAULT_PORT",
+    "MEDIA_TYPES",
     "Hosted",
     "Store",
     "StoreSettings",
@@ -56,6 +57,13 @@ URL_MODES: tuple[str, ...] = ("public", "presigned")
 
 #: Names are content hashes, so a file never changes under its URL: cache it for a year.
 CACHE_CONTROL = "public, max-age=31536000, immutable"
+
+#: The files a store hosts (and ``voxpipe serve`` serves), by extension.
+MEDIA_TYPES: Mapping[str, str] = {
+    ".mp3": "audio/mpeg",
+    ".ogg": "audio/ogg; codecs=opus",
+    ".wav": "audio/wav",
+}
 
 #: Where ``voxpipe serve`` listens by default, and the base of local media URLs.
 DEFAULT_HOST = "127.0.0.1"
