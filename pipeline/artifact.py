@@ -29,6 +29,7 @@ __all__ = [
     "load_sidecar",
     "remove_stale_parts",
     "sha256_file",
+    "sidecar_path",
     "write_sidecar",
 ]
 

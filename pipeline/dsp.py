@@ -16,7 +16,6 @@ from functools import lru_cache
 import numpy as np
 
 from .audio import Audio, db_to_gain, gain_to_db
-from .ffmpeg import run
 
 __all__ = [
     "active_bounds",
@@ -207,29 +206,21 @@ def limiter_gain(
 
 
 def time_stretch(audio: Audio, rate: float = 1.0, pitch_semitones: float = 0.0) -> Audio:
-    """Change speed by ``rate`` (>1 faster) and pitch without touching the other (rubberband)."""
+    """Change speed by ``rate`` (>1 faster) and pitch without touching the other.
+
+    Rubber Band through pedalboard (bundled in its wheel), formants preserved,
+    as the rubberband filter of the ffmpeg program did before.
+    """
     if (rate == 1.0 and pitch_semitones == 0.0) or len(audio.samples) == 0:
         return audio
-    pitch = 2.0 ** (pitch_semitones / 12.0)
-    proc = run(
-        [
-            "-f",
-            "f32le",
-            "-ar",
-            str(audio.rate),
-            "-ac",
-            "1",
-            "-i",
-            "pipe:0",
-            "-af",
-            f"rubberband=tempo={rate:.6f}:pitch={pitch:.6f}:formant=preserved:pitchq=quality",
-            "-f",
-            "f32le",
-            "-acodec",
-            "pcm_f32le",
-            "pipe:1",
-        ],
-        input=audio.samples.astype("<f4").tobytes(),
-        what="time-stretch",
+    from pedalboard import time_stretch as rubberband
+
+    out = rubberband(
+        audio.samples.reshape(1, -1),
+        float(audio.rate),
+        stretch_factor=float(rate),
+        pitch_shift_in_semitones=float(pitch_semitones),
+        high_quality=True,
+        preserve_formants=True,
     )
-    return audio.with_samples(np.frombuffer(proc.stdout, dtype="<f4"))
+    return audio.with_samples(np.ascontiguousarray(out[0], dtype=np.float32))

@@ -40,6 +40,7 @@ __all__ = [
     "check_item_id",
     "check_script_length",
     "cpu_count",
+    "parallelism",
     "prepare",
     "prepare_many",
     "produce",
