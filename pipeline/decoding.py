@@ -89,12 +89,15 @@ def _decode(source: Path | bytes, rate: int | None, max_seconds: float | None) -
             raise NotAudio("not an audio file ffmpeg can decode (no audio stream)")
         stream = container.streams.audio[0]
         ctx = stream.codec_context
-        if not stream.rate or not ctx.name:
+        if not stream.rate or ctx.codec is None:
             raise NotAudio("not an audio file ffmpeg can decode (the audio stream has no codec or rate)")
         duration = _seconds(stream.duration, stream.time_base)
         if duration is None and container.duration is not None:
             duration = container.duration / av.time_base
-        info = StreamInfo(container.format.name, ctx.name, int(stream.rate), int(ctx.channels), duration)
+        # The codec's own name (mp3, aac, amr_nb), not the decoder's (mp3float, libopencore_amrnb).
+        info = StreamInfo(
+            container.format.name, ctx.codec.canonical_name, int(stream.rate), int(ctx.channels), duration
+        )
         out_rate = rate or info.rate
         limit = None if max_seconds is None else int((max_seconds + 0.5) * out_rate)
         chunks = _decode_stream(container, stream, out_rate, limit)

@@ -78,7 +78,10 @@ def decode_media(data: bytes) -> tuple[Decoded, StreamInfo]:
                 raise UndecodableMedia("no audio stream")
             stream = container.streams.audio[0]
             info = StreamInfo(
-                container.format.name, stream.codec_context.name, int(stream.rate), int(stream.codec_context.channels)
+                container.format.name,
+                stream.codec_context.codec.canonical_name,
+                int(stream.rate),
+                int(stream.codec_context.channels),
             )
             resampler = av.AudioResampler(format="flt", layout="mono", rate=info.rate)
             chunks = [out.to_ndarray()[0] for frame in container.decode(stream) for out in [*resampler.resample(frame)]]
