@@ -23,6 +23,7 @@ __all__ = [
     "highpass",
     "integrated_loudness",
     "limiter_gain",
+    "noise_floor_db",
     "resample",
     "time_stretch",
     "true_peak_db",
@@ -82,6 +83,22 @@ def active_bounds(audio: Audio, threshold_db: float, frame_ms: float = 2.0) -> t
     if len(loud) == 0:
         return None
     return int(loud[0] * frame), int(min(len(audio.samples), (loud[-1] + 1) * frame))
+
+
+def noise_floor_db(audio: Audio, frame_ms: float = 20.0, quantile: float = 0.05) -> float:
+    """Level (dBFS RMS) of the quietest frames: the noise under the speech, seen in its pauses.
+
+    The quietest 5 % of 20 ms frames are the gaps between words and phrases
+    in any recording of speech; their level is the floor that gain lifts
+    along with the voice. ``-inf`` when those frames are digital silence.
+    """
+    frame = max(1, int(audio.rate * frame_ms / 1000))
+    n = len(audio.samples) // frame
+    if n == 0:
+        return float("-inf")
+    frames = audio.samples[: n * frame].astype(np.float64).reshape(n, frame)
+    rms = float(np.quantile(np.sqrt(np.mean(np.square(frames), axis=1)), quantile))
+    return gain_to_db(rms) if rms > 1e-10 else float("-inf")
 
 
 def fade_edges(audio: Audio, ms: float) -> Audio:

@@ -1,9 +1,15 @@
 """Mastering: one message's audio made right for one profile.
 
 Order: resample to the profile rate, high-pass, trim edge silence, 10 ms
-fades, pad lead/tail, gain to the loudness target (capped, so a quiet noisy
-input is not blown up), true-peak limit, re-measure and repeat the gain step
-while the limiter has pulled loudness off target.
+fades, pad lead/tail, gain to the loudness target, true-peak limit,
+re-measure and repeat the gain step while the limiter has pulled loudness off
+target.
+
+The gain is decided from the signal: the noise floor (the level of the
+quietest speech-free frames, see :func:`voxpipe.pipeline.dsp.noise_floor_db`)
+may rise to :attr:`MasterSettings.noise_ceiling_dbfs` and no further. A clean
+quiet recording is raised all the way to the target; a noisy one stops where
+its noise would become audible, with a warning that says so.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ class MasterSettings:
     """Limit this far below the profile's ceiling (room for codec peak overshoot)."""
     trim_threshold_db: float = -50.0
     """Edge silence is what stays below this (dBFS), or 40 dB under the peak if lower."""
+    noise_ceiling_dbfs: float = -60.0
+    """Gain stops where it would lift the input's noise floor above this (dBFS RMS)."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,10 @@ class Mastered:
     true_peak_dbtp: float
     gain_db: float
     warnings: tuple[str, ...] = field(default=())
+    gain_limited: bool = False
+    """The target needed more gain than the noise floor (or the profile's cap) allowed."""
+    noise_floor_dbfs: float = float("-inf")
+    """The input's noise floor before gain (dBFS RMS of its quietest frames)."""
 
 
 def master(audio: Audio, profile: Profile, settings: MasterSettings = MasterSettings()) -> Mastered:
@@ -51,6 +63,7 @@ def master(audio: Audio, profile: Profile, settings: MasterSettings = MasterSett
     if bounds is None or peak_db < -90:
         raise AudioInputError("the audio is silent: nothing to master")
     x = x.with_samples(x.samples[bounds[0] : bounds[1]])
+    noise = dsp.noise_floor_db(x)
     x = dsp.fade_edges(x, profile.fade_ms)
     x = Audio.concat([Audio.silence(profile.lead_ms, x.rate), x, Audio.silence(profile.tail_ms, x.rate)])
 
@@ -59,12 +72,10 @@ def master(audio: Audio, profile: Profile, settings: MasterSettings = MasterSett
         raise AudioInputError("the audio is silent: nothing to master")
     ceiling = profile.true_peak_dbtp - settings.ceiling_margin_db
     wanted = profile.lufs - measured + settings.gain_offset_db
-    gain = min(wanted, profile.max_gain_db)
-    if wanted > profile.max_gain_db:
-        warnings.append(
-            f"input is {measured:.1f} LUFS: raised by the cap of +{profile.max_gain_db:g} dB only "
-            f"(target {profile.lufs:g} LUFS would need +{wanted:.1f} dB and would amplify noise)"
-        )
+    allowed = _allowed_gain(profile, settings, noise)
+    gain = min(wanted, allowed)
+    if wanted > allowed:
+        warnings.append(_short_of_target(profile, settings, measured, noise, wanted, allowed))
     # The true-peak envelope scales with gain, so it is computed once, at unity.
     env = dsp.true_peak_envelope(x.samples, floor=db_to_gain(ceiling - gain - 1.0))
     for _ in range(4):
@@ -73,11 +84,32 @@ def master(audio: Audio, profile: Profile, settings: MasterSettings = MasterSett
         # Gain alone moves loudness exactly; only limiting needs a new measurement.
         lufs = measured + gain if curve.min() >= 1.0 else dsp.integrated_loudness(out)
         short = profile.lufs + settings.gain_offset_db - lufs
-        if abs(short) < 0.05 or gain >= profile.max_gain_db or short < 0:
+        if abs(short) < 0.05 or gain >= allowed or short < 0:
             break
-        gain = min(gain + short, profile.max_gain_db)
+        gain = min(gain + short, allowed)
     peak = dsp.true_peak_db(out)
     if peak > ceiling:  # the gain curve itself reshapes peaks a little
         out = out.gain(ceiling - peak)
         lufs, peak = lufs + ceiling - peak, ceiling
-    return Mastered(out, lufs, peak, gain, tuple(warnings))
+    return Mastered(out, lufs, peak, gain, tuple(warnings), gain_limited=wanted > allowed, noise_floor_dbfs=noise)
+
+
+def _allowed_gain(profile: Profile, settings: MasterSettings, noise: float) -> float:
+    """Most gain that keeps the noise floor under the ceiling (never below 0 dB: quieter is no fix)."""
+    by_noise = settings.noise_ceiling_dbfs - noise if math.isfinite(noise) else math.inf
+    return min(profile.max_gain_db, max(0.0, by_noise))
+
+
+def _short_of_target(
+    profile: Profile, settings: MasterSettings, measured: float, noise: float, wanted: float, allowed: float
+) -> str:
+    if allowed < profile.max_gain_db:
+        return (
+            f"input is {measured:.1f} LUFS over a noise floor at {noise:.0f} dBFS: raised by +{allowed:.1f} dB "
+            f"only, so the noise stays under {settings.noise_ceiling_dbfs:g} dBFS (target {profile.lufs:g} LUFS "
+            f"would need +{wanted:.1f} dB and make the noise audible)"
+        )
+    return (
+        f"input is {measured:.1f} LUFS: raised by the profile's cap of +{profile.max_gain_db:g} dB only "
+        f"(target {profile.lufs:g} LUFS would need +{wanted:.1f} dB)"
+    )
