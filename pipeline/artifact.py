@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 # Bump when the mastering or encoding code changes the bytes it produces.
-PIPELINE_VERSION = "3"
+PIPELINE_VERSION = "4"  # 4: PyAV encoders, slow look-ahead limiter, trim margin, zero-phase high-pass
 
 
 @dataclass(frozen=True)

@@ -57,10 +57,10 @@ def encode(audio: Audio, profile: Profile, dest: Path, *, bitrate_kbps: int | No
     with FFmpegMessages() as ffmpeg:
         try:
             _encode(audio, profile, dest, kbps)
+        except OSError as exc:  # PyAV's FileNotFoundError, PermissionError... are OSErrors too
+            raise EncodeError(f"encoding {profile.name}: cannot write {dest}: {exc.strerror or exc}") from exc
         except (av.error.FFmpegError, ValueError) as exc:
             raise EncodeError(f"encoding {profile.name}: {ffmpeg.reason(exc)}") from exc
-        except OSError as exc:
-            raise EncodeError(f"encoding {profile.name}: cannot write {dest}: {exc.strerror or exc}") from exc
 
 
 def _encode(audio: Audio, profile: Profile, dest: Path, kbps: int | None) -> None:

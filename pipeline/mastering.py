@@ -6,7 +6,7 @@ re-measure and repeat the gain step while the limiter has pulled loudness off
 target.
 
 The gain is decided from the signal: the noise floor (the level of the
-quietest speech-free frames, see :func:`voxpipe.pipeline.dsp.noise_floor_db`)
+quietest frames, which in a noisy recording are its pauses, see :func:`voxpipe.pipeline.dsp.noise_floor_db`)
 may rise to :attr:`MasterSettings.noise_ceiling_dbfs` and no further. A clean
 quiet recording is raised all the way to the target; a noisy one stops where
 its noise would become audible, with a warning that says so.
@@ -27,6 +27,13 @@ from .profiles import Profile
 __all__ = ["MasterSettings", "Mastered", "master"]
 
 
+_GAIN_STEPS = 8
+_LUFS_STEP = 0.05
+#: Most the limiter may take back beyond the gain that alone would reach the target.
+_MAX_LIMITING_DB = 12.0
+_FAST_RANGES_DB = (0.5, 2.0, 4.0, 8.0, 24.0)
+
+
 @dataclass(frozen=True)
 class MasterSettings:
     """Adjustments on top of a profile (the encode loop uses them to correct)."""
@@ -35,8 +42,11 @@ class MasterSettings:
     """Added to the gain that would hit the target (corrects codec loudness shift)."""
     ceiling_margin_db: float = 0.0
     """Limit this far below the profile's ceiling (room for codec peak overshoot)."""
-    trim_threshold_db: float = -50.0
-    """Edge silence is what stays below this (dBFS), or 40 dB under the peak if lower."""
+    trim_threshold_db: float = -60.0
+    """Edge silence is what stays below this (dBFS), or 50 dB under the peak if lower."""
+    trim_margin_ms: float = 50.0
+    """Kept beyond the first and last sound above the threshold: the quiet ends of words
+    (a trailing fricative, a breath) live there, and cutting them is audible."""
     noise_ceiling_dbfs: float = -60.0
     """Gain stops where it would lift the input's noise floor above this (dBFS RMS)."""
 
@@ -59,13 +69,18 @@ def master(audio: Audio, profile: Profile, settings: MasterSettings = MasterSett
     x = dsp.resample(audio, profile.sample_rate)
     x = dsp.highpass(x, profile.highpass_hz)
     peak_db = 20 * math.log10(x.peak) if x.peak > 0 else -math.inf
-    bounds = dsp.active_bounds(x, min(settings.trim_threshold_db, peak_db - 40.0))
+    bounds = dsp.active_bounds(x, min(settings.trim_threshold_db, peak_db - 50.0))
     if bounds is None or peak_db < -90:
         raise AudioInputError("the audio is silent: nothing to master")
-    x = x.with_samples(x.samples[bounds[0] : bounds[1]])
+    margin = int(x.rate * settings.trim_margin_ms / 1000)
+    start, end = max(0, bounds[0] - margin), min(len(x.samples), bounds[1] + margin)
+    x = x.with_samples(x.samples[start:end])
     noise = dsp.noise_floor_db(x)
+    # Fades fall on the kept margin, not on speech; the lead and tail count the margin in.
     x = dsp.fade_edges(x, profile.fade_ms)
-    x = Audio.concat([Audio.silence(profile.lead_ms, x.rate), x, Audio.silence(profile.tail_ms, x.rate)])
+    lead = max(0.0, profile.lead_ms - (bounds[0] - start) * 1000 / x.rate)
+    tail = max(0.0, profile.tail_ms - (end - bounds[1]) * 1000 / x.rate)
+    x = Audio.concat([Audio.silence(lead, x.rate), x, Audio.silence(tail, x.rate)])
 
     measured = dsp.integrated_loudness(x)
     if not np.isfinite(measured):
@@ -77,21 +92,68 @@ def master(audio: Audio, profile: Profile, settings: MasterSettings = MasterSett
     if wanted > allowed:
         warnings.append(_short_of_target(profile, settings, measured, noise, wanted, allowed))
     # The true-peak envelope scales with gain, so it is computed once, at unity.
-    env = dsp.true_peak_envelope(x.samples, floor=db_to_gain(ceiling - gain - 1.0))
-    for _ in range(4):
-        curve = dsp.limiter_gain(env * db_to_gain(gain), ceiling, x.rate)
-        out = x.with_samples(x.samples * (db_to_gain(gain) * curve).astype(np.float32))
-        # Gain alone moves loudness exactly; only limiting needs a new measurement.
-        lufs = measured + gain if curve.min() >= 1.0 else dsp.integrated_loudness(out)
-        short = profile.lufs + settings.gain_offset_db - lufs
-        if abs(short) < 0.05 or gain >= allowed or short < 0:
+    env = dsp.true_peak_envelope(x.samples, floor=db_to_gain(ceiling - gain - _MAX_LIMITING_DB))
+    target = profile.lufs + settings.gain_offset_db
+    # The slow limiter stage alone is the most transparent; the fast stage gets
+    # more room only when the target cannot be reached without it.
+    for fast_range in _FAST_RANGES_DB:
+        out, lufs, gain, reached = _gain_and_limit(x, env, measured, allowed, ceiling, target, fast_range)
+        if reached:
             break
-        gain = min(gain + short, allowed)
     peak = dsp.true_peak_db(out)
     if peak > ceiling:  # the gain curve itself reshapes peaks a little
         out = out.gain(ceiling - peak)
         lufs, peak = lufs + ceiling - peak, ceiling
     return Mastered(out, lufs, peak, gain, tuple(warnings), gain_limited=wanted > allowed, noise_floor_dbfs=noise)
+
+
+def _gain_and_limit(
+    x: Audio,
+    env: np.ndarray,
+    measured: float,
+    allowed: float,
+    ceiling: float,
+    target: float,
+    fast_range: float,
+) -> tuple[Audio, float, float, bool]:
+    """The gain whose limited output measures ``target`` LUFS: (output, LUFS, gain, reached).
+
+    Loudness rises with gain but ever more slowly as the limiter takes more
+    back, so the gain is bracketed (the unlimited gain falls short, that
+    plus :data:`_MAX_LIMITING_DB` must not) and found by regula falsi.
+    """
+
+    def level(gain: float) -> tuple[Audio, float]:
+        curve = dsp.limiter_gain(env * db_to_gain(gain), ceiling, x.rate, fast_range_db=fast_range)
+        out = x.with_samples(x.samples * (db_to_gain(gain) * curve).astype(np.float32))
+        # Gain alone moves loudness exactly; only limiting needs a new measurement.
+        return out, measured + gain if curve.min() >= 1.0 else dsp.integrated_loudness(out)
+
+    low = min(target - measured, allowed)
+    out, lufs = level(low)
+    if target - lufs < _LUFS_STEP or low >= allowed:
+        return out, lufs, low, True
+    high = min(allowed, low + _MAX_LIMITING_DB)
+    out_high, lufs_high = level(high)
+    if lufs_high < target - _LUFS_STEP:  # this limiter cannot get there
+        return out_high, lufs_high, high, False
+    a, fa, b, fb = low, lufs - target, high, lufs_high - target
+    best = (abs(fb), out_high, lufs_high, high)
+    for _ in range(_GAIN_STEPS):
+        gain = b - fb * (b - a) / (fb - fa)
+        out, lufs = level(gain)
+        f = lufs - target
+        if abs(f) < best[0]:
+            best = (abs(f), out, lufs, gain)
+        if abs(f) < _LUFS_STEP:
+            break
+        if f < 0:
+            a, fa = gain, f
+            fb /= 2  # Illinois: keep the far end from sticking
+        else:
+            b, fb = gain, f
+            fa /= 2
+    return best[1], best[2], best[3], True
 
 
 def _allowed_gain(profile: Profile, settings: MasterSettings, noise: float) -> float:
