@@ -85,3 +85,22 @@ def test_without_any_ffmpeg_program_pydub_segments_still_master_and_encode(tmp_p
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "opus"
+
+
+def test_the_readme_pydub_example_runs(speech_wav: Path, tmp_path: Path) -> None:
+    import os
+    import re
+    import shutil
+    import subprocess
+    import sys
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### pydub") :]
+    code = re.search(r"```python\n(.*?)```", section, re.S)
+    assert code is not None
+    shutil.copy(speech_wav, tmp_path / "greeting.wav")
+    proc = subprocess.run(
+        [sys.executable, "-c", code.group(1)], cwd=tmp_path, capture_output=True, text=True, env=os.environ, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Verified(container='ogg', codec='opus'" in proc.stdout
