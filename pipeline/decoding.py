@@ -11,13 +11,18 @@ import io
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import av
 import numpy as np
 
 from .audio import Audio
 from .errors import EncodeError, VoxpipeError
-from .libav import FFmpegMessages
+
+if TYPE_CHECKING:
+    import av
+
+# PyAV is imported inside the functions: it costs ~0.1 s, and a re-run that
+# reuses every file must not pay it.
 
 __all__ = ["NotAudio", "StreamInfo", "decode"]
 
@@ -65,9 +70,15 @@ def decode(
         return _decode(source, rate, max_seconds)
     except NotAudio as exc:
         raise error(f"{what}: {exc}") from exc
+    except ValueError as exc:  # PyAV's resampler: a stream whose format changes mid-way
+        raise error(f"{what}: cannot be decoded as one stream ({exc})") from exc
 
 
 def _open(source: Path | bytes) -> av.container.InputContainer:
+    import av
+
+    from .libav import FFmpegMessages
+
     with FFmpegMessages() as ffmpeg:
         try:
             return av.open(
@@ -84,6 +95,8 @@ def _open(source: Path | bytes) -> av.container.InputContainer:
 
 
 def _decode(source: Path | bytes, rate: int | None, max_seconds: float | None) -> tuple[Audio, StreamInfo]:
+    import av
+
     with _open(source) as container:
         if not container.streams.audio:
             raise NotAudio("not an audio file ffmpeg can decode (no audio stream)")
@@ -114,6 +127,10 @@ def _decode(source: Path | bytes, rate: int | None, max_seconds: float | None) -
 def _decode_stream(
     container: av.container.InputContainer, stream: av.AudioStream, out_rate: int, limit: int | None
 ) -> list[np.ndarray]:
+    import av
+
+    from .libav import FFmpegMessages
+
     resampler = av.AudioResampler(format="flt", layout="mono", rate=out_rate)
     chunks: list[np.ndarray] = []
     total = bad = 0

@@ -20,8 +20,10 @@ from .audio import Audio, db_to_gain, gain_to_db
 __all__ = [
     "active_bounds",
     "fade_edges",
+    "gated_loudness",
     "highpass",
     "integrated_loudness",
+    "k_weighted",
     "limiter_gain",
     "noise_floor_db",
     "resample",
@@ -147,6 +149,47 @@ def integrated_loudness(audio: Audio) -> float:
         return float(_meter(audio.rate).integrated_loudness(x))
 
 
+def k_weighted(audio: Audio) -> np.ndarray:
+    """The samples through BS.1770's K-weighting filters (pyloudnorm's), padded like :func:`integrated_loudness`."""
+    x = audio.samples.astype(np.float64)
+    min_len = int(_MIN_MEASURE_S * audio.rate)
+    if len(x) < min_len:
+        x = np.pad(x, (0, min_len - len(x)))
+    for stage in _meter(audio.rate)._filters.values():
+        x = stage.apply_filter(x)
+    return x
+
+
+def gated_loudness(weighted: np.ndarray, rate: int) -> float:
+    """BS.1770-4 gated loudness (LUFS) of an already K-weighted mono signal.
+
+    The same 400 ms blocks, 75 % overlap and gates as pyloudnorm, from
+    cumulative sums: mastering measures many gain curves over one weighting
+    (the filters are linear and the limiter's gain changes slowly, so
+    weighting once and scaling is close; the final figure is measured exactly).
+    """
+    block = 0.4
+    n_blocks = int(np.round((len(weighted) / rate - block) / (block * 0.25))) + 1
+    if n_blocks < 1:
+        return float("-inf")
+    j = np.arange(n_blocks)
+    lower = (block * (j * 0.25) * rate).astype(np.int64)
+    upper = np.minimum((block * (j * 0.25 + 1) * rate).astype(np.int64), len(weighted))
+    energy = np.concatenate([[0.0], np.cumsum(np.square(weighted))])
+    z = (energy[upper] - energy[lower]) / (block * rate)
+    with np.errstate(divide="ignore"):
+        blockwise = -0.691 + 10.0 * np.log10(z)
+    z = z[blockwise >= -70.0]
+    if len(z) == 0:
+        return float("-inf")
+    relative = -0.691 + 10.0 * np.log10(np.mean(z)) - 10.0
+    with np.errstate(divide="ignore"):
+        gated = z[-0.691 + 10.0 * np.log10(z) > relative]
+    if len(gated) == 0:
+        return float("-inf")
+    return float(-0.691 + 10.0 * np.log10(np.mean(gated)))
+
+
 _OVERSAMPLE = 4
 _TAPS_PER_PHASE = 12  # the BS.1770-4 Annex 2 interpolator is 48 taps at 4x
 _BLOCK = 256
@@ -232,39 +275,42 @@ def limiter_gain(
     the target (see :mod:`voxpipe.pipeline.mastering`); PESQ figures for the
     choice are in docs/benchmarks.md.
     """
-    slow = _lookahead_gain(env, ceiling_db + fast_range_db, rate, lookahead_ms, release_ms)
-    fast = _lookahead_gain(env * slow, ceiling_db, rate, fast_lookahead_ms, fast_release_ms)
-    gain: np.ndarray = slow * fast
-    return gain
+    if len(env) == 0 or env.max() <= db_to_gain(ceiling_db):
+        return np.ones_like(env, dtype=np.float64)
+    # Worked out on 1 ms blocks (each needs the reduction of its loudest sample),
+    # then interpolated between block centres.
+    block = max(1, int(rate / 1000))
+    n = -(-len(env) // block)
+    peaks = np.pad(env, (0, n * block - len(env))).reshape(n, block).max(axis=1)
+    slow = _lookahead_gain(peaks, ceiling_db + fast_range_db, lookahead_ms, release_ms)
+    # Interpolation may carry a neighbour's (larger) slow gain into a block: plan for it.
+    slow_near = np.maximum(slow, np.maximum(np.roll(slow, 1), np.roll(slow, -1)))
+    fast = _lookahead_gain(peaks * slow_near, ceiling_db, fast_lookahead_ms, fast_release_ms)
+    centres = (np.arange(n) + 0.5) * block
+    gain = np.asarray(np.interp(np.arange(len(env)), centres, slow * fast), dtype=np.float64)
+    return np.minimum(gain, 1.0)
 
 
-def _lookahead_gain(
-    env: np.ndarray, ceiling_db: float, rate: int, lookahead_ms: float, release_ms: float, block_ms: float = 1.0
-) -> np.ndarray:
-    """One limiter stage, computed on 1 ms blocks; changes are Hann-shaped ramps in dB.
+def _lookahead_gain(peaks: np.ndarray, ceiling_db: float, lookahead_ms: float, release_ms: float) -> np.ndarray:
+    """One limiter stage over 1 ms block peaks; changes are Hann-shaped ramps in dB.
 
-    Each block needs the reduction of its loudest sample; the widening (a
-    minimum over [t - release, t + lookahead]) is wider than the smoothing,
-    so every sample still gets at least the reduction it needs.
+    The widening (a minimum over [t - release, t + lookahead]) is wider than
+    the smoothing, so every block, and its neighbours, still get at least the
+    reduction they need.
     """
     from scipy import ndimage
 
-    need = np.minimum(1.0, db_to_gain(ceiling_db) / np.maximum(env, 1e-12))
-    if len(need) == 0 or need.min() >= 1.0:
+    need = np.minimum(1.0, db_to_gain(ceiling_db) / np.maximum(peaks, 1e-12))
+    if need.min() >= 1.0:
         return np.ones_like(need)
-    block = max(1, int(rate * block_ms / 1000))
-    n = -(-len(need) // block)
-    blocks = np.pad(need, (0, n * block - len(need)), constant_values=1.0).reshape(n, block).min(axis=1)
-    look = max(2, round(lookahead_ms / block_ms))
-    hold = max(look, round(release_ms / block_ms))
+    look = max(2, round(lookahead_ms))
+    hold = max(look, round(release_ms))
     widened: np.ndarray = ndimage.minimum_filter1d(
-        np.log(blocks), size=look + hold + 1, origin=(hold - look) // 2, mode="nearest"
+        np.log(need), size=look + hold + 1, origin=(hold - look) // 2, mode="nearest"
     )
     kernel = np.hanning(2 * (look - 1) + 3)[1:-1]  # half-width look - 1 blocks: inside the widening
     smooth = np.minimum(widened, ndimage.convolve1d(widened, kernel / kernel.sum(), mode="nearest"))
-    centres = (np.arange(n) + 0.5) * block
-    gain = np.asarray(np.interp(np.arange(len(need)), centres, np.exp(smooth)), dtype=np.float64)
-    return np.minimum(gain, 1.0)
+    return np.asarray(np.exp(smooth), dtype=np.float64)
 
 
 def time_stretch(audio: Audio, rate: float = 1.0, pitch_semitones: float = 0.0) -> Audio:

@@ -16,13 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import av
-
 from . import dsp
 from .audio import Audio
 from .errors import EncodeError
-from .libav import FFmpegMessages
 from .profiles import Profile
+
+# PyAV is imported inside the functions: it costs ~0.1 s, and a re-run that
+# reuses every file must not pay it.
 
 __all__ = ["Verified", "encode", "verify"]
 
@@ -53,6 +53,10 @@ def encode(audio: Audio, profile: Profile, dest: Path, *, bitrate_kbps: int | No
         raise EncodeError(
             f"{dest.name}: audio at {audio.rate} Hz, profile {profile.name} wants {profile.sample_rate} Hz"
         )
+    import av
+
+    from .libav import FFmpegMessages
+
     kbps = bitrate_kbps or profile.bitrate_kbps
     with FFmpegMessages() as ffmpeg:
         try:
@@ -64,6 +68,8 @@ def encode(audio: Audio, profile: Profile, dest: Path, *, bitrate_kbps: int | No
 
 
 def _encode(audio: Audio, profile: Profile, dest: Path, kbps: int | None) -> None:
+    import av
+
     with av.open(str(dest), "w", format=_FORMATS[profile.codec], container_options=_muxer_options(profile)) as out:
         stream = out.add_stream(profile.codec, rate=audio.rate, layout="mono")
         assert isinstance(stream, av.AudioStream)

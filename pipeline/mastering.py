@@ -29,7 +29,10 @@ __all__ = ["MasterSettings", "Mastered", "master"]
 
 _GAIN_STEPS = 8
 _LUFS_STEP = 0.05
-#: Most the limiter may take back beyond the gain that alone would reach the target.
+#: Loudness the limiter may take back (so much more gain goes in) with a given fast range
+#: before a faster limiter is tried: more would flatten whole syllables.
+_MAX_TAKEN_BACK_DB = 1.5
+#: The same for the last, fastest setting.
 _MAX_LIMITING_DB = 12.0
 _FAST_RANGES_DB = (0.5, 2.0, 4.0, 8.0, 24.0)
 
@@ -82,7 +85,8 @@ def master(audio: Audio, profile: Profile, settings: MasterSettings = MasterSett
     tail = max(0.0, profile.tail_ms - (end - bounds[1]) * 1000 / x.rate)
     x = Audio.concat([Audio.silence(lead, x.rate), x, Audio.silence(tail, x.rate)])
 
-    measured = dsp.integrated_loudness(x)
+    weighted = dsp.k_weighted(x)
+    measured = dsp.gated_loudness(weighted, x.rate)
     if not np.isfinite(measured):
         raise AudioInputError("the audio is silent: nothing to master")
     ceiling = profile.true_peak_dbtp - settings.ceiling_margin_db
@@ -92,14 +96,20 @@ def master(audio: Audio, profile: Profile, settings: MasterSettings = MasterSett
     if wanted > allowed:
         warnings.append(_short_of_target(profile, settings, measured, noise, wanted, allowed))
     # The true-peak envelope scales with gain, so it is computed once, at unity.
-    env = dsp.true_peak_envelope(x.samples, floor=db_to_gain(ceiling - gain - _MAX_LIMITING_DB))
+    env = dsp.true_peak_envelope(x.samples, floor=db_to_gain(ceiling - gain - 8.0))
     target = profile.lufs + settings.gain_offset_db
     # The slow limiter stage alone is the most transparent; the fast stage gets
     # more room only when the target cannot be reached without it.
     for fast_range in _FAST_RANGES_DB:
-        out, lufs, gain, reached = _gain_and_limit(x, env, measured, allowed, ceiling, target, fast_range)
+        search = _Search(x, env, weighted, measured, allowed, ceiling, fast_range)
+        out, lufs, gain, reached = search.find(target)
         if reached:
             break
+    exact = dsp.integrated_loudness(out)
+    if abs(exact - lufs) > _LUFS_STEP and lufs < target + _LUFS_STEP:  # the weighted-once estimate was off
+        out, lufs, gain, _ = search.find(target - (exact - lufs))
+        exact = dsp.integrated_loudness(out)
+    lufs = exact
     peak = dsp.true_peak_db(out)
     if peak > ceiling:  # the gain curve itself reshapes peaks a little
         out = out.gain(ceiling - peak)
@@ -107,53 +117,64 @@ def master(audio: Audio, profile: Profile, settings: MasterSettings = MasterSett
     return Mastered(out, lufs, peak, gain, tuple(warnings), gain_limited=wanted > allowed, noise_floor_dbfs=noise)
 
 
-def _gain_and_limit(
-    x: Audio,
-    env: np.ndarray,
-    measured: float,
-    allowed: float,
-    ceiling: float,
-    target: float,
-    fast_range: float,
-) -> tuple[Audio, float, float, bool]:
-    """The gain whose limited output measures ``target`` LUFS: (output, LUFS, gain, reached).
+class _Search:
+    """The gain whose limited output measures a target loudness, for one limiter setting."""
 
-    Loudness rises with gain but ever more slowly as the limiter takes more
-    back, so the gain is bracketed (the unlimited gain falls short, that
-    plus :data:`_MAX_LIMITING_DB` must not) and found by regula falsi.
-    """
+    def __init__(
+        self,
+        x: Audio,
+        env: np.ndarray,
+        weighted: np.ndarray,
+        measured: float,
+        allowed: float,
+        ceiling: float,
+        fast_range: float,
+    ) -> None:
+        self.x, self.env, self.weighted, self.measured = x, env, weighted, measured
+        self.allowed, self.ceiling, self.fast_range = allowed, ceiling, fast_range
+        self.last = fast_range == _FAST_RANGES_DB[-1]
 
-    def level(gain: float) -> tuple[Audio, float]:
-        curve = dsp.limiter_gain(env * db_to_gain(gain), ceiling, x.rate, fast_range_db=fast_range)
-        out = x.with_samples(x.samples * (db_to_gain(gain) * curve).astype(np.float32))
-        # Gain alone moves loudness exactly; only limiting needs a new measurement.
-        return out, measured + gain if curve.min() >= 1.0 else dsp.integrated_loudness(out)
+    def level(self, gain: float) -> tuple[Audio, float]:
+        """Output and its loudness (estimated from the one K-weighting) at ``gain``."""
+        x = self.x
+        curve = dsp.limiter_gain(self.env * db_to_gain(gain), self.ceiling, x.rate, fast_range_db=self.fast_range)
+        scale = db_to_gain(gain) * curve
+        out = x.with_samples(x.samples * scale.astype(np.float32))
+        if curve.min() >= 1.0:  # gain alone moves loudness exactly
+            return out, self.measured + gain
+        weighted = self.weighted.copy()
+        weighted[: len(scale)] *= scale
+        return out, dsp.gated_loudness(weighted, x.rate)
 
-    low = min(target - measured, allowed)
-    out, lufs = level(low)
-    if target - lufs < _LUFS_STEP or low >= allowed:
-        return out, lufs, low, True
-    high = min(allowed, low + _MAX_LIMITING_DB)
-    out_high, lufs_high = level(high)
-    if lufs_high < target - _LUFS_STEP:  # this limiter cannot get there
-        return out_high, lufs_high, high, False
-    a, fa, b, fb = low, lufs - target, high, lufs_high - target
-    best = (abs(fb), out_high, lufs_high, high)
-    for _ in range(_GAIN_STEPS):
-        gain = b - fb * (b - a) / (fb - fa)
-        out, lufs = level(gain)
-        f = lufs - target
-        if abs(f) < best[0]:
-            best = (abs(f), out, lufs, gain)
-        if abs(f) < _LUFS_STEP:
-            break
-        if f < 0:
-            a, fa = gain, f
-            fb /= 2  # Illinois: keep the far end from sticking
-        else:
-            b, fb = gain, f
-            fa /= 2
-    return best[1], best[2], best[3], True
+    def find(self, target: float) -> tuple[Audio, float, float, bool]:
+        """(output, LUFS, gain, reached). Loudness rises with gain, ever more slowly as the
+        limiter takes more back: the gain is bracketed (the unlimited gain falls short,
+        that plus :data:`_MAX_TAKEN_BACK_DB` must not) and found by regula falsi."""
+        low = min(target - self.measured, self.allowed)
+        out, lufs = self.level(low)
+        if target - lufs < _LUFS_STEP or low >= self.allowed:
+            return out, lufs, low, True
+        high = min(self.allowed, low + (_MAX_LIMITING_DB if self.last else _MAX_TAKEN_BACK_DB))
+        out_high, lufs_high = self.level(high)
+        if lufs_high < target - _LUFS_STEP:  # this limiter cannot get there
+            return out_high, lufs_high, high, False
+        a, fa, b, fb = low, lufs - target, high, lufs_high - target
+        best = (abs(fb), out_high, lufs_high, high)
+        for _ in range(_GAIN_STEPS):
+            gain = b - fb * (b - a) / (fb - fa)
+            out, lufs = self.level(gain)
+            f = lufs - target
+            if abs(f) < best[0]:
+                best = (abs(f), out, lufs, gain)
+            if abs(f) < _LUFS_STEP:
+                break
+            if f < 0:
+                a, fa = gain, f
+                fb /= 2  # Illinois: keep the far end from sticking
+            else:
+                b, fb = gain, f
+                fa /= 2
+        return best[1], best[2], best[3], True
 
 
 def _allowed_gain(profile: Profile, settings: MasterSettings, noise: float) -> float:

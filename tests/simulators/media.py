@@ -84,7 +84,7 @@ def decode_media(data: bytes) -> tuple[Decoded, StreamInfo]:
                 int(stream.codec_context.channels),
             )
             resampler = av.AudioResampler(format="flt", layout="mono", rate=info.rate)
-            chunks = [out.to_ndarray()[0] for frame in container.decode(stream) for out in [*resampler.resample(frame)]]
+            chunks = [out.to_ndarray()[0] for frame in container.decode(stream) for out in resampler.resample(frame)]
             chunks += [out.to_ndarray()[0] for out in resampler.resample(None)]
     except (av.error.FFmpegError, ValueError) as exc:
         raise UndecodableMedia(str(exc)) from exc
