@@ -104,3 +104,18 @@ def test_the_readme_pydub_example_runs(speech_wav: Path, tmp_path: Path) -> None
     )
     assert proc.returncode == 0, proc.stderr
     assert "Verified(container='ogg', codec='opus'" in proc.stdout
+
+
+def test_no_import_cycle_between_audio_and_the_pydub_glue() -> None:
+    """audio.py reaches ffmpeg.py (lazily, for pydub); ffmpeg.py must import nothing of voxpipe's."""
+    import ast
+
+    source = (Path(__file__).resolve().parents[2] / "pipeline" / "ffmpeg.py").read_text(encoding="utf-8")
+    imported = [
+        node.module or "" if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    ]
+    relative = [node for node in ast.walk(ast.parse(source)) if isinstance(node, ast.ImportFrom) and node.level]
+    assert relative == [] and not any(name.startswith("voxpipe") for name in imported), imported
