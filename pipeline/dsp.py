@@ -19,12 +19,14 @@ from .audio import Audio, db_to_gain, gain_to_db
 
 __all__ = [
     "active_bounds",
+    "block_peaks",
     "fade_edges",
     "gated_loudness",
     "highpass",
     "integrated_loudness",
     "k_weighted",
     "limiter_gain",
+    "limiter_gain_from_peaks",
     "noise_floor_db",
     "resample",
     "time_stretch",
@@ -275,19 +277,45 @@ def limiter_gain(
     the target (see :mod:`voxpipe.pipeline.mastering`); PESQ figures for the
     choice are in docs/benchmarks.md.
     """
-    if len(env) == 0 or env.max() <= db_to_gain(ceiling_db):
-        return np.ones_like(env, dtype=np.float64)
-    # Worked out on 1 ms blocks (each needs the reduction of its loudest sample),
-    # then interpolated between block centres.
+    return limiter_gain_from_peaks(
+        block_peaks(env, rate),
+        len(env),
+        ceiling_db,
+        rate,
+        (lookahead_ms, release_ms),
+        fast_range_db,
+        (fast_lookahead_ms, fast_release_ms),
+    )
+
+
+def block_peaks(env: np.ndarray, rate: int) -> np.ndarray:
+    """The loudest value of ``env`` in each 1 ms block (the limiter's working resolution)."""
     block = max(1, int(rate / 1000))
     n = -(-len(env) // block)
-    peaks = np.pad(env, (0, n * block - len(env))).reshape(n, block).max(axis=1)
-    slow = _lookahead_gain(peaks, ceiling_db + fast_range_db, lookahead_ms, release_ms)
+    peaks: np.ndarray = np.pad(env, (0, n * block - len(env))).reshape(n, block).max(axis=1)
+    return peaks
+
+
+def limiter_gain_from_peaks(
+    peaks: np.ndarray,
+    n_samples: int,
+    ceiling_db: float,
+    rate: int,
+    slow_ms: tuple[float, float] = (150.0, 600.0),
+    fast_range_db: float = 3.0,
+    fast_ms: tuple[float, float] = (2.0, 30.0),
+) -> np.ndarray:
+    """:func:`limiter_gain` from :func:`block_peaks` (reusable: a gain of G dB is a ceiling G dB lower)."""
+    if n_samples == 0 or peaks.max() <= db_to_gain(ceiling_db):
+        return np.ones(n_samples, dtype=np.float64)
+    block = max(1, int(rate / 1000))
+    n = len(peaks)
+    slow = _lookahead_gain(peaks, ceiling_db + fast_range_db, *slow_ms)
     # Interpolation may carry a neighbour's (larger) slow gain into a block: plan for it.
     slow_near = np.maximum(slow, np.maximum(np.roll(slow, 1), np.roll(slow, -1)))
-    fast = _lookahead_gain(peaks * slow_near, ceiling_db, fast_lookahead_ms, fast_release_ms)
+    fast = _lookahead_gain(peaks * slow_near, ceiling_db, *fast_ms)
     centres = (np.arange(n) + 0.5) * block
-    gain = np.asarray(np.interp(np.arange(len(env)), centres, slow * fast), dtype=np.float64)
+    gain = np.asarray(np.interp(np.arange(n_samples), centres, slow * fast), dtype=np.float64)
     return np.minimum(gain, 1.0)
 
 

@@ -130,14 +130,17 @@ class _Search:
         ceiling: float,
         fast_range: float,
     ) -> None:
-        self.x, self.env, self.weighted, self.measured = x, env, weighted, measured
+        self.x, self.peaks, self.weighted, self.measured = x, dsp.block_peaks(env, x.rate), weighted, measured
         self.allowed, self.ceiling, self.fast_range = allowed, ceiling, fast_range
         self.last = fast_range == _FAST_RANGES_DB[-1]
 
     def level(self, gain: float) -> tuple[Audio, float]:
         """Output and its loudness (estimated from the one K-weighting) at ``gain``."""
         x = self.x
-        curve = dsp.limiter_gain(self.env * db_to_gain(gain), self.ceiling, x.rate, fast_range_db=self.fast_range)
+        # Raising the gain by G dB is lowering the ceiling by G dB.
+        curve = dsp.limiter_gain_from_peaks(
+            self.peaks, len(x.samples), self.ceiling - gain, x.rate, fast_range_db=self.fast_range
+        )
         scale = db_to_gain(gain) * curve
         out = x.with_samples(x.samples * scale.astype(np.float32))
         if curve.min() >= 1.0:  # gain alone moves loudness exactly
