@@ -96,15 +96,15 @@ def active_bounds(audio: Audio, threshold_db: float, frame_ms: float = 2.0) -> t
     return int(loud[0] * frame), int(min(len(audio.samples), (loud[-1] + 1) * frame))
 
 
-def noise_floor_db(audio: Audio, frame_ms: float = 20.0, quantile: float = 0.01) -> float:
-    """Level (dBFS RMS) of the quietest 20 ms frames: the noise under the speech, seen in its pauses.
+def noise_floor_db(audio: Audio, frame_ms: float = 20.0, plateau_db: float = 6.0) -> float:
+    """Level (dBFS RMS) of steady noise under the speech, or ``-inf`` when there is none to see.
 
-    Steady noise makes a plateau: the quietest 1 % of frames sit within a
-    dB or two of each other, at the noise level. In clean speech the quietest
-    frames are the decays of words, far below the speech and far apart, so
-    the same figure stays low and allows the gain. Frames of digital silence
-    (a recorder's gate, padding) say nothing about the noise and are left
-    out; ``-inf`` when nothing else is left.
+    Steady noise makes a plateau: the quietest tenth of the 20 ms frames (the
+    pauses) sit within a few dB of each other, at the noise level, and that
+    level is returned. When they spread wider than ``plateau_db`` the quiet
+    frames are the onsets and decays of words, not noise: a clean recording,
+    or one too short to have pauses. Digital silence (a recorder's gate,
+    padding) says nothing about the noise and is left out.
     """
     frame = max(1, int(audio.rate * frame_ms / 1000))
     n = len(audio.samples) // frame
@@ -115,7 +115,11 @@ def noise_floor_db(audio: Audio, frame_ms: float = 20.0, quantile: float = 0.01)
     rms = rms[rms > 1e-7]
     if len(rms) == 0:
         return float("-inf")
-    return gain_to_db(float(np.quantile(rms, quantile)))
+    levels = 20.0 * np.log10(rms)
+    quietest, tenth = np.quantile(levels, [0.01, 0.1])
+    if tenth - quietest > plateau_db:
+        return float("-inf")
+    return float(np.quantile(levels, 0.05))
 
 
 def fade_edges(audio: Audio, ms: float) -> Audio:

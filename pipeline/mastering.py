@@ -5,8 +5,8 @@ fades, pad lead/tail, gain to the loudness target, true-peak limit,
 re-measure and repeat the gain step while the limiter has pulled loudness off
 target.
 
-The gain is decided from the signal: the noise floor (the level of the
-quietest frames, which in a noisy recording are its pauses, see :func:`voxpipe.pipeline.dsp.noise_floor_db`)
+The gain is decided from the signal: the noise floor (the level of steady
+noise in the pauses, see :func:`voxpipe.pipeline.dsp.noise_floor_db`)
 may rise to :attr:`MasterSettings.noise_ceiling_dbfs` and no further. A clean
 quiet recording is raised all the way to the target; a noisy one stops where
 its noise would become audible, with a warning that says so.
