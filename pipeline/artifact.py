@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 # Bump when the mastering or encoding code changes the bytes it produces.
-PIPELINE_VERSION = "5"
+PIPELINE_VERSION = "6"  # 6: PyAV encoders, look-ahead limiter, trim margin (4); codes read with pauses (5)
 
 
 @dataclass(frozen=True)

@@ -417,7 +417,7 @@ def produce(audio: Audio, profile: Profile, path: Path, source_warnings: tuple[s
             _check_duration(path, got, mastered.audio.duration)
             short = profile.lufs - got.lufs
             over = got.true_peak_dbtp - (profile.true_peak_dbtp - PEAK_SAFETY_DB)
-            capped = mastered.gain_db >= profile.max_gain_db - 1e-6
+            capped = mastered.gain_limited
             if over <= 0 and (abs(short) <= LUFS_TOLERANCE or capped):
                 break
             if tries == MAX_TRIES:
