@@ -21,6 +21,7 @@ import numpy as np
 
 from .artifact import Artifact, atomic_path, content_key, load_sidecar, sha256_file, write_sidecar
 from .audio import Audio
+from .cluster.spec import parse_cluster
 from .encoding import Verified, encode, verify
 from .engines import DEFAULT_ENGINE, Engine, VoiceSettings, get_engine
 from .errors import AudioInputError, EncodeError, MarkupError, VoxpipeError
@@ -111,6 +112,8 @@ class PrepareSettings:
     profile_dirs: tuple[Path, ...] = ()
     max_chars: int = 100_000
     """Longest text or markup accepted, in characters (checked before parsing)."""
+    cluster: str | None = None
+    """Run the items on Dask: ``tcp://host:port`` (a scheduler) or ``local:N``; None = this machine's pool."""
 
     def __post_init__(self) -> None:
         if isinstance(self.max_chars, bool) or not isinstance(self.max_chars, int) or self.max_chars < 1:
@@ -119,6 +122,8 @@ class PrepareSettings:
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds < float("inf"):
             raise VoxpipeError(f"max_seconds must be a finite number above 0, not {seconds!r}")
         check_language(self.language)
+        if self.cluster is not None:
+            parse_cluster(self.cluster)
 
 
 def check_language(language: str | None) -> None:
@@ -144,6 +149,8 @@ class ItemResult:
     """Or the source audio: its path, or its URL without password and query."""
     words: int | None = None
     """Words spoken (say-as read out), for the speaking rate; None for source audio."""
+    retried: int = 0
+    """Times the item was started again on a cluster because the worker holding it died or left."""
 
     @property
     def ok(self) -> bool:
@@ -159,6 +166,7 @@ class ItemResult:
             "text": self.text,
             "audio": self.audio,
             "words": self.words,
+            "retried": self.retried,
         }
 
 
