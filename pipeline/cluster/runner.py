@@ -44,12 +44,14 @@ if TYPE_CHECKING:
     from ..store import Store
     from .worker import StoreRecipe
 
-__all__ = ["CONNECT_TIMEOUT_S", "IN_FLIGHT_PER_THREAD", "check_cluster_store", "prepare_on_cluster"]
+__all__ = ["CONNECT_TIMEOUT_S", "IN_FLIGHT_PER_THREAD", "MIN_IN_FLIGHT", "check_cluster_store", "prepare_on_cluster"]
 
 CONNECT_TIMEOUT_S = 5.0
 """How long to try reaching a scheduler (and to wait for its first worker) before giving up."""
 IN_FLIGHT_PER_THREAD = 4
 """Tasks submitted ahead per worker thread: enough to keep workers busy, few enough to stream."""
+MIN_IN_FLIGHT = 16
+"""At least this many ahead: a small cluster's round trips hide behind the queue."""
 
 _Pending = ItemResult | tuple[Item, "Future[ItemResult]"]
 
@@ -216,16 +218,15 @@ class _Batch:
     def run(self, first: Item, rest: Iterator[Item | ItemResult]) -> Iterator[ItemResult]:
         self._set_up_workers()
         threads = sum(self.client.nthreads().values())
-        window = max(2, threads * IN_FLIGHT_PER_THREAD)
+        window = max(MIN_IN_FLIGHT, threads * IN_FLIGHT_PER_THREAD)
         pending: deque[_Pending] = deque()
         self.client.subscribe_topic("all", self._on_event)
         try:
             for n, entry in enumerate(_chain(first, rest)):
                 pending.append(entry if isinstance(entry, ItemResult) else (entry, self._submit(entry, n)))
-                while pending and (len(pending) >= window or _ready(pending[0])):
-                    yield self._take(pending.popleft())
+                yield from self._done_at_head(pending, wait_for_one=len(pending) >= window)
             while pending:
-                yield self._take(pending.popleft())
+                yield from self._done_at_head(pending, wait_for_one=True)
         finally:
             for left in pending:
                 if not isinstance(left, ItemResult):
@@ -266,17 +267,43 @@ class _Batch:
             if isinstance(key, str) and key.startswith(self.name):
                 self.retried[key] += 1
 
-    def _take(self, entry: _Pending) -> ItemResult:
+    def _done_at_head(self, pending: deque[_Pending], *, wait_for_one: bool) -> Iterator[ItemResult]:
+        """The finished entries at the head of ``pending``, in order (first waiting for the head if asked).
+
+        Their results are fetched in one round trip: one at a time, the client's
+        wait for each answer would cost more than the scheduler does.
+        """
+        if not pending:
+            return
+        head = pending[0]
+        if wait_for_one and not isinstance(head, ItemResult):
+            from distributed import wait
+
+            with self.client.as_current():
+                wait([head[1]])
+        run: list[_Pending] = []
+        while pending and _ready(pending[0]):
+            run.append(pending.popleft())
+        finished = [e[1] for e in run if not isinstance(e, ItemResult) and e[1].status == "finished"]
+        try:
+            values = dict(zip((str(f.key) for f in finished), self.client.gather(finished), strict=True))
+        except Exception:  # noqa: BLE001 - e.g. a result lost with its worker: each is asked for on its own
+            values = {}
+        for entry in run:
+            yield self._result(entry, values)
+
+    def _result(self, entry: _Pending, values: dict[str, ItemResult]) -> ItemResult:
         if isinstance(entry, ItemResult):
             return entry
         item, future = entry
+        key = str(future.key)
         try:
-            result: ItemResult = future.result()
+            result: ItemResult = values[key] if key in values else future.result()
         except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: this item fails, the batch goes on
             result = described(ItemResult(item.id, "error", error=_worker_failure(exc)), item, None)
         finally:
             future.release()
-        count = self.retried.get(str(future.key), 0)
+        count = self.retried.get(key, 0)
         return replace(result, retried=count) if count else result
 
 
