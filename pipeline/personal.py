@@ -77,7 +77,7 @@ def prepare_template(
     """
     if isinstance(template, str):
         template = Template.parse(template)
-    results = prepare_many(template_items(template, rows, settings), settings)
+    results = prepare_many(template_items(template, rows, settings), settings, store)
     if store is None:
         yield from results
         return

@@ -22,6 +22,7 @@ import numpy as np
 
 from .artifact import Artifact, atomic_path, content_key, load_sidecar, sha256_file, write_sidecar
 from .audio import Audio
+from .cluster.spec import parse_cluster
 from .encoding import Verified, encode, verify
 from .engines import DEFAULT_ENGINE, Engine, VoiceSettings, get_engine
 from .errors import AudioInputError, EncodeError, MarkupError, VoxpipeError
@@ -143,6 +144,9 @@ class PrepareSettings:
     def segments_dir(self) -> Path:
         return self.cache_dir if self.cache_dir is not None else self.out_dir / ".segment-cache"
 
+    cluster: str | None = None
+    """Run the items on Dask: ``tcp://host:port`` (a scheduler) or ``local:N``; None = this machine's pool."""
+
     def __post_init__(self) -> None:
         if isinstance(self.max_chars, bool) or not isinstance(self.max_chars, int) or self.max_chars < 1:
             raise VoxpipeError(f"max_chars must be a whole number of at least 1, not {self.max_chars!r}")
@@ -150,6 +154,8 @@ class PrepareSettings:
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds < float("inf"):
             raise VoxpipeError(f"max_seconds must be a finite number above 0, not {seconds!r}")
         check_language(self.language)
+        if self.cluster is not None:
+            parse_cluster(self.cluster)
 
 
 def check_language(language: str | None) -> None:
@@ -177,6 +183,8 @@ class ItemResult:
     """Words spoken (say-as read out), for the speaking rate; None for source audio."""
     segments: dict[str, int] | None = None
     """For a template's message made now: segment-cache hits and misses (carriers synthesised)."""
+    retried: int = 0
+    """Times the item was started again on a cluster because the worker holding it died or left."""
 
     @property
     def ok(self) -> bool:
@@ -193,6 +201,7 @@ class ItemResult:
             "audio": self.audio,
             "words": self.words,
             **({"segments": self.segments} if self.segments is not None else {}),
+            "retried": self.retried,
         }
 
 

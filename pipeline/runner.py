@@ -1,5 +1,8 @@
 """Many items at once: those already on disk are answered at once, the rest run on worker processes.
 
+This is the local default; ``PrepareSettings.cluster`` hands the batch to a
+Dask cluster instead (:mod:`voxpipe.pipeline.cluster`).
+
 Streaming: items are read only as workers free up (a few per worker in
 flight), so a batch of a million rows costs the memory of a few dozen.
 Results come back as they complete, not in input order.
@@ -12,21 +15,14 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import replace
 from multiprocessing import get_context
+from typing import TYPE_CHECKING
 
 from .artifact import remove_stale_parts
-from .errors import VoxpipeError
-from .preparation import (
-    Item,
-    ItemResult,
-    PrepareSettings,
-    cpu_count,
-    described,
-    plan,
-    prepare,
-    result_of,
-    reused,
-    unexpected,
-)
+from .preparation import Item, ItemResult, PrepareSettings, cpu_count, described, prepare
+from .triage import triage
+
+if TYPE_CHECKING:
+    from .store import Store
 
 __all__ = ["IN_FLIGHT_PER_WORKER", "parallelism", "prepare_many"]
 
@@ -55,41 +51,27 @@ def parallelism(settings: PrepareSettings, pending: int) -> tuple[int, int]:
     return jobs, min(threads, max(1, cores // jobs))
 
 
-def _triage(items: Iterable[Item | ItemResult], settings: PrepareSettings) -> Iterator[Item | ItemResult]:
-    """Each item, or its result when every artifact is on disk already (or it cannot be planned)."""
-    for item in items:
-        if isinstance(item, ItemResult):
-            yield item
-        elif item.text is not None:
-            try:
-                planned = plan(item, settings)
-                found = reused(planned)
-            except VoxpipeError as exc:
-                yield described(ItemResult(item.id, "error", error=str(exc)), item, None)
-                continue
-            except Exception as exc:  # noqa: BLE001 - one bad item must not stop the batch
-                yield described(unexpected(item.id, exc), item, None)
-                continue
-            if all(found):
-                yield described(result_of(item.id, [a for a in found if a]), item, planned)
-            else:
-                yield item
-        else:
-            yield item
-
-
 def prepare_many(
-    items: Iterable[Item | ItemResult], settings: PrepareSettings = PrepareSettings()
+    items: Iterable[Item | ItemResult], settings: PrepareSettings = PrepareSettings(), store: Store | None = None
 ) -> Iterator[ItemResult]:
     """Prepare many items, yielding each result as it completes (not in input order).
 
-    A result among ``items`` (a row that was bad before it became an item) is passed through.
-
     Worker processes each load the voice once; they are started only when at
-    least one item needs work, and no more of them than such items.
+    least one item needs work, and no more of them than such items. A result
+    among ``items`` (a row that was bad before it became an item) is passed through.
+
+    With ``settings.cluster`` the items run on Dask instead (see
+    :mod:`voxpipe.pipeline.cluster.runner`), results in input order; a remote
+    cluster's workers put their files in ``store`` themselves. Otherwise
+    ``store`` is not used here: the caller hosts the files afterwards.
     """
+    if settings.cluster is not None:
+        from .cluster.runner import prepare_on_cluster
+
+        yield from prepare_on_cluster(items, settings, store)
+        return
     remove_stale_parts(settings.out_dir)
-    work = _triage(items, settings)
+    work = triage(items, settings)
     wanted, _ = parallelism(settings, cpu_count())
     head: list[Item] = []
     for entry in work:  # enough of the stream to know how many workers are worth starting

@@ -14,12 +14,14 @@ import click
 
 from voxpipe.config import Config
 from voxpipe.pipeline.batch import BatchReport, iter_prepare
+from voxpipe.pipeline.cluster.spec import cluster_problem
 from voxpipe.pipeline.engines import engine_infos
 from voxpipe.pipeline.load import FetchSettings
 from voxpipe.pipeline.manifest import Row, expand_sources
 from voxpipe.pipeline.personal import iter_data, prepare_template
 from voxpipe.pipeline.preparation import Item, ItemResult, PrepareSettings
 from voxpipe.pipeline.profiles import available_profiles, load_profile
+from voxpipe.pipeline.redaction import redact_url
 from voxpipe.pipeline.templates import Template
 
 from .cmd_review import review_option, write_prepared_review
@@ -45,6 +47,21 @@ _D = PrepareSettings()
 MAX_SECONDS_LIMIT = 86_400
 
 
+class _ClusterAddress(click.ParamType):
+    """``tcp://host:port`` or ``local:N``, checked before any work."""
+
+    name = "address"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        problem = cluster_problem(str(value))
+        if problem:
+            self.fail(f"{redact_url(str(value))!r}: {problem}", param, ctx)
+        return str(value).strip()
+
+    def get_metavar(self, param: click.Parameter, *args: Any) -> str:
+        return "ADDRESS"
+
+
 @click.command()
 @click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--text", help="Plain text to speak (markup is also accepted).")
@@ -68,6 +85,12 @@ MAX_SECONDS_LIMIT = 86_400
 @click.option("--tld", default=_D.tld, show_default=True, help="gtts: Google domain that picks the accent.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), help="Worker processes [default: one per core].")
 @click.option("--threads", type=click.IntRange(1, 256), help="Inference threads per worker [default: cores / jobs].")
+@click.option(
+    "--cluster",
+    type=_ClusterAddress(),
+    help="Prepare on Dask: tcp://host:port (a scheduler; needs an s3:// --store) or local:N (N worker processes) "
+    "[default: $VOXPIPE_DASK_SCHEDULER, else this machine's pool].",
+)
 @click.option("--allow-private-urls", is_flag=True, help="Allow --audio URLs on loopback or private addresses.")
 @click.option(
     "--max-seconds",
@@ -146,6 +169,10 @@ def prepare(
     if not direct and not sources:
         raise click.UsageError("nothing to prepare: give SOURCES, --text, --ssml, --ssml-file or --audio")
     config = current_config({**store_flags(flags), **_prepare_flags(flags, profiles)})
+    cluster, jobs = config.values.get("prepare.cluster"), config.values.get("prepare.jobs")
+    if cluster is not None and jobs is not None and jobs.source == "flag":
+        where = "--cluster" if cluster.source == "flag" else f"prepare.cluster from {cluster.source}"
+        raise click.UsageError(f"--jobs sets this machine's worker processes; with {where} the cluster's workers run")
     passwords = url_passwords(audio, config.get("store.base_url"), config.get("store.endpoint_url"))
     forget_in_logs(passwords)
     if report is not None:
@@ -230,6 +257,7 @@ def _prepare_flags(flags: dict[str, Any], profiles: tuple[str, ...]) -> dict[str
         "prepare.profiles": list(profiles) or None,
         "prepare.segment_cache": flags.pop("segment_cache", None),
         "prepare.cache_dir": flags.pop("cache_dir", None),
+        "prepare.cluster": flags.pop("cluster"),
     }
 
 
@@ -251,6 +279,7 @@ def prepare_settings(config: Config, **extra: Any) -> PrepareSettings:
         max_chars=config.get("prepare.max_chars", _D.max_chars),
         segment_cache=config.get("prepare.segment_cache", _D.segment_cache),
         cache_dir=Path(config.get("prepare.cache_dir")) if config.get("prepare.cache_dir") else None,
+        cluster=config.get("prepare.cluster"),
     )
 
 

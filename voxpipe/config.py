@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from voxpipe.pipeline.cluster.spec import cluster_problem
 from voxpipe.pipeline.errors import VoxpipeError
 from voxpipe.pipeline.redaction import REDACTED, redact_url
 from voxpipe.pipeline.urlcheck import url_problem
@@ -91,6 +92,14 @@ def _bool(value: Any) -> bool:
     return word in ("1", "true", "yes", "on")
 
 
+def _cluster(value: Any) -> str:
+    text = _text(value)
+    problem = cluster_problem(text)
+    if problem:
+        raise ValueError(f"{redact_url(text)!r}: {problem}")
+    return text
+
+
 def _choice(*allowed: str) -> Check:
     def check(value: Any) -> str:
         if value not in allowed:
@@ -145,6 +154,7 @@ KEYS: tuple[Key, ...] = (
     Key("prepare.max_chars", "VOXPIPE_PREPARE_MAX_CHARS", _number(1, 10_000_000, whole=True), "longest text"),
     Key("prepare.segment_cache", "VOXPIPE_PREPARE_SEGMENT_CACHE", _bool, "templates from cached segments"),
     Key("prepare.cache_dir", "VOXPIPE_PREPARE_CACHE_DIR", _text, "segment cache folder"),
+    Key("prepare.cluster", "VOXPIPE_DASK_SCHEDULER", _cluster, "Dask cluster: tcp://host:port or local:N"),
 )
 _BY_NAME = {k.name: k for k in KEYS}
 
@@ -270,6 +280,7 @@ def _defaults() -> dict[str, str]:
         "prepare.jobs": "(one per core)",
         "prepare.max_seconds": f"{prep.fetch.max_seconds:g}",
         "prepare.max_chars": str(prep.max_chars),
+        "prepare.cluster": "(none: this machine's process pool)",
     }
 
 

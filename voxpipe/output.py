@@ -45,6 +45,7 @@ FLAGS = {
     "media_url": "--media-url",
     "mode": "--mode",
     "store": "--store",
+    "cluster": "--cluster",
     "recipients": "--to/--recipients",
     "api_url": "--api-url",
     "concurrency": "--concurrency",

@@ -119,6 +119,10 @@ class PiperEngine:
             "noise": NOISE,
         }
 
+    def preload(self) -> None:
+        """Load the voice model now, not on the first sentence (a cluster worker does this once at start)."""
+        self._voice()
+
     def _voice(self) -> Any:
         key = str(self.model_path)
         with _LOAD_LOCK:

@@ -680,3 +680,37 @@ for name, says in [("letters.txt", r"OOO|letter"), ("empty.txt", r"empty\.txt|no
         (*SEND_MB, "--recipients", f"{{ws}}/recipients/{name}", "--text", "hi"),
         says,
     )
+
+# --------------------------------------------------------------------------- cluster (prepare --cluster)
+# Refused before any work: nothing prepared, nothing started. Port 9 (discard) has no scheduler.
+CLUSTER: dict[str, tuple[tuple[str, ...], str]] = {
+    "malformed": (("--cluster", "scheduler:8786"), r"scheduler:8786.*tcp://host:port"),
+    "other-scheme": (("--cluster", "http://scheduler:8786"), r"http://scheduler:8786.*tcp://host:port"),
+    "local-zero": (("--cluster", "local:0"), r"local:0.*1 to 256"),
+    "local-word": (("--cluster", "local:many"), r"local:many.*whole number"),
+    "bad-port": (("--cluster", "tcp://127.0.0.1:99999"), r"99999.*port"),
+    "password": (("--cluster", "tcp://u:hunter2@127.0.0.1:8786"), r"cluster.*nothing before the host"),
+    "unreachable": (
+        ("--cluster", "tcp://127.0.0.1:9", "--store", "s3://bucket/x"),
+        r"127\.0\.0\.1:9.*no dask scheduler",
+    ),
+    "directory-store": (("--cluster", "tcp://127.0.0.1:9", "--store", "{case}/media"), r"--store.*media.*s3://"),
+    "no-store": (("--cluster", "tcp://127.0.0.1:9"), r"--cluster.*s3:// --store"),
+    "with-jobs": (("--cluster", "local:2", "--jobs", "2"), r"--jobs.*--cluster"),
+}
+for name, (args, says) in CLUSTER.items():
+    add("cluster", name, (*PREP, "--text", "hi", *args), says)
+add(
+    "cluster",
+    "env-malformed",
+    (*PREP, "--text", "hi"),
+    r"VOXPIPE_DASK_SCHEDULER.*local:-1",
+    env={"VOXPIPE_DASK_SCHEDULER": "local:-1"},
+)
+add(
+    "cluster",
+    "env-directory-store",
+    (*PREP, "--text", "hi", "--store", "{case}/media"),
+    r"--store.*s3://",
+    env={"VOXPIPE_DASK_SCHEDULER": "tcp://127.0.0.1:9"},
+)
