@@ -47,6 +47,7 @@ COMMANDS = {
     "storage": "voxpipe.cmd_store:storage",
     "config": "voxpipe.cmd_config:config",
     "review": "voxpipe.cmd_review:review",
+    "journal": "voxpipe.cmd_journal:journal",
 }
 """Command name -> ``module:attribute``; loaded on use."""
 

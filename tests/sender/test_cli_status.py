@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from tests.cli import REPO, voxpipe
 from tests.simulators import AlphaSmsSim, MessageBirdSim, NineBitsSim
@@ -228,10 +229,12 @@ def test_status_json_never_prints_nan_or_infinity(journal_file: Path) -> None:
         send_to(nine(sim.base_url), ["+2348020000001", "+2348020000002"], journal)
         with journal.transaction() as db:  # what an older voxpipe stored for `call_duration: "1e400"`
             db.execute(
-                "UPDATE recipients SET duration_s = ?, status = 'answered' WHERE address = '+2348020000001'",
-                (float("inf"),),
+                text("UPDATE recipients SET duration_s = :d, status = 'answered' WHERE address = '+2348020000001'"),
+                {"d": float("inf")},
             )
-            db.execute("UPDATE recipients SET duration_s = ? WHERE address = '+2348020000002'", (float("nan"),))
+            db.execute(
+                text("UPDATE recipients SET duration_s = :d WHERE address = '+2348020000002'"), {"d": float("nan")}
+            )
     proc = voxpipe("status", "--journal", str(journal_file), "--json")
     assert proc.returncode == 0, proc.stderr
     assert "Infinity" not in proc.stdout and "NaN" not in proc.stdout

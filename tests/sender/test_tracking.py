@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 import voxpipe.sender.delivery as status_module
 from tests.simulators import AlphaSmsSim, MessageBirdSim, NineBitsSim, make_audio
@@ -82,9 +83,9 @@ def test_cancelled_is_final_and_unmatched_updates_are_kept(journal: Journal) -> 
     apply_update(journal, _update("played", "late", 2e9), source="hook")
     assert statuses(journal) == {NL[0]: "cancelled"}
     lost = apply_update(journal, StatusUpdate("messagebird", "answered", "answered", ref="nope"), source="hook")
-    assert lost.matched == [] and journal._db.execute(
-        "SELECT count(*) FROM events WHERE payload LIKE '%unmatched%'"
-    ).fetchone() == (1,)
+    with journal.transaction() as db:
+        unmatched = db.execute(text("SELECT count(*) FROM events WHERE payload LIKE '%unmatched%'")).scalar()
+    assert lost.matched == [] and unmatched == 1
 
 
 def test_two_writers_racing_on_one_recipient_never_move_it_back(

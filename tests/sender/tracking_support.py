@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from sqlalchemy import text
 
 from voxpipe.pipeline.markup import parse
 from voxpipe.pipeline.retry import RetryPolicy
@@ -75,7 +76,10 @@ def statuses(journal: Journal, campaign: str = "camp") -> dict[str, str]:
 
 
 def events(journal: Journal) -> list[tuple[str | None, str | None, str, str]]:
-    return journal._db.execute("SELECT campaign, address, source, payload FROM events ORDER BY id").fetchall()
+    """Every recorded event (matched or not), as the journal's table holds it."""
+    with journal.transaction() as db:
+        rows = db.execute(text("SELECT campaign, address, source, payload FROM events ORDER BY id")).all()
+    return [tuple(r) for r in rows]
 
 
 @dataclass
