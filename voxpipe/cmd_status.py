@@ -252,7 +252,7 @@ def cancel(
     with Journal(_existing_journal(config)) as journal:
         campaign = journal.campaign(campaign_id)
         if campaign is None:
-            raise ConfigError(f"no campaign {campaign_id!r} in {journal.path}")
+            raise ConfigError(f"no campaign {campaign_id!r} in {journal.location}")
         tracking.check_cancel(journal, campaign_id, provider_class(campaign.provider))  # before asking for credentials
         provider = _provider(config, campaign.provider)
         provider.require_credentials()

@@ -101,9 +101,9 @@ class Hooks:
         self.journal.close()
 
 
-def start_hooks(root: Path, journal_file: Path) -> Hooks:
+def start_hooks(root: Path, journal_at: str | Path) -> Hooks:
     root.mkdir(parents=True, exist_ok=True)
-    journal = Journal(journal_file)
+    journal = Journal(journal_at)
     server = MediaServer(root, "127.0.0.1", 0, routes=[HookReceiver(journal).route])
     server.start_in_thread()
     return Hooks(server, journal)
