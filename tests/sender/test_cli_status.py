@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from tests.cli import REPO, voxpipe
 from tests.simulators import AlphaSmsSim, MessageBirdSim, NineBitsSim
 from voxpipe.sender.journal import Journal
 
-from .tracking_support import KEYS, alpha, bird, get, nine, post, rows, send_to, statuses
+from .tracking_support import KEYS, alpha, bird, get, nine, post, rows, send_to, start_serve, statuses, stop_serve
 
 NL = ["+31612345671", "+31612345672"]
 UA = ["+380971234561", "+380971234562"]
@@ -186,22 +185,8 @@ def test_cancel_withdraws_scheduled_messages_and_says_when_it_cannot(journal_fil
     assert not nothing.exists()
 
 
-def _serve(media: Path, *args: str, cwd: Path = REPO) -> tuple[subprocess.Popen[str], str]:
-    env = {k: v for k, v in os.environ.items() if k != "VOXPIPE_JOURNAL"}
-    proc = subprocess.Popen([sys.executable, "-m", "voxpipe", "serve", str(media), "--port", "0", *args],
-                            cwd=cwd, env=env, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    assert proc.stderr is not None
-    line = proc.stderr.readline()
-    found = re.search(r" at (http://127\.0\.0\.1:\d+)", line)
-    assert found, line
-    return proc, found.group(1)
-
-
-def _stop(proc: subprocess.Popen[str]) -> str:
-    proc.send_signal(signal.SIGINT)
-    proc.wait(10)
-    assert proc.stderr is not None
-    return proc.stderr.read()
+_serve = start_serve
+_stop = stop_serve
 
 
 def test_serve_receives_callbacks_into_the_journal_and_never_logs_the_secret(tmp_path: Path, journal_file: str) -> None:

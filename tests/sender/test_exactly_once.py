@@ -61,7 +61,7 @@ def simulator(provider: str, **kw: object):
     return NineBitsSim(token=env["VOXPIPE_9BITS_TOKEN"], fetch_media=False, **kw)
 
 
-def send_args(provider: str, base_url: str, recipients: Path, journal: Path, *extra: str) -> list[str]:
+def send_args(provider: str, base_url: str, recipients: Path, journal: Path | str, *extra: str) -> list[str]:
     message = (
         ["--media-url", "http://127.0.0.1:9/alert.mp3"]
         if provider == "9bits"

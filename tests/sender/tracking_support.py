@@ -3,12 +3,18 @@ simulator into a journal, and the real media server with the hook receiver."""
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 from sqlalchemy import text
 
+from tests.cli import REPO
 from voxpipe.pipeline.markup import parse
 from voxpipe.pipeline.retry import RetryPolicy
 from voxpipe.pipeline.store import MediaServer
@@ -107,6 +113,26 @@ def start_hooks(root: Path, journal_at: str | Path) -> Hooks:
     server = MediaServer(root, "127.0.0.1", 0, routes=[HookReceiver(journal).route])
     server.start_in_thread()
     return Hooks(server, journal)
+
+
+def start_serve(media: Path, *args: str, cwd: Path = REPO) -> tuple[subprocess.Popen[str], str]:
+    """The real ``voxpipe serve MEDIA --port 0 ARGS`` in a subprocess; (process, its base URL)."""
+    env = {k: v for k, v in os.environ.items() if k != "VOXPIPE_JOURNAL"}
+    proc = subprocess.Popen([sys.executable, "-m", "voxpipe", "serve", str(media), "--port", "0", *args],
+                            cwd=cwd, env=env, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    found = re.search(r" at (http://127\.0\.0\.1:\d+)", line)
+    assert found, line
+    return proc, found.group(1)
+
+
+def stop_serve(proc: subprocess.Popen[str]) -> str:
+    """Stop it as Ctrl-C would; what it logged."""
+    proc.send_signal(signal.SIGINT)
+    proc.wait(10)
+    assert proc.stderr is not None
+    return proc.stderr.read()
 
 
 def get(url: str, **kw: object) -> httpx.Response:
