@@ -32,8 +32,9 @@ from .load import FetchSettings, load_audio
 from .manifest import expand_sources, read_manifest
 from .markup import Pause, Prosody, Script, Speech, normalize, parse, to_plain_text
 from .mastering import Mastered, MasterSettings, master
-from .preparation import Item, ItemResult, PrepareSettings, prepare, prepare_many, produce
+from .preparation import Item, ItemResult, PrepareSettings, prepare, produce
 from .profiles import Profile, available_profiles, load_profile
+from .runner import prepare_many
 from .synthesis import synthesize
 
 __all__ = [

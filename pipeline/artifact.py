@@ -29,11 +29,12 @@ __all__ = [
     "load_sidecar",
     "remove_stale_parts",
     "sha256_file",
+    "sidecar_path",
     "write_sidecar",
 ]
 
 # Bump when the mastering or encoding code changes the bytes it produces.
-PIPELINE_VERSION = "3"
+PIPELINE_VERSION = "6"  # 6: PyAV encoders, look-ahead limiter, trim margin (4); codes read with pauses (5)
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,10 @@ class Audio:
         return cls(samples / float(1 << (8 * mono.sample_width - 1)), mono.frame_rate)
 
     def to_segment(self) -> Any:
-        """As a 16-bit mono pydub ``AudioSegment`` (pydub is pointed at the bundled ffmpeg)."""
+        """As a 16-bit mono pydub ``AudioSegment`` (pydub pointed at an ffmpeg where one is installed).
+
+        :mod:`.ffmpeg` imports nothing of voxpipe's, so there is no import cycle.
+        """
         from .ffmpeg import configure_pydub
 
         AudioSegment = configure_pydub()

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .manifest import Row
-from .preparation import ItemResult, PrepareSettings, prepare_many
+from .preparation import ItemResult, PrepareSettings
+from .runner import prepare_many
 from .store import Store, publish
 
 __all__ = ["BatchReport", "iter_prepare", "prepare_batch"]
@@ -43,6 +44,7 @@ class BatchReport:
                 "items": len(self.results),
                 "ok": sum(r.ok for r in self.results),
                 "error": sum(not r.ok for r in self.results),
+                "retried": sum(r.retried > 0 for r in self.results),
                 "timing": dict(self.timing),
             },
         }
@@ -51,12 +53,16 @@ class BatchReport:
 def iter_prepare(
     rows: Iterable[Row | ItemResult], settings: PrepareSettings, store: Store | None = None
 ) -> Iterator[ItemResult | BatchReport]:
-    """Prepare every row (a row that was already an error stays one), then host the files in ``store``."""
+    """Prepare every row (a row that was already an error stays one), then host the files in ``store``.
+
+    With ``settings.cluster`` the rows run on Dask; the workers of a remote
+    cluster host their files themselves, and those are not uploaded again.
+    """
     rows = list(rows)
     items = [r.item for r in rows if isinstance(r, Row)]
     done: dict[str, ItemResult] = {}
     started = time.perf_counter()
-    for result in prepare_many(items, settings):
+    for result in prepare_many(items, settings, store):
         done[result.id] = result
         yield result
     timing = {"prepare_s": round(time.perf_counter() - started, 3)}

@@ -14,11 +14,13 @@ VoxpipeError
 ├── EncodeError          ffmpeg failed, or an output did not decode as expected
 ├── ManifestError        a manifest file that cannot be read at all
 ├── StoreError           hosting failed; names the store (local dir, s3://...)
+├── ClusterError         a Dask cluster that cannot be used (address, scheduler, store)
 └── SenderError          (sender.errors) everything on the sending side
     ├── ConfigError      missing credential, bad option, mode not supported
     ├── RecipientError   a phone number or chat id that cannot be used
     ├── ProviderError    the provider answered with an error (request/response)
-    └── JournalError     the send journal cannot be opened or is inconsistent
+    ├── JournalError     the send journal cannot be opened or is inconsistent
+    └── SignatureError   a callback whose signature is missing, wrong, expired or replayed
 ```
 """
 
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 __all__ = [
     "AudioInputError",
+    "ClusterError",
     "EncodeError",
     "ManifestError",
     "MarkupError",
@@ -73,3 +76,8 @@ class ManifestError(VoxpipeError):
 
 class StoreError(VoxpipeError):
     """Hosting an artifact failed; the message names the store."""
+
+
+class ClusterError(VoxpipeError):
+    """A Dask cluster that cannot be used: a malformed address, an unreachable scheduler, a store its workers
+    cannot reach; the message names the cluster."""

@@ -1,4 +1,4 @@
-"""Source audio: a local file or an http(s) URL, in any format ffmpeg decodes.
+"""Source audio: a local file or an http(s) URL, in any format FFmpeg's libraries decode (PyAV).
 
 URLs are fetched with httpx under a per-read timeout, a total deadline and a
 size cap, only over http and https, and (unless allowed) never from loopback,
@@ -20,12 +20,12 @@ import httpx
 import numpy as np
 
 from .audio import Audio
+from .decoding import decode
 from .errors import AudioInputError
 from .fetch import Deadline, PinnedTransport, Resolver, system_resolver
-from .ffmpeg import decode
 from .redaction import redact_text, redact_url
 
-__all__ = ["FetchSettings", "decode_source", "is_url", "load_audio", "read_source"]
+__all__ = ["FetchSettings", "check_url", "decode_source", "is_url", "load_audio", "read_source"]
 
 
 @dataclass(frozen=True)
@@ -153,17 +153,11 @@ def read_source(
 def decode_source(data: bytes, name: str, settings: FetchSettings = FetchSettings()) -> Audio:
     """Decode source bytes into mono :class:`Audio`; errors name ``name``."""
     shown = redact_url(name) if is_url(name) else name
-    try:
-        audio, _ = decode(data, max_seconds=settings.max_seconds, error=AudioInputError, what=shown)
-    except AudioInputError as exc:
-        reason = str(exc).removeprefix(f"{shown}: ")
-        if "Invalid data" in reason or "no audio stream" in reason or "does not contain any stream" in reason:
-            reason = "not an audio file ffmpeg can decode"
-        raise AudioInputError(f"{shown}: {reason}") from exc
+    audio, info = decode(data, max_seconds=settings.max_seconds, error=AudioInputError, what=shown)
     if audio.duration > settings.max_seconds:
         raise AudioInputError(f"{shown}: longer than the {settings.max_seconds:g} s limit")
     if len(audio.samples) == 0:
-        raise AudioInputError(f"{shown}: contains no audio samples")
+        raise AudioInputError(f"{shown}: contains no audio samples ({info.codec} in {info.container.split(',')[0]})")
     if not np.isfinite(audio.samples).all():  # float WAVs can hold them; every later measurement would be NaN
         raise AudioInputError(f"{shown}: contains NaN or infinite samples")
     return audio

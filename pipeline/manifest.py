@@ -25,20 +25,22 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from .errors import ManifestError, VoxpipeError
 from .preparation import Item, ItemResult
-from .textfile import MAX_MANIFEST_BYTES, MAX_MARKUP_FILE_BYTES, read_text_file
+from .textfile import MAX_MANIFEST_BYTES, MAX_MARKUP_FILE_BYTES, open_text_file, read_text_file
 from .urlcheck import url_problem
 
 __all__ = [
     "AUDIO_SUFFIXES",
     "ID_RULE",
     "MANIFEST_SUFFIXES",
+    "MAX_LINE_CHARS",
     "TEXT_SUFFIXES",
     "Row",
     "expand_sources",
+    "iter_records",
     "looks_like_path",
     "read_manifest",
     "read_records",
@@ -49,6 +51,8 @@ __all__ = [
 MANIFEST_SUFFIXES = (".csv", ".jsonl")
 TEXT_SUFFIXES = (".ssml", ".xml", ".txt")
 AUDIO_SUFFIXES = (".wav", ".mp3", ".ogg", ".opus", ".flac", ".m4a", ".aac", ".webm")
+MAX_LINE_CHARS = 1_000_000
+"""Longest JSONL line read when streaming (a row of a template's data is a few hundred)."""
 ID_RULE = "1-128 letters, digits, '.', '_', ':' or '-', starting with a letter or digit"
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 
@@ -169,31 +173,47 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
-def _jsonl_records(path: Path, text: str) -> list[Record | ItemResult]:
-    records: list[Record | ItemResult] = []
-    for n, line in enumerate(text.split("\n"), start=1):  # not splitlines: U+2028 is allowed inside JSON strings
+def _jsonl_lines(stream: TextIO) -> Iterator[str | None]:
+    """Each line (``None`` for one over :data:`MAX_LINE_CHARS`, whose rest is skipped)."""
+    while True:
+        line = stream.readline(MAX_LINE_CHARS + 1)
+        if not line:
+            return
+        if len(line) > MAX_LINE_CHARS and not line.endswith("\n"):
+            while (rest := stream.readline(MAX_LINE_CHARS)) and not rest.endswith("\n"):
+                pass
+            yield None
+            continue
+        yield line
+
+
+def _jsonl_records(path: Path, stream: TextIO) -> Iterator[Record | ItemResult]:
+    # The stream splits at "\n" only: U+2028 is allowed inside JSON strings.
+    for n, line in enumerate(_jsonl_lines(stream), start=1):
+        where = f"{path.name} line {n}"
+        if line is None:
+            yield ItemResult(where, "error", error=f"{where}: longer than {MAX_LINE_CHARS:,} characters")
+            continue
         if not line.strip():
             continue
-        where = f"{path.name} line {n}"
         try:
             obj = json.loads(line, parse_constant=_no_constants, object_pairs_hook=_unique_keys)
         except json.JSONDecodeError as exc:
-            records.append(ItemResult(where, "error", error=f"{where}: invalid JSON: {exc.msg}"))
+            yield ItemResult(where, "error", error=f"{where}: invalid JSON: {exc.msg}")
             continue
         except RecursionError:
-            records.append(ItemResult(where, "error", error=f"{where}: invalid JSON: nested too deeply"))
+            yield ItemResult(where, "error", error=f"{where}: invalid JSON: nested too deeply")
             continue
         except ValueError as exc:  # a duplicate key, NaN/Infinity, an integer over Python's digit limit
             reason = str(exc)
             if "integer string conversion" in reason:
                 reason = f"a number with more than {sys.get_int_max_str_digits()} digits"
-            records.append(ItemResult(where, "error", error=f"{where}: invalid JSON: {reason}"))
+            yield ItemResult(where, "error", error=f"{where}: invalid JSON: {reason}")
             continue
         if not isinstance(obj, dict):
-            records.append(ItemResult(where, "error", error=f"{where}: expected a JSON object"))
+            yield ItemResult(where, "error", error=f"{where}: expected a JSON object")
             continue
-        records.append((where, obj))
-    return records
+        yield where, obj
 
 
 # --------------------------------------------------------------------------- CSV
@@ -220,10 +240,9 @@ def _swallowed_row(field: str, width: int) -> bool:
     return False
 
 
-def _csv_records(path: Path, text: str) -> list[Record | ItemResult]:
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+def _csv_records(path: Path, stream: TextIO) -> Iterator[Record | ItemResult]:
+    reader = csv.reader(stream, strict=True)
     header: list[str] | None = None
-    records: list[Record | ItemResult] = []
     while True:
         start = reader.line_num + 1
         try:
@@ -252,19 +271,13 @@ def _csv_records(path: Path, text: str) -> list[Record | ItemResult]:
         if len(cells) != len(header):
             label = cells[header.index("id")].strip() if len(cells) > header.index("id") else ""
             more = "more" if len(cells) > len(header) else "fewer"
-            records.append(
-                ItemResult(
-                    label or where,
-                    "error",
-                    error=f"{where}: {more} fields than the header ({len(cells)}, not {len(header)})",
-                )
-            )
+            problem = f"{where}: {more} fields than the header ({len(cells)}, not {len(header)})"
+            yield ItemResult(label or where, "error", error=problem)
             continue
         fields = {k: (v if k in ("text", "ssml") else v.strip()) for k, v in zip(header, cells, strict=False) if k}
-        records.append((where, fields))
+        yield where, fields
     if header is None:
         raise ManifestError(f"{path}: empty; a CSV manifest starts with a header naming its columns (id, ...)")
-    return records
 
 
 def read_records(path: Path, purpose: str = "read") -> list[Record | ItemResult]:
@@ -278,11 +291,38 @@ def read_records(path: Path, purpose: str = "read") -> list[Record | ItemResult]
     if suffix not in MANIFEST_SUFFIXES:
         raise ManifestError(f"{path}: a manifest is .csv or .jsonl")
     text = read_text_file(path, max_bytes=MAX_MANIFEST_BYTES, error=ManifestError)
-    records = _jsonl_records(path, text) if suffix == ".jsonl" else _csv_records(path, text)
-    if not records:
+    newline = "\n" if suffix == ".jsonl" else ""
+    return list(_records(path, io.StringIO(text, newline=newline), purpose))
+
+
+def _records(path: Path, stream: TextIO, purpose: str) -> Iterator[Record | ItemResult]:
+    suffix = path.suffix.lower()
+    rows = _jsonl_records(path, stream) if suffix == ".jsonl" else _csv_records(path, stream)
+    empty = True
+    for row in rows:
+        empty = False
+        yield row
+    if empty:
         only = " (only a header)" if suffix == ".csv" else ""
         raise ManifestError(f"{path}: no rows to {purpose}{only}")
-    return records
+
+
+def iter_records(path: Path, purpose: str = "read") -> Iterator[Record | ItemResult]:
+    """:func:`read_records` streamed: rows are read as they are wanted, with no limit on the file's size.
+
+    For data files of any length (a template's rows): memory stays that of
+    one row. Errors are those of :func:`read_records`, raised when reached.
+    """
+    suffix = path.suffix.lower()
+    if suffix not in MANIFEST_SUFFIXES:
+        raise ManifestError(f"{path}: a data file is .csv or .jsonl")
+    with open_text_file(path, error=ManifestError, newline="\n" if suffix == ".jsonl" else "") as stream:
+        try:
+            yield from _records(path, stream, purpose)
+        except UnicodeDecodeError as exc:
+            raise ManifestError(f"{path}: cannot read it as UTF-8 text ({exc.reason})") from exc
+        except OSError as exc:
+            raise ManifestError(f"{path}: cannot read: {exc.strerror or exc}") from exc
 
 
 def read_manifest(path: Path) -> list[Row | ItemResult]:

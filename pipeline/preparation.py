@@ -13,26 +13,29 @@ import hashlib
 import logging
 import os
 import re
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
-from multiprocessing import get_context
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .artifact import Artifact, atomic_path, content_key, load_sidecar, remove_stale_parts, sha256_file, write_sidecar
+from .artifact import Artifact, atomic_path, content_key, load_sidecar, sha256_file, write_sidecar
 from .audio import Audio
+from .cluster.spec import parse_cluster
 from .encoding import Verified, encode, verify
 from .engines import DEFAULT_ENGINE, Engine, VoiceSettings, get_engine
 from .errors import AudioInputError, EncodeError, MarkupError, VoxpipeError
 from .load import FetchSettings, decode_source, is_url, read_source
 from .markup import Pause, Script, normalize, parse
+from .markup.values import language_tag
 from .mastering import MasterSettings, master
 from .profiles import DEFAULT_PROFILES, Profile, load_profile
 from .redaction import redact_text, redact_url
+from .secret import folder_secret, keyed_digest
+from .segments import SPLICE_VERSION, open_cache, synthesize_template
 from .synthesis import synthesize
+from .templates import Template, mask_values
 
 __all__ = [
     "SPEECH_CHARS_PER_SECOND",
@@ -41,14 +44,17 @@ __all__ = [
     "Plan",
     "PrepareSettings",
     "check_item_id",
+    "check_language",
     "check_script_length",
     "cpu_count",
-    "parallelism",
+    "described",
     "plan",
     "prepare",
-    "prepare_many",
     "prepare_one",
     "produce",
+    "result_of",
+    "reused",
+    "unexpected",
 ]
 
 _LOG = logging.getLogger(__name__)
@@ -89,6 +95,25 @@ class Item:
     voice: str | None = None
     language: str | None = None
     profiles: tuple[str, ...] | None = None
+    template: Template | None = None
+    """The template ``text`` was rendered from (with ``values``): reports of a sensitive one show ``****``."""
+    values: tuple[tuple[str, str], ...] = ()
+    """The checked values ``text`` was rendered with."""
+
+    @property
+    def sensitive(self) -> bool:
+        return self.template is not None and self.template.sensitive
+
+    @property
+    def shown(self) -> str | None:
+        """The text as reports and logs may show it."""
+        if self.template is not None and self.template.sensitive:
+            return self.template.shown(dict(self.values))
+        return self.text
+
+    def masked(self, message: str) -> str:
+        """``message`` with this item's values hidden, when they are secret."""
+        return mask_values(message, [v for _, v in self.values], self.language or "en") if self.sensitive else message
 
 
 @dataclass(frozen=True)
@@ -110,6 +135,17 @@ class PrepareSettings:
     profile_dirs: tuple[Path, ...] = ()
     max_chars: int = 100_000
     """Longest text or markup accepted, in characters (checked before parsing)."""
+    segment_cache: bool = True
+    """Assemble a template's messages from cached segments (see :mod:`.segments`); False: full synthesis."""
+    cache_dir: Path | None = None
+    """Where the segment cache lives; None: ``.segment-cache`` in ``out_dir``."""
+
+    @property
+    def segments_dir(self) -> Path:
+        return self.cache_dir if self.cache_dir is not None else self.out_dir / ".segment-cache"
+
+    cluster: str | None = None
+    """Run the items on Dask: ``tcp://host:port`` (a scheduler) or ``local:N``; None = this machine's pool."""
 
     def __post_init__(self) -> None:
         if isinstance(self.max_chars, bool) or not isinstance(self.max_chars, int) or self.max_chars < 1:
@@ -117,6 +153,19 @@ class PrepareSettings:
         seconds = self.fetch.max_seconds
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds < float("inf"):
             raise VoxpipeError(f"max_seconds must be a finite number above 0, not {seconds!r}")
+        check_language(self.language)
+        if self.cluster is not None:
+            parse_cluster(self.cluster)
+
+
+def check_language(language: str | None) -> None:
+    """Raise MarkupError unless ``language`` (the text's, for say-as words) is None or a tag like en or en-US."""
+    if language is None:
+        return
+    try:
+        language_tag(language)
+    except ValueError as exc:
+        raise MarkupError(f"`language` {language!r}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -132,6 +181,10 @@ class ItemResult:
     """Or the source audio: its path, or its URL without password and query."""
     words: int | None = None
     """Words spoken (say-as read out), for the speaking rate; None for source audio."""
+    segments: dict[str, int] | None = None
+    """For a template's message made now: segment-cache hits and misses (carriers synthesised)."""
+    retried: int = 0
+    """Times the item was started again on a cluster because the worker holding it died or left."""
 
     @property
     def ok(self) -> bool:
@@ -147,6 +200,8 @@ class ItemResult:
             "text": self.text,
             "audio": self.audio,
             "words": self.words,
+            **({"segments": self.segments} if self.segments is not None else {}),
+            "retried": self.retried,
         }
 
 
@@ -195,6 +250,7 @@ def check_script_length(script: Script, language: str, max_seconds: float) -> No
 def plan(item: Item, settings: PrepareSettings = PrepareSettings()) -> Plan:
     """Check ``item`` (id, text limits, markup, profiles, voice; source audio is read) and name its files."""
     check_item_id(item.id)
+    check_language(item.language)
     if (item.text is None) == (item.audio is None):
         raise VoxpipeError("give exactly one of text or audio")
     profiles = tuple(load_profile(p, settings.profile_dirs) for p in (item.profiles or settings.profiles))
@@ -216,6 +272,8 @@ def plan(item: Item, settings: PrepareSettings = PrepareSettings()) -> Plan:
             "language": item.language or settings.language,
             "engine": engine.identity(),
         }
+        if item.template is not None and settings.segment_cache:  # spliced audio differs from a full synthesis
+            base["segments"] = SPLICE_VERSION
         language = script.language or item.language or settings.language or engine.language
         check_script_length(script, language, settings.fetch.max_seconds)
         source = None
@@ -226,8 +284,10 @@ def plan(item: Item, settings: PrepareSettings = PrepareSettings()) -> Plan:
         source = read_source(item.audio, settings.fetch)
         base = {"audio": hashlib.sha256(source).hexdigest()}
         words = None
+    # A secret's file name must not let anyone who knows the template compute it from the code.
+    key = partial(keyed_digest, folder_secret(settings.out_dir)) if item.sensitive else (lambda k: k)
     paths = tuple(
-        settings.out_dir / f"{p.name}-{content_key({**base, 'profile': p.settings()})[:24]}.{p.extension}"
+        settings.out_dir / f"{p.name}-{key(content_key({**base, 'profile': p.settings()}))[:24]}.{p.extension}"
         for p in profiles
     )
     return Plan(item, profiles, paths, script, engine, source, words)
@@ -237,10 +297,11 @@ def _spoken_words(script: Script, language: str) -> int:
     return sum(len(seg.text.split()) for seg in normalize(script, language).segments if not isinstance(seg, Pause))
 
 
-def _described(result: ItemResult, item: Item, plan: Plan | None) -> ItemResult:
+def described(result: ItemResult, item: Item, plan: Plan | None) -> ItemResult:
     """``result`` with what was asked for (text or source) and the words spoken, for reports."""
     audio = redact_url(item.audio) if item.audio is not None and is_url(item.audio) else item.audio
-    return replace(result, text=item.text, audio=audio, words=plan.words if plan else None)
+    error = item.masked(result.error) if result.error else result.error
+    return replace(result, text=item.shown, audio=audio, words=plan.words if plan else None, error=error)
 
 
 def _clipping_warnings(audio: Audio) -> tuple[str, ...]:
@@ -259,7 +320,8 @@ def _clipping_warnings(audio: Audio) -> tuple[str, ...]:
     )
 
 
-def _reused(plan: Plan) -> list[Artifact | None]:
+def reused(plan: Plan) -> list[Artifact | None]:
+    """Each planned artifact that is on disk already (from an earlier run), else None."""
     return [load_sidecar(path) for path in plan.paths]
 
 
@@ -270,16 +332,21 @@ def prepare_one(item: Item, settings: PrepareSettings = PrepareSettings()) -> It
     the error in the result, as a batch wants it.
     """
     planned = plan(item, settings)
-    found = _reused(planned)
+    found = reused(planned)
     if all(found):
-        return _described(_result(item.id, [a for a in found if a]), item, planned)
+        return described(result_of(item.id, [a for a in found if a]), item, planned)
+    stats = open_cache(settings.segments_dir).stats if item.template and settings.segment_cache else None
+    before = stats.to_dict() if stats else {}
     audio = _source_audio(planned, settings)
     notes = _clipping_warnings(audio) if planned.source is not None else ()
     artifacts = [
         have or produce(audio, profile, path, source_warnings=notes)
         for have, profile, path in zip(found, planned.profiles, planned.paths, strict=True)
     ]
-    return _described(_result(item.id, artifacts), item, planned)
+    result = described(result_of(item.id, artifacts), item, planned)
+    if stats is not None:
+        result = replace(result, segments={k: v - before[k] for k, v in stats.to_dict().items()})
+    return result
 
 
 def prepare(item: Item, settings: PrepareSettings = PrepareSettings()) -> ItemResult:
@@ -296,17 +363,19 @@ def prepare(item: Item, settings: PrepareSettings = PrepareSettings()) -> ItemRe
         where = exc.filename or settings.out_dir
         result = ItemResult(item.id, "error", error=f"cannot write {where}: {exc.strerror or exc}")
     except Exception as exc:  # noqa: BLE001 - a bug or a library surprise fails this item, not the batch
-        result = _unexpected(item.id, exc)
-    return _described(result, item, None)
+        result = unexpected(item.id, exc)
+    return described(result, item, None)
 
 
-def _unexpected(item_id: str, exc: BaseException) -> ItemResult:
+def unexpected(item_id: str, exc: BaseException) -> ItemResult:
+    """A failed result for an error nobody expected (a bug): its type and first line, redacted."""
     _LOG.debug("unexpected error preparing %s", item_id, exc_info=True)
     reason = redact_text(str(exc).splitlines()[0] if str(exc) else "")[:300]
     return ItemResult(item_id, "error", error=f"unexpected error: {type(exc).__name__}: {reason}".rstrip(": "))
 
 
-def _result(item_id: str, artifacts: list[Artifact]) -> ItemResult:
+def result_of(item_id: str, artifacts: list[Artifact]) -> ItemResult:
+    """A successful result carrying the artifacts' warnings once each."""
     warnings = tuple(dict.fromkeys(w for a in artifacts for w in a.warnings))
     return ItemResult(item_id, "ok", artifacts=tuple(artifacts), warnings=warnings)
 
@@ -314,7 +383,13 @@ def _result(item_id: str, artifacts: list[Artifact]) -> ItemResult:
 def _source_audio(plan: Plan, settings: PrepareSettings) -> Audio:
     if plan.script is not None:
         assert plan.engine is not None
-        return synthesize(plan.script, plan.engine, language=plan.item.language)
+        item = plan.item
+        if item.template is not None and settings.segment_cache:
+            cache = open_cache(settings.segments_dir)
+            spliced = synthesize_template(item.template, dict(item.values), plan.engine, cache, language=item.language)
+            if spliced is not None:
+                return spliced
+        return synthesize(plan.script, plan.engine, language=item.language)
     assert plan.source is not None and plan.item.audio is not None
     return decode_source(plan.source, plan.item.audio, settings.fetch)
 
@@ -351,7 +426,7 @@ def produce(audio: Audio, profile: Profile, path: Path, source_warnings: tuple[s
             _check_duration(path, got, mastered.audio.duration)
             short = profile.lufs - got.lufs
             over = got.true_peak_dbtp - (profile.true_peak_dbtp - PEAK_SAFETY_DB)
-            capped = mastered.gain_db >= profile.max_gain_db - 1e-6
+            capped = mastered.gain_limited
             if over <= 0 and (abs(short) <= LUFS_TOLERANCE or capped):
                 break
             if tries == MAX_TRIES:
@@ -412,71 +487,3 @@ def _check_size(profile: Profile, size: int, got: Verified, kbps: int | None, wa
             f"{profile.name}: {size // 1024} KB is over the {profile.size_budget_bytes // 1024} KB "
             "play-icon budget even at the lowest bitrate; WhatsApp will show it as a file download"
         )
-
-
-# --- batches ---------------------------------------------------------------
-
-_WORKER_SETTINGS: PrepareSettings | None = None
-
-
-def _init_worker(settings: PrepareSettings) -> None:
-    global _WORKER_SETTINGS
-    _WORKER_SETTINGS = settings
-
-
-def _work(item: Item) -> ItemResult:
-    assert _WORKER_SETTINGS is not None
-    return prepare(item, _WORKER_SETTINGS)
-
-
-def parallelism(settings: PrepareSettings, pending: int) -> tuple[int, int]:
-    """(workers, threads per worker) with workers x threads never above the cores."""
-    cores = cpu_count()
-    jobs = settings.jobs or cores
-    jobs = max(1, min(jobs, pending, cores))
-    threads = settings.threads or max(1, cores // jobs)
-    return jobs, min(threads, max(1, cores // jobs))
-
-
-def prepare_many(items: Iterable[Item], settings: PrepareSettings = PrepareSettings()) -> Iterator[ItemResult]:
-    """Prepare many items, yielding each result as it completes (not in input order).
-
-    Items whose artifacts are all on disk already are answered first, without
-    starting any worker; the rest go to worker processes that each load the
-    voice once.
-    """
-    remove_stale_parts(settings.out_dir)
-    pending: list[Item] = []
-    for item in items:
-        if item.text is not None:
-            try:
-                planned = plan(item, settings)
-                found = _reused(planned)
-            except VoxpipeError as exc:
-                yield _described(ItemResult(item.id, "error", error=str(exc)), item, None)
-                continue
-            except Exception as exc:  # noqa: BLE001 - one bad item must not stop the batch
-                yield _described(_unexpected(item.id, exc), item, None)
-                continue
-            if all(found):
-                yield _described(_result(item.id, [a for a in found if a]), item, planned)
-                continue
-        pending.append(item)
-    if not pending:
-        return
-    jobs, threads = parallelism(settings, len(pending))
-    settings = replace(settings, threads=threads)
-    if jobs == 1:
-        for item in pending:
-            yield prepare(item, settings)
-        return
-    with ProcessPoolExecutor(
-        jobs, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(settings,)
-    ) as pool:
-        futures = {pool.submit(_work, item): item for item in pending}
-        for future in as_completed(futures):
-            try:
-                yield future.result()
-            except Exception as exc:  # noqa: BLE001 - a worker that died (e.g. out of memory) fails its item only
-                failed = ItemResult(futures[future].id, "error", error=f"worker failed: {exc!r}")
-                yield _described(failed, futures[future], None)

@@ -91,7 +91,8 @@ class Profile:
     lead_ms: int = 500
     tail_ms: int = 500
     fade_ms: int = 10
-    max_gain_db: float = 20.0
+    max_gain_db: float = 40.0
+    """Most gain ever applied; below it, the input's noise floor decides (see mastering)."""
     size_budget_bytes: int | None = None
     max_bytes: int | None = None
     channels: int = 1

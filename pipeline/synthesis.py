@@ -23,7 +23,7 @@ from .errors import SynthesisError
 from .markup import Pause, Prosody, Script, Speech, normalize
 from .markup.symbols import EMPHASIS_GAIN_DB
 
-__all__ = ["synthesize"]
+__all__ = ["join_spoken", "synthesize"]
 
 # Edge silence below the message peak by this much is cut at pauses.
 TRIM_BELOW_PEAK_DB = 40.0
@@ -66,10 +66,15 @@ def synthesize(script: Script, engine: Engine, *, language: str | None = None) -
     """Speak ``script`` with ``engine``; returns the raw (unmastered) message."""
     words = normalize(script, language or engine.language)
     runs = _runs(words)
-    spoken: list[Audio | Pause] = [_speak(r, engine) if isinstance(r, _Run) else r for r in runs]
+    return join_spoken([_speak(r, engine) if isinstance(r, _Run) else r for r in runs], engine.name)
+
+
+def join_spoken(spoken: list[Audio | Pause], engine_name: str) -> Audio:
+    """Runs of speech and pauses as one message: exactly the written silence at a pause (each run's own
+    edge silence trimmed), a short natural gap between two runs with no pause between them."""
     speech = [a for a in spoken if isinstance(a, Audio) and a.peak > 0]
     if not speech:
-        raise SynthesisError(f"{engine.name}: the engine produced no audio for this text")
+        raise SynthesisError(f"{engine_name}: the engine produced no audio for this text")
     rate = speech[0].rate
     peak = max(a.peak for a in speech)
     threshold = 20 * math.log10(peak) - TRIM_BELOW_PEAK_DB

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from .delivery import Applied, apply_update
 from .dispatch import ChunkDone, LeaseWait, SendReport, SendSettings, campaign_id, http_client
-from .errors import ConfigError, JournalError, ProviderError, RecipientError, SenderError
+from .errors import ConfigError, JournalError, ProviderError, RecipientError, SenderError, SignatureError
 from .hooks import HookReceiver, hook_url
 from .journal import Journal, RecipientRow
 from .message import Message, plan_payload, realise, resolve_mode
@@ -59,6 +59,7 @@ __all__ = [
     "SendReport",
     "SendSettings",
     "SenderError",
+    "SignatureError",
     "Status",
     "StatusUpdate",
     "apply_update",

@@ -152,7 +152,7 @@ class SendReport:
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for row in self.rows:
-            out[row.status] = out.get(row.status, 0) + 1
+            out[str(row.status)] = out.get(str(row.status), 0) + 1
         return out
 
     @property
@@ -313,8 +313,13 @@ def send(
     """
     provider.check(payload)
     campaign = campaign or campaign_id(provider, payload.mode, message, recipients)
+    secret = journal.hook_secret().encode() if message.sensitive else None
     journal.open_campaign(
-        campaign, provider.name, payload.mode.value, fingerprint(provider, payload.mode, message), message.describe()
+        campaign,
+        provider.name,
+        payload.mode.value,
+        fingerprint(provider, payload.mode, message, secret),
+        message.describe(secret),
     )
     journal.add_recipients(campaign, recipients)
     for bad in rejected:

@@ -9,7 +9,7 @@ from voxpipe.pipeline.errors import VoxpipeError
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["ConfigError", "JournalError", "ProviderError", "RecipientError", "SenderError"]
+__all__ = ["ConfigError", "JournalError", "ProviderError", "RecipientError", "SenderError", "SignatureError"]
 
 
 class SenderError(VoxpipeError):
@@ -37,3 +37,7 @@ class ProviderError(SenderError):
 
 class JournalError(SenderError):
     """The send journal cannot be opened, or disagrees with this run."""
+
+
+class SignatureError(SenderError):
+    """A callback whose signature is missing, wrong, expired or already used (the receiver answers 401)."""

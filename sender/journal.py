@@ -293,6 +293,14 @@ class Journal:
             except sa.exc.SQLAlchemyError as exc:
                 raise self._error("cannot read", exc) from exc
 
+    def ping(self) -> None:
+        """Raise :class:`JournalError` unless the journal answers a query now."""
+        with self._read() as conn:
+            try:
+                conn.execute(sa.text("SELECT 1"))
+            except sa.exc.SQLAlchemyError as exc:
+                raise self._error("cannot read", exc) from exc
+
     def _error(self, what: str, exc: sa.exc.SQLAlchemyError) -> JournalError:
         code = getattr(getattr(exc, "orig", None), "sqlstate", None)
         kind = JournalConflict if code in _CONFLICTS else JournalError
@@ -309,7 +317,7 @@ class Journal:
         rolled it back as the loser of a deadlock. Inside another transaction it just joins it."""
         for attempt in range(1, attempts + 1):
             try:
-                with self._tx():
+                with self.transaction():  # the public entry, so a subclass that wraps transactions sees these
                     return work()
             except JournalConflict:
                 if self.in_transaction or attempt == attempts:

@@ -34,7 +34,16 @@ from voxpipe.pipeline.redaction import redact_text, redact_url
 
 from .errors import JournalError
 
-__all__ = ["WRITE", "JournalLocation", "create_private", "describe", "enable_wal", "make_engine", "parse_location"]
+__all__ = [
+    "WRITE",
+    "JournalLocation",
+    "create_private",
+    "describe",
+    "enable_wal",
+    "is_database",
+    "make_engine",
+    "parse_location",
+]
 
 WRITE = "voxpipe_write"
 """Execution option of a connection that writes: SQLite begins it with ``BEGIN IMMEDIATE``."""
@@ -88,6 +97,13 @@ def parse_location(where: str | Path) -> JournalLocation:
             raise JournalError(f"journal {shown}: name the database, as in postgresql://user@host/voxpipe")
         return JournalLocation(url.set(drivername="postgresql+psycopg"), shown, None)
     raise JournalError(f"journal {shown}: not a path, sqlite:/// or postgresql:// URL")
+
+
+def is_database(where: str | Path) -> bool:
+    """Whether ``where`` names a database server (PostgreSQL) rather than an SQLite file."""
+    text = _COLLAPSED.sub(lambda m: f"{m.group(1)}://", str(where)) if isinstance(where, Path) else str(where)
+    scheme = _SCHEME.match(text)
+    return scheme is not None and scheme.group(1).lower() in _POSTGRES
 
 
 def create_private(path: Path) -> None:

@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from voxpipe.pipeline.markup import Script, parse
-from voxpipe.pipeline.preparation import Item, PrepareSettings, plan, prepare
+from voxpipe.pipeline.preparation import Item, PrepareSettings, check_language, plan, prepare
+from voxpipe.pipeline.secret import keyed_digest
 from voxpipe.pipeline.store import Store
+from voxpipe.pipeline.templates import Template, mask_values
 from voxpipe.pipeline.urlcheck import url_problem
 
 from .errors import ConfigError
@@ -42,6 +44,24 @@ class Message:
     media_url: str | None = None
     language: str | None = None
     """Language of the text, for say-as words (a provider's voice language is one of its options)."""
+    template: Template | None = None
+    """The template ``text`` was rendered from (with ``values``): a sensitive one keeps its values out of
+    reports, the journal and file names."""
+    values: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def sensitive(self) -> bool:
+        return self.template is not None and self.template.sensitive
+
+    def masked(self, data: Any) -> Any:
+        """``data`` (text, or a report of dicts and lists) with this message's secret values as ``****``."""
+        if not self.sensitive:
+            return data
+        if isinstance(data, list):
+            return [self.masked(v) for v in data]
+        if isinstance(data, dict):
+            return {k: self.masked(v) for k, v in data.items()}
+        return mask_values(data, [v for _, v in self.values], self.language or "en") if isinstance(data, str) else data
 
     def __post_init__(self) -> None:
         given = [n for n in ("text", "audio", "media_url") if getattr(self, n)]
@@ -52,6 +72,7 @@ class Message:
         problem = url_problem(self.media_url) if self.media_url else None
         if problem:
             raise ConfigError(f"`media_url` {self.media_url}: {problem}")
+        check_language(self.language)
 
     @cached_property
     def script(self) -> Script | None:
@@ -60,20 +81,32 @@ class Message:
 
     @cached_property
     def description(self) -> dict[str, Any]:
+        if self.template is not None and self.template.sensitive:
+            shown = self.template.shown(dict(self.values))
+            return {"text": parse(shown).to_dict(), "language": self.language, "sensitive": True}
         if self.script is not None:
             return {"text": self.script.to_dict(), "language": self.language}
         if self.audio is not None:
             return {"audio": self.audio}
         return {"media_url": self.media_url}
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self, secret: bytes | None = None) -> dict[str, Any]:
+        """What the journal keeps about the message: a sensitive one shows ``****`` for its values, and
+        ``secret`` (the journal's key) seals them, so two codes are two messages and neither can be read back."""
+        if self.sensitive and secret is not None:
+            return {**self.description, "sealed": keyed_digest(secret, self.text or "")}
         return self.description
 
 
-def fingerprint(provider: Provider, mode: Mode, message: Message) -> str:
+def fingerprint(provider: Provider, mode: Mode, message: Message, secret: bytes | None = None) -> str:
     """What makes two sends the same message (media URLs excluded: presigned ones change)."""
     blob = json.dumps(
-        {"provider": provider.name, "mode": mode.value, "message": message.describe(), "options": provider.settings},
+        {
+            "provider": provider.name,
+            "mode": mode.value,
+            "message": message.describe(secret),
+            "options": provider.settings,
+        },
         sort_keys=True,
         default=str,
     )
@@ -129,7 +162,15 @@ def plan_payload(
     else:
         profile = provider.media_profile
         profiles = (profile,) if profile else settings.profiles
-        item = Item("message", text=message.text, audio=message.audio, language=message.language, profiles=profiles)
+        item = Item(
+            "message",
+            text=message.text,
+            audio=message.audio,
+            language=message.language,
+            profiles=profiles,
+            template=message.template,
+            values=message.values,
+        )
         settings = replace(settings, profiles=profiles)
         path = plan(item, settings).paths[0]  # markup, text limits, profile and voice are checked here
         mime = _mime(path)

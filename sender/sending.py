@@ -23,8 +23,8 @@ and :func:`send_manifest` return the reports only.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,15 +51,18 @@ __all__ = [
     "iter_send",
     "iter_send_manifest",
     "plan_send",
+    "provider_of",
     "read_send_manifest",
     "send_manifest",
     "send_message",
+    "send_rows",
 ]
 
 DEFAULT_JOURNAL = "voxpipe-journal.db"
 """The journal a send writes when none is named (in the working folder)."""
 
 Event = ChunkDone | LeaseWait
+"""Progress a caller may draw: a finished request, or a wait for another run's lease."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,8 @@ class SendPlan:
     payload: PayloadPlan
 
 
-def _provider(provider: Provider | str) -> Provider:
+def provider_of(provider: Provider | str) -> Provider:
+    """``provider``, or a new instance of the provider of that name (credentials from the environment)."""
     return provider if isinstance(provider, Provider) else provider_class(provider)()
 
 
@@ -97,7 +101,7 @@ def plan_send(
 ) -> SendPlan:
     """Run every check that needs no synthesis, upload or request; raise the first problem."""
     settings = settings or SendSettings()
-    provider = _provider(provider)
+    provider = provider_of(provider)
     message = _message(message, settings)
     if not dry_run:
         provider.require_credentials()
@@ -245,6 +249,8 @@ class RowDone:
     id: str
     report: SendReport | None = None
     error: str | None = None
+    masked: Callable[[Any], Any] = field(default=lambda data: data, repr=False, compare=False)
+    """Hides a sensitive message's values in what the report shows (a dry run's request bodies)."""
 
     @property
     def ok(self) -> bool:
@@ -253,7 +259,7 @@ class RowDone:
     def to_dict(self) -> dict[str, Any]:
         if self.report is None:
             return {"id": self.id, "error": self.error}
-        return {"id": self.id, **self.report.to_dict()}
+        return {"id": self.id, **self.masked(self.report.to_dict())}
 
 
 _TEXT_FIELDS = ("text", "ssml", "ssml_file", "audio", "media_url", "language")
@@ -318,12 +324,29 @@ def iter_send_manifest(
 ) -> Iterator[Event | RowDone]:
     """:func:`send_manifest`, yielding each row's progress events and then its :class:`RowDone`."""
     settings = settings or SendSettings()
-    provider = _provider(provider)
+    provider = provider_of(provider)
     if not dry_run:
         provider.require_credentials()
     rows = read_send_manifest(Path(manifest), settings.prepare.language, campaign)
     if not rows:
         raise ManifestError(f"{manifest}: no rows to send")
+    yield from send_rows(provider, rows, store=store, journal=journal, settings=settings, dry_run=dry_run)
+
+
+def send_rows(
+    provider: Provider,
+    rows: Iterable[ManifestRow],
+    *,
+    store: Store | str | None = None,
+    journal: Journal | str | Path | None = None,
+    settings: SendSettings | None = None,
+    dry_run: bool = False,
+) -> Iterator[Event | RowDone]:
+    """Send each row's message to its recipients, one campaign per row; a bad row fails alone.
+
+    Rows are taken one at a time (a generator of rows is never read ahead).
+    """
+    settings = settings or SendSettings()
     with contextlib.ExitStack() as stack:
         hosting = stack.enter_context(open_store(store)) if isinstance(store, str) else store
         # One journal and one connection pool for every row; a new journal file is made once a row is ready.
@@ -335,13 +358,14 @@ def iter_send_manifest(
             if row.message is None:
                 yield RowDone(row.id, error=row.error or "bad row")
                 continue
+            masked = row.message.masked
             try:
                 planned = plan_send(
                     provider, row.message, row.recipients, store=hosting, settings=settings, dry_run=dry_run,
                     campaign=row.campaign,
                 )  # fmt: skip
                 if dry_run:
-                    yield RowDone(row.id, report=_dry_report(planned))
+                    yield RowDone(row.id, report=_dry_report(planned), masked=masked)
                     continue
                 payload = realise(planned.payload, planned.provider, hosting)
                 if "journal" not in shared:
@@ -357,9 +381,9 @@ def iter_send_manifest(
                         report = event
                     else:
                         yield event
-                yield RowDone(row.id, report=report)
+                yield RowDone(row.id, report=report, masked=masked)
             except VoxpipeError as exc:
-                yield RowDone(row.id, error=str(exc))
+                yield RowDone(row.id, error=masked(str(exc)), masked=masked)
 
 
 def send_manifest(

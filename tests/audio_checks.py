@@ -1,11 +1,14 @@
 """Independent measurements for tests: ffmpeg's ebur128 filter and ffmpeg decoding.
 
-The code under test measures with pyloudnorm and decodes with libsndfile;
-tests check with ffmpeg so that one implementation does not grade itself.
+The code under test measures with pyloudnorm and decodes with PyAV and
+libsndfile; tests check with the ffmpeg program (imageio-ffmpeg, in the test
+extra) so that one implementation does not grade itself. :func:`run_ffmpeg`
+also writes the test fixtures in formats voxpipe itself never writes.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 from dataclasses import dataclass
@@ -13,7 +16,23 @@ from pathlib import Path
 
 import numpy as np
 
-from voxpipe.pipeline.ffmpeg import ffmpeg_exe
+
+@functools.cache
+def ffmpeg_exe() -> str:
+    import imageio_ffmpeg
+
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+def run_ffmpeg(args: list[str], *, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run the ffmpeg program; a failure raises with its last stderr line."""
+    proc = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", *args], input=input, capture_output=True, check=False
+    )
+    if proc.returncode != 0:
+        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines() or ["ffmpeg failed"]
+        raise RuntimeError(f"ffmpeg {' '.join(args)}: {lines[-1]}")
+    return proc
 
 
 @dataclass(frozen=True)

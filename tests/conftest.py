@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.audio_checks import run_ffmpeg
 from tests.pgserver import PgServer, start_pg_server
 from tests.s3server import S3Server, find_weed, start_s3_server
 from voxpipe.pipeline.artifact import Artifact
-from voxpipe.pipeline.ffmpeg import run as run_ffmpeg
 
 _FORMATS = {
     # extension: (ffmpeg output args, mime, container, codec, profile)

@@ -28,6 +28,11 @@ def _modules() -> list[str]:
 MODULES = _modules()
 
 
+def _isort_style(name: str) -> tuple[int, str]:
+    """CONSTANTS, then Classes, then everything else, as ruff's RUF022 sorts ``__all__``."""
+    return (0 if name.isupper() else 1 if name[:1].isupper() else 2, name)
+
+
 def test_the_public_modules_are_all_found() -> None:
     assert {
         "voxpipe.pipeline",
@@ -43,7 +48,7 @@ def test_all_is_complete_and_sorted(name: str) -> None:
     if name.rsplit(".", 1)[-1].startswith("_"):
         return  # private modules need no __all__
     exported = list(module.__all__)
-    assert exported == sorted(exported, key=str), f"{name}.__all__ is not sorted"
+    assert exported == sorted(exported, key=_isort_style), f"{name}.__all__ is not sorted (ruff RUF022 sorts it)"
     assert len(set(exported)) == len(exported)
     assert [n for n in exported if not hasattr(module, n)] == []
     # Complete: every public class and function defined in the module itself is exported.
@@ -90,3 +95,47 @@ def test_the_wheel_holds_one_top_level_package(tmp_path: Path) -> None:
     [top_level] = [n for n in names if n.endswith(".dist-info/top_level.txt")]
     assert zipfile.ZipFile(wheel).read(top_level).decode().split() == ["voxpipe"]
     assert "voxpipe/pipeline/markup/parser.py" in names and "voxpipe/assets/profiles/pstn.json" in names
+
+
+def _imports() -> dict[str, set[str]]:
+    """Module -> the voxpipe modules it imports anywhere (also inside functions), packages' __init__ left out."""
+    graph: dict[str, set[str]] = {}
+    for name in MODULES:
+        module = importlib.import_module(name)
+        path = Path(module.__file__ or "")
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parts = package.split(".")
+                    base = ".".join(parts[: len(parts) - node.level + 1] + ([node.module] if node.module else []))
+                candidates = [base] + [f"{base}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                candidates = [a.name for a in node.names]
+            else:
+                continue
+            found.update(c for c in candidates if c in MODULES and not _is_package(c))
+        if not _is_package(name):
+            graph[name] = found - {name}
+    return graph
+
+
+def _is_package(name: str) -> bool:
+    return Path(importlib.import_module(name).__file__ or "").name == "__init__.py"
+
+
+def test_no_import_cycles_between_modules() -> None:
+    graph = _imports()
+    cycles = []
+    for start in graph:
+        stack = [(start, [start])]
+        while stack:
+            node, path = stack.pop()
+            for nxt in graph.get(node, ()):
+                if nxt == start:
+                    cycles.append(" -> ".join([*path, start]))
+                elif nxt not in path and len(path) < 6:
+                    stack.append((nxt, [*path, nxt]))
+    assert sorted(set(cycles)) == []

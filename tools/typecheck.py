@@ -24,6 +24,8 @@ def build_tree() -> Path:
     for path in (REPO / "voxpipe").iterdir():
         if path.suffix == ".py" or path.name == "py.typed":
             (package / path.name).symlink_to(path)
+        elif (path / "__init__.py").is_file():  # a subpackage of voxpipe/ (serve/)
+            (package / path.name).symlink_to(path, target_is_directory=True)
     for name in ("pipeline", "sender"):
         (package / name).symlink_to(REPO / name, target_is_directory=True)
     return package

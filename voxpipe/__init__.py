@@ -49,7 +49,7 @@ _NAMES = {
     "parse": "voxpipe.pipeline.markup",
     "prepare": "voxpipe.pipeline.preparation",
     "prepare_batch": "voxpipe.pipeline.batch",
-    "prepare_many": "voxpipe.pipeline.preparation",
+    "prepare_many": "voxpipe.pipeline.runner",
     "prepare_one": "voxpipe.pipeline.preparation",
     "provider_class": "voxpipe.sender.providers",
     "send_manifest": "voxpipe.sender.sending",
@@ -112,7 +112,8 @@ if TYPE_CHECKING:
         VoxpipeError,
     )
     from voxpipe.pipeline.markup import parse
-    from voxpipe.pipeline.preparation import Item, ItemResult, PrepareSettings, prepare, prepare_many, prepare_one
+    from voxpipe.pipeline.preparation import Item, ItemResult, PrepareSettings, prepare, prepare_one
+    from voxpipe.pipeline.runner import prepare_many
     from voxpipe.pipeline.store import StoreSettings, open_store
     from voxpipe.sender.dispatch import SendReport, SendSettings
     from voxpipe.sender.errors import ConfigError, JournalError, ProviderError, RecipientError, SenderError

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -12,15 +14,20 @@ import click
 
 from voxpipe.config import Config
 from voxpipe.pipeline.batch import BatchReport, iter_prepare
+from voxpipe.pipeline.cluster.spec import cluster_problem
 from voxpipe.pipeline.engines import engine_infos
 from voxpipe.pipeline.load import FetchSettings
 from voxpipe.pipeline.manifest import Row, expand_sources
+from voxpipe.pipeline.personal import iter_data, prepare_template
 from voxpipe.pipeline.preparation import Item, ItemResult, PrepareSettings
 from voxpipe.pipeline.profiles import available_profiles, load_profile
+from voxpipe.pipeline.redaction import redact_url
+from voxpipe.pipeline.templates import Template
 
 from .cmd_review import review_option, write_prepared_review
-from .inputs import message_text
+from .inputs import message_text, read_ssml_file
 from .output import (
+    StreamedReport,
     check_report_target,
     echo_err,
     error_line,
@@ -38,6 +45,21 @@ __all__ = ["MAX_SECONDS_LIMIT", "engines", "prepare", "prepare_settings", "profi
 
 _D = PrepareSettings()
 MAX_SECONDS_LIMIT = 86_400
+
+
+class _ClusterAddress(click.ParamType):
+    """``tcp://host:port`` or ``local:N``, checked before any work."""
+
+    name = "address"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        problem = cluster_problem(str(value))
+        if problem:
+            self.fail(f"{redact_url(str(value))!r}: {problem}", param, ctx)
+        return str(value).strip()
+
+    def get_metavar(self, param: click.Parameter, *args: Any) -> str:
+        return "ADDRESS"
 
 
 @click.command()
@@ -63,6 +85,12 @@ MAX_SECONDS_LIMIT = 86_400
 @click.option("--tld", default=_D.tld, show_default=True, help="gtts: Google domain that picks the accent.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), help="Worker processes [default: one per core].")
 @click.option("--threads", type=click.IntRange(1, 256), help="Inference threads per worker [default: cores / jobs].")
+@click.option(
+    "--cluster",
+    type=_ClusterAddress(),
+    help="Prepare on Dask: tcp://host:port (a scheduler; needs an s3:// --store) or local:N (N worker processes) "
+    "[default: $VOXPIPE_DASK_SCHEDULER, else this machine's pool].",
+)
 @click.option("--allow-private-urls", is_flag=True, help="Allow --audio URLs on loopback or private addresses.")
 @click.option(
     "--max-seconds",
@@ -72,6 +100,25 @@ MAX_SECONDS_LIMIT = 86_400
 @click.option(
     "--max-chars", type=click.IntRange(1), help=f"Longest text accepted, in characters [default: {_D.max_chars}]."
 )
+@click.option(
+    "--template",
+    type=click.Path(path_type=Path),
+    help="Markup with {placeholders}, filled from each row of --data (one message per row).",
+)
+@click.option(
+    "--data", type=click.Path(path_type=Path), help="Rows for --template: CSV or JSONL with id + placeholders."
+)
+@click.option(
+    "--sensitive/--not-sensitive",
+    default=None,
+    help="Treat --template values as secrets [default: when a placeholder is read as digits].",
+)
+@click.option(
+    "--segment-cache/--no-segment-cache",
+    default=None,
+    help="Assemble --template messages from cached segments, or synthesise each in full [default: cached].",
+)
+@click.option("--cache-dir", help="Segment cache folder [default: OUT/.segment-cache].")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report on stdout.")
 @click.option("--report", type=click.Path(path_type=Path), help="Write the JSON report to this file.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar [default: on a terminal].")
@@ -92,6 +139,9 @@ def prepare(
     report: Path | None,
     progress: bool | None,
     review: bool,
+    template: Path | None,
+    data: Path | None,
+    sensitive: bool | None,
     **flags: Any,
 ) -> None:
     """Turn text, markup or audio into mastered MP3 / Ogg-Opus / WAV files.
@@ -102,11 +152,27 @@ def prepare(
     is also hosted and gets a media_url a provider can fetch.
     """
     direct = [v for v in (text, ssml, ssml_file, audio) if v is not None]
+    if template is not None or data is not None:
+        if template is None or data is None:
+            raise click.UsageError("--template and --data go together")
+        if direct or sources:
+            raise click.UsageError("--template with --data replaces SOURCES, --text, --ssml, --ssml-file and --audio")
+        if review:
+            raise click.UsageError("--review is not available with --template (a page per campaign row would be huge)")
+    if template is not None and data is not None:
+        config = current_config({**store_flags(flags), **_prepare_flags(flags, profiles)})
+        settings = prepare_settings(config, tld=tld, threads=threads, allow_private_urls=allow_private_urls)
+        _prepare_template(config, settings, template, data, sensitive, as_json, report, progress)
+        return
     if len(direct) > 1:
         raise click.UsageError("give only one of --text, --ssml, --audio or --ssml-file")
     if not direct and not sources:
         raise click.UsageError("nothing to prepare: give SOURCES, --text, --ssml, --ssml-file or --audio")
     config = current_config({**store_flags(flags), **_prepare_flags(flags, profiles)})
+    cluster, jobs = config.values.get("prepare.cluster"), config.values.get("prepare.jobs")
+    if cluster is not None and jobs is not None and jobs.source == "flag":
+        where = "--cluster" if cluster.source == "flag" else f"prepare.cluster from {cluster.source}"
+        raise click.UsageError(f"--jobs sets this machine's worker processes; with {where} the cluster's workers run")
     passwords = url_passwords(audio, config.get("store.base_url"), config.get("store.endpoint_url"))
     forget_in_logs(passwords)
     if report is not None:
@@ -130,10 +196,52 @@ def prepare(
                 else:
                     advance(event.id, event.ok)
     assert batch is not None
-    data = _emit(batch, as_json, report, passwords)
+    emitted = _emit(batch, as_json, report, passwords)
     if review:
-        write_prepared_review(data, settings.out_dir)
+        write_prepared_review(emitted, settings.out_dir)
     if not batch.ok:
+        sys.exit(1)
+
+
+def _prepare_template(
+    config: Config,
+    settings: PrepareSettings,
+    template_path: Path,
+    data: Path,
+    sensitive: bool | None,
+    as_json: bool,
+    report: Path | None,
+    progress: bool | None,
+) -> None:
+    """Stream: each row's line and report entry are written as it completes, so memory stays flat."""
+    passwords = url_passwords(config.get("store.base_url"), config.get("store.endpoint_url"))
+    forget_in_logs(passwords)
+    if report is not None:
+        check_report_target(report)
+    for name in settings.profiles:
+        load_profile(name)
+    template = Template.parse(read_ssml_file(template_path), sensitive=sensitive)
+    rows = iter_data(data)
+    first = next(rows)  # an unreadable file or header is one line now, before any work
+    counts = {"items": 0, "ok": 0, "error": 0}
+    started = time.perf_counter()
+    with configured_store(config) as store, progress_bar(None, "preparing", progress) as advance:
+        streamed = StreamedReport(report, to_stdout=as_json)
+        try:
+            for result in prepare_template(template, itertools.chain([first], rows), settings, store):
+                advance(result.id, result.ok)
+                counts["items"] += 1
+                counts["ok" if result.ok else "error"] += 1
+                streamed.add(hide_url_passwords(redact_errors(result.to_dict()), passwords))
+                if not as_json:
+                    _print_results([result], counts, summary=False)
+        except BaseException:
+            streamed.discard()
+            raise
+        streamed.close({**counts, "timing": {"prepare_s": round(time.perf_counter() - started, 3)}})
+    if not as_json:
+        click.echo(f"{counts['ok']} of {counts['items']} prepared, {counts['error']} failed", err=True)
+    if counts["error"]:
         sys.exit(1)
 
 
@@ -147,6 +255,9 @@ def _prepare_flags(flags: dict[str, Any], profiles: tuple[str, ...]) -> dict[str
         "prepare.max_seconds": flags.pop("max_seconds"),
         "prepare.max_chars": flags.pop("max_chars"),
         "prepare.profiles": list(profiles) or None,
+        "prepare.segment_cache": flags.pop("segment_cache", None),
+        "prepare.cache_dir": flags.pop("cache_dir", None),
+        "prepare.cluster": flags.pop("cluster"),
     }
 
 
@@ -166,6 +277,9 @@ def prepare_settings(config: Config, **extra: Any) -> PrepareSettings:
             max_seconds=config.get("prepare.max_seconds", _D.fetch.max_seconds),
         ),
         max_chars=config.get("prepare.max_chars", _D.max_chars),
+        segment_cache=config.get("prepare.segment_cache", _D.segment_cache),
+        cache_dir=Path(config.get("prepare.cache_dir")) if config.get("prepare.cache_dir") else None,
+        cluster=config.get("prepare.cluster"),
     )
 
 
@@ -181,7 +295,7 @@ def _emit(batch: BatchReport, as_json: bool, report: Path | None, passwords: Ite
     return data
 
 
-def _print_results(results: list[ItemResult], s: dict[str, Any]) -> None:
+def _print_results(results: list[ItemResult], s: dict[str, Any], *, summary: bool = True) -> None:
     width = max((len(r.id) for r in results if r.ok), default=0)
     for r in results:
         if not r.ok:
@@ -198,7 +312,7 @@ def _print_results(results: list[ItemResult], s: dict[str, Any]) -> None:
             )
         for w in r.warnings:
             echo_err(f"warn   {r.id}: {w}")
-    if len(results) > 1:  # one input: its own line says it all
+    if summary and len(results) > 1:  # one input: its own line says it all
         click.echo(f"{s['ok']} of {s['items']} prepared, {s['error']} failed", err=True)
 
 

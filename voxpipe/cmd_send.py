@@ -17,15 +17,17 @@ import click
 
 from voxpipe.config import Config
 from voxpipe.pipeline.retry import RetryPolicy
+from voxpipe.pipeline.templates import Template
 from voxpipe.sender.dispatch import MODES, ChunkDone, LeaseWait, SendReport, SendSettings
 from voxpipe.sender.lease import WAIT_BOUND_S, LeaseSettings
 from voxpipe.sender.message import Message
+from voxpipe.sender.personal import iter_send_template
 from voxpipe.sender.providers import Provider, registry
 from voxpipe.sender.recipients import read_recipients
 from voxpipe.sender.sending import DEFAULT_JOURNAL, RowDone, iter_send, iter_send_manifest
 
 from .cmd_prepare import prepare_settings
-from .inputs import message_text
+from .inputs import message_text, read_ssml_file
 from .output import echo_err, error_line, forget_in_logs, hide_url_passwords, redact_errors, url_passwords
 from .params import FiniteFloat, Url, check_audio_url, current_config
 from .progress import progress_bar
@@ -99,6 +101,17 @@ def _options_epilog() -> str:
     type=click.Choice(MODES),
     help=f"auto: text as TTS where the provider speaks text, otherwise as audio [default: {_S.mode}].",
 )
+@click.option(
+    "--template",
+    type=click.Path(path_type=Path),
+    help="Markup with {placeholders}, filled from each row of --data (id, to, placeholders).",
+)
+@click.option("--data", type=click.Path(path_type=Path), help="Rows for --template (CSV or JSONL).")
+@click.option(
+    "--sensitive/--not-sensitive",
+    default=None,
+    help="Treat --template values as secrets [default: when a placeholder is read as digits].",
+)
 @click.option("--campaign", help="Campaign id [default: derived from the message and recipients].")
 @click.option(
     "--journal", "journal_file",
@@ -152,6 +165,9 @@ def send(
     as_json: bool,
     allow_private_urls: bool,
     progress: bool | None,
+    template: Path | None,
+    data: Path | None,
+    sensitive: bool | None,
     **flags: Any,
 ) -> None:
     """Send a voice message to recipients through a provider.
@@ -159,7 +175,8 @@ def send(
     Give the message with --text, --ssml, --ssml-file, --audio or --media-url
     and the recipients with --to or --recipients; or give a MANIFEST
     (CSV/JSONL with id, text|ssml|ssml_file|audio|media_url and to) to send
-    one message per row. Re-running the same command resumes: accepted
+    one message per row, or a --template with --data (rows with id, to and
+    the placeholders; rows that say the same share requests). Re-running the same command resumes: accepted
     recipients are never sent again. Exit status 1 when any recipient was
     not accepted.
     """
@@ -194,9 +211,22 @@ def send(
     journal = config.get("journal", DEFAULT_JOURNAL)
     if manifest is not None and any((to, recipients_file, text, ssml, ssml_file, audio, media_url)):
         raise click.UsageError("give a MANIFEST or --to/--recipients with a message, not both")
+    if (template is None) != (data is None):
+        raise click.UsageError("--template and --data go together")
+    if template is not None and any((manifest, to, recipients_file, text, ssml, ssml_file, audio, media_url)):
+        raise click.UsageError("--template with --data replaces MANIFEST, --to, --recipients and the message flags")
     reports: list[dict[str, Any]] = []
     with configured_store(config) as store:
-        if manifest is not None:
+        if template is not None and data is not None:
+            parsed = Template.parse(read_ssml_file(template), sensitive=sensitive)
+            for event in iter_send_template(
+                provider, parsed, data, store=store, journal=journal, settings=settings, dry_run=dry_run,
+                campaign=campaign,
+            ):  # fmt: skip
+                _progress_line(event)
+                if isinstance(event, RowDone):
+                    reports.append(event.to_dict())
+        elif manifest is not None:
             for event in iter_send_manifest(
                 provider, manifest, store=store, journal=journal, settings=settings, dry_run=dry_run, campaign=campaign
             ):
@@ -210,7 +240,8 @@ def send(
                 raise click.UsageError("no recipients: give --to or --recipients")
             message = Message(text=spoken, audio=audio, media_url=media_url, language=settings.prepare.language)
             reports.append(_send_one(provider, message, raws, store, journal, settings, dry_run, campaign, progress))
-    _emit(hide_url_passwords(redact_errors(reports), passwords), as_json, dry_run, manifest is not None)
+    many = manifest is not None or template is not None
+    _emit(hide_url_passwords(redact_errors(reports), passwords), as_json, dry_run, many)
     if not all(r.get("ok") for r in reports):
         sys.exit(1)
 

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import logging.config
+import os
 from pathlib import Path
 from typing import Any
 
 import click
 
-from voxpipe.pipeline.store import DEFAULT_HOST, DEFAULT_PORT, MediaServer
+from voxpipe.pipeline.store import DEFAULT_HOST, DEFAULT_PORT
 
-from .output import echo_err
-from .params import Url, current_config
+from .params import FiniteFloat, Url, current_config
 
-__all__ = ["hook_receiver", "serve", "storage", "storage_init"]
+__all__ = ["callback_setup", "serve", "storage", "storage_init"]
+
+_LOG = logging.getLogger("voxpipe.serve")
+_SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 
 
 @click.command()
@@ -23,36 +28,122 @@ __all__ = ["hook_receiver", "serve", "storage", "storage_init"]
 )
 @click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True)
 @click.option(
-    "--base-url", type=Url(), help="Public address of this server (behind a proxy or tunnel), for printed URLs."
+    "--base-url",
+    type=Url(),
+    help="Public address of this server (behind a proxy or tunnel): for printed URLs and for the URL providers sign.",
 )
 @click.option(
     "--journal",
     "journal_file",
     help="Send journal that receives delivery callbacks under /hooks/ (created if missing) [default: $VOXPIPE_JOURNAL or ./voxpipe-journal.db].",
 )
-def serve(directory: Path, host: str, port: int, base_url: str | None, journal_file: str | None) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Server processes sharing the port; each has its own connection to the journal.",
+)
+@click.option(
+    "--proxy-headers/--no-proxy-headers",
+    default=False,
+    show_default=True,
+    help="Behind a reverse proxy: take the client address and scheme from its X-Forwarded-For/-Proto.",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    default="127.0.0.1",
+    show_default=True,
+    help="Comma-separated proxy addresses (or networks, or *) whose X-Forwarded-* headers are trusted.",
+)
+@click.option("--ssl-certfile", type=click.Path(dir_okay=False), help="Serve HTTPS with this certificate (PEM).")
+@click.option("--ssl-keyfile", type=click.Path(dir_okay=False), help="The certificate's private key (PEM).")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Log lines as timestamped text or as one JSON object each.",
+)
+@click.option(
+    "--header-timeout",
+    type=FiniteFloat(0, 300, low_open=True),
+    default=10.0,
+    show_default=True,
+    help="Seconds a request's line and headers may take to arrive; slower connections are closed.",
+)
+@click.option(
+    "--shutdown-timeout",
+    type=FiniteFloat(0, 3600),
+    default=10.0,
+    show_default=True,
+    help="On SIGTERM: seconds requests in flight get to finish.",
+)
+def serve(
+    directory: Path,
+    host: str,
+    port: int,
+    base_url: str | None,
+    journal_file: str | None,
+    workers: int,
+    proxy_headers: bool,
+    forwarded_allow_ips: str,
+    ssl_certfile: str | None,
+    ssl_keyfile: str | None,
+    log_format: str,
+    header_timeout: float,
+    shutdown_timeout: float,
+) -> None:
     """Serve a directory of prepared files over HTTP (GET, HEAD, ranges), and
     receive the providers' delivery callbacks into the send journal
-    (`voxpipe hooks --public-url URL` prints their URLs)."""
-    server = MediaServer(directory, host, port)
-    server.bind()  # before the journal: a port in use must not leave a new journal behind
-    receiver = hook_receiver(journal_file)
+    (`voxpipe hooks --public-url URL` prints their URLs). GET /healthz tells
+    a load balancer whether media and journal can be used. SIGTERM stops it
+    cleanly: requests in flight finish, callbacks answered are in the journal."""
+    from voxpipe.sender.journal_db import parse_location
+    from voxpipe.serve import ServerSettings, ServeSettings, create_app
+    from voxpipe.serve.logs import log_config
+    from voxpipe.serve.run import bind, check_tls, uvicorn_config
+    from voxpipe.serve.run import serve as run_server
+
+    server = ServerSettings(
+        host=host,
+        port=port,
+        workers=workers,
+        header_timeout_s=header_timeout,
+        shutdown_timeout_s=shutdown_timeout,
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=forwarded_allow_ips,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+        log_format="json" if log_format == "json" else "text",
+    )
+    if ssl_keyfile and not ssl_certfile:
+        raise click.UsageError("--ssl-keyfile needs --ssl-certfile too")
+    check_tls(ssl_certfile, ssl_keyfile)
+    sock = bind(host, port, server.backlog)  # before the journal: a port in use must not leave a new journal behind
     try:
-        server.mount(*receiver.route)
-        logging.getLogger("voxpipe.pipeline.store.server").setLevel(logging.INFO)
-        echo_err(f"serving {directory} at {server.url}" + (f" (public: {base_url})" if base_url else ""))
-        echo_err(f"receiving delivery callbacks into {receiver.path} under /hooks/ (see `voxpipe hooks`)")
-        server.serve_forever()
+        journal, providers = callback_setup(journal_file)
+        secrets = [s for p in providers.values() for s in p.secrets.values()] + [
+            os.environ.get(n, "") for n in _SECRET_ENV
+        ]
+        logs = log_config(server.log_format, logging.getLogger().level, [s for s in secrets if s and s != "***"])
+        logging.config.dictConfig(logs)
+        shown_host = f"[{host}]" if ":" in host else host
+        url = f"{'https' if ssl_certfile else 'http'}://{shown_host}:{sock.getsockname()[1]}"
+        _LOG.info("serving %s at %s%s", directory, url, f" (public: {base_url})" if base_url else "")
+        shown = parse_location(journal).shown  # a database URL without its password
+        _LOG.info("receiving delivery callbacks into %s under /hooks/ (see `voxpipe hooks`)", shown)
+        app = functools.partial(create_app, directory, journal, providers, ServeSettings(base_url=base_url))
+        run_server(uvicorn_config(app, server, logs), sock)
     finally:
-        receiver.close()
+        sock.close()
 
 
-def hook_receiver(journal_file: str | None) -> Any:
-    """The callback receiver mounted next to the media. A journal named with
-    --journal or in the configuration is created now; the default one is
+def callback_setup(journal_file: str | None) -> tuple[Path, dict[str, Any]]:
+    """The journal and the providers the callback routes use. A journal named
+    with --journal or in the configuration is created now; the default one is
     opened once it exists (so serving media alone leaves no journal behind).
     The providers parse callbacks configured as for sending (their keys)."""
-    from voxpipe.sender.hooks import HookReceiver
     from voxpipe.sender.journal import Journal
     from voxpipe.sender.providers import registry
     from voxpipe.sender.sending import DEFAULT_JOURNAL
@@ -60,7 +151,9 @@ def hook_receiver(journal_file: str | None) -> Any:
     config = current_config({"journal": journal_file})
     path = Path(config.get("journal", DEFAULT_JOURNAL))
     providers = {name: config.provider(name) for name in registry()}
-    return HookReceiver(Journal(path) if "journal" in config.values else path, providers)
+    if "journal" in config.values:
+        Journal(path).close()
+    return path, providers
 
 
 @click.group()

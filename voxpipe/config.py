@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from voxpipe.pipeline.cluster.spec import cluster_problem
 from voxpipe.pipeline.errors import VoxpipeError
 from voxpipe.pipeline.redaction import REDACTED, redact_url
 from voxpipe.pipeline.urlcheck import url_problem
@@ -91,6 +92,14 @@ def _bool(value: Any) -> bool:
     return word in ("1", "true", "yes", "on")
 
 
+def _cluster(value: Any) -> str:
+    text = _text(value)
+    problem = cluster_problem(text)
+    if problem:
+        raise ValueError(f"{redact_url(text)!r}: {problem}")
+    return text
+
+
 def _choice(*allowed: str) -> Check:
     def check(value: Any) -> str:
         if value not in allowed:
@@ -143,6 +152,9 @@ KEYS: tuple[Key, ...] = (
     Key("prepare.jobs", "VOXPIPE_PREPARE_JOBS", _number(1, 256, whole=True), "worker processes"),
     Key("prepare.max_seconds", "VOXPIPE_PREPARE_MAX_SECONDS", _number(0, 86_400, low_open=True), "longest audio"),
     Key("prepare.max_chars", "VOXPIPE_PREPARE_MAX_CHARS", _number(1, 10_000_000, whole=True), "longest text"),
+    Key("prepare.segment_cache", "VOXPIPE_PREPARE_SEGMENT_CACHE", _bool, "templates from cached segments"),
+    Key("prepare.cache_dir", "VOXPIPE_PREPARE_CACHE_DIR", _text, "segment cache folder"),
+    Key("prepare.cluster", "VOXPIPE_DASK_SCHEDULER", _cluster, "Dask cluster: tcp://host:port or local:N"),
 )
 _BY_NAME = {k.name: k for k in KEYS}
 
@@ -268,6 +280,7 @@ def _defaults() -> dict[str, str]:
         "prepare.jobs": "(one per core)",
         "prepare.max_seconds": f"{prep.fetch.max_seconds:g}",
         "prepare.max_chars": str(prep.max_chars),
+        "prepare.cluster": "(none: this machine's process pool)",
     }
 
 
@@ -307,6 +320,8 @@ def _checked(name: str, raw: Any, source: str) -> Any:
     try:
         return key.check(raw)
     except ValueError as exc:
+        if source == "flag":  # named as typed: store.url_mode came from --url-mode
+            raise SettingsError(f"--{name.rsplit('.', 1)[-1].replace('_', '-')}: {exc}") from None
         raise SettingsError(f"{source}: {name}: {exc}") from None
 
 

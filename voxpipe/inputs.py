@@ -10,6 +10,8 @@ from voxpipe.pipeline.errors import MarkupError
 from voxpipe.pipeline.manifest import looks_like_path
 from voxpipe.pipeline.textfile import MAX_MARKUP_FILE_BYTES, read_text_file
 
+__all__ = ["message_text", "read_ssml_file", "ssml_text"]
+
 
 def ssml_text(value: str) -> str:
     """--ssml takes markup text only; a value that looks like a path is refused, not spoken."""

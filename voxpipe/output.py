@@ -7,6 +7,7 @@ password or a presigned query) or a callback path (with the hook secret).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import stat
@@ -20,12 +21,31 @@ import click
 
 from voxpipe.pipeline.redaction import redact_text
 
+__all__ = [
+    "FLAGS",
+    "REDACTOR_KEY",
+    "_ERROR_KEYS",
+    "_PARAM",
+    "_URL_PASSWORD",
+    "StreamedReport",
+    "check_report_target",
+    "echo_err",
+    "error_line",
+    "flag_names",
+    "forget_in_logs",
+    "hide_url_passwords",
+    "redact_errors",
+    "url_passwords",
+    "write_report",
+]
+
 FLAGS = {
     "text": "--text/--ssml/--ssml-file",
     "audio": "--audio",
     "media_url": "--media-url",
     "mode": "--mode",
     "store": "--store",
+    "cluster": "--cluster",
     "recipients": "--to/--recipients",
     "api_url": "--api-url",
     "concurrency": "--concurrency",
@@ -38,6 +58,7 @@ FLAGS = {
     "wait": "--wait",
     "allow_vanity": "--allow-vanity",
     "default_region": "--default-region",
+    "language": "--language",
 }
 """Library parameter -> the flags that give it, for error lines."""
 
@@ -166,3 +187,64 @@ def write_report(path: Path, text: str) -> None:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+class StreamedReport:
+    """A JSON report ``{"items": [...], "summary": {...}}`` written item by item, for batches too long to hold.
+
+    The file (``--report``) is written next to its target and renamed at
+    :meth:`close`, so it is whole or absent; with ``to_stdout`` the same JSON
+    goes to stdout as it is made.
+    """
+
+    def __init__(self, path: Path | None, *, to_stdout: bool = False) -> None:
+        self.path = path
+        self.to_stdout = to_stdout
+        self._count = 0
+        self._tmp: str | None = None
+        self._out: Any = None
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, self._tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+                umask = os.umask(0)
+                os.umask(umask)
+                os.fchmod(fd, 0o666 & ~umask)
+                self._out = os.fdopen(fd, "w", encoding="utf-8")
+            except OSError as exc:
+                raise click.ClickException(f"--report {path}: cannot write it: {exc.strerror or exc}") from exc
+        self._write('{\n "items": [')
+
+    def _write(self, text: str) -> None:
+        if self.to_stdout:
+            click.echo(text, nl=False)
+        if self._out is not None:
+            try:
+                self._out.write(text)
+            except OSError as exc:
+                raise click.ClickException(f"--report {self.path}: cannot write it: {exc.strerror or exc}") from exc
+
+    def add(self, item: dict[str, Any]) -> None:
+        self._write(("," if self._count else "") + "\n  " + json.dumps(item))
+        self._count += 1
+
+    def close(self, summary: dict[str, Any]) -> None:
+        """End the report with ``summary`` and put the file in place."""
+        self._write(("\n " if self._count else "") + '],\n "summary": ' + json.dumps(summary) + "\n}\n")
+        if self._out is not None and self._tmp is not None:
+            try:
+                self._out.close()
+                os.replace(self._tmp, str(self.path))
+                self._tmp = None
+            except OSError as exc:
+                raise click.ClickException(f"--report {self.path}: cannot write it: {exc.strerror or exc}") from exc
+
+    def discard(self) -> None:
+        """Remove the unfinished file (the batch stopped)."""
+        if self._out is not None:
+            with contextlib.suppress(OSError):
+                self._out.close()
+        if self._tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._tmp)
+            self._tmp = None

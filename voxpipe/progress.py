@@ -6,11 +6,17 @@ import contextlib
 import sys
 from collections.abc import Callable, Iterator
 
+__all__ = ["progress_bar"]
+
 
 @contextlib.contextmanager
-def progress_bar(total: int, label: str, enabled: bool | None) -> Iterator[Callable[..., None]]:
-    """Yield ``advance(id, ok, n=1)``; draws a rich bar on stderr when it is a terminal."""
-    show = sys.stderr.isatty() and total > 1 if enabled is None else enabled and total > 0
+def progress_bar(total: int | None, label: str, enabled: bool | None) -> Iterator[Callable[..., None]]:
+    """Yield ``advance(id, ok, n=1)``; draws a rich bar on stderr when it is a terminal.
+
+    ``total`` None: the count is not known ahead (a streamed data file); the bar counts up.
+    """
+    known = total if total is not None else 2
+    show = sys.stderr.isatty() and known > 1 if enabled is None else enabled and known > 0
     if not show:
         yield lambda _id, _ok, _n=1: None
         return

@@ -44,7 +44,8 @@ REGISTERED: dict[str, Callable[[VoiceSettings], Engine]] = {}
 
 def register_engine(name: str, factory: Callable[[VoiceSettings], Engine]) -> None:
     """Make ``factory`` the engine called ``name`` in this process (a program that brings its own voice
-    without packaging it as a plugin). Worker processes of a batch do not see it: use ``jobs=1``."""
+    without packaging it as a plugin). Worker processes of a local batch do not see it: use ``jobs=1``;
+    a batch on a Dask cluster sends it to every worker (``factory`` must pickle with cloudpickle)."""
     REGISTERED[name.lower()] = factory
 
 

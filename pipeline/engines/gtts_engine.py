@@ -19,8 +19,8 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from ..audio import Audio
+from ..decoding import decode
 from ..errors import EncodeError, SynthesisError
-from ..ffmpeg import decode
 from ..retry import RetryPolicy, retry_after_seconds
 from .base import EngineInfo, VoiceSettings
 

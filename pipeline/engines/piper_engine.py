@@ -33,7 +33,7 @@ from ..audio import Audio
 from ..errors import SynthesisError
 from .base import EngineInfo, VoiceSettings
 
-__all__ = ["BUNDLED_VOICE", "PiperEngine"]
+__all__ = ["BUNDLED_VOICE", "PiperEngine", "fixed_noise_model"]
 
 BUNDLED_VOICE = "en_US-joe-medium"
 
@@ -119,6 +119,10 @@ class PiperEngine:
             "noise": NOISE,
         }
 
+    def preload(self) -> None:
+        """Load the voice model now, not on the first sentence (a cluster worker does this once at start)."""
+        self._voice()
+
     def _voice(self) -> Any:
         key = str(self.model_path)
         with _LOAD_LOCK:
@@ -144,31 +148,82 @@ class PiperEngine:
         return PiperVoice(config=PiperConfig.from_dict(self._config), session=session)
 
     def synthesize(self, text: str) -> Audio:
+        return self.synthesize_words(text)[0]
+
+    def synthesize_words(self, text: str) -> tuple[Audio, list[tuple[int, int]]]:
+        """Speak ``text`` and say where each word is: (first sample, end sample) per word.
+
+        Words are the phonemizer's (a space between two phoneme groups), so
+        they match the text's words except where espeak runs two together
+        ("on the"); callers compare the counts. Punctuation is not part of a
+        word: the pause after a comma lies between words.
+        """
         from piper import SynthesisConfig
 
         voice = self._voice()
         # Per-sentence peak normalisation off: mastering levels the whole message.
         config = SynthesisConfig(normalize_audio=False)
 
-        def render(ids: list[int]) -> np.ndarray:
-            samples: np.ndarray = np.clip(voice.phoneme_ids_to_audio(ids, config), -1.0, 1.0).astype(np.float32)
-            return samples
+        def render(phonemes: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
+            ids = voice.phonemes_to_ids(phonemes)
+            out = voice.phoneme_ids_to_audio(ids, config, include_alignments=True)
+            audio, per_id = out if isinstance(out, tuple) else (out, None)
+            return np.clip(audio, -1.0, 1.0).astype(np.float32), per_id
 
         try:
-            sentences = [voice.phonemes_to_ids(p) for p in voice.phonemize(text) if p]
-            # Workers x threads never exceed the cores (see preparation.parallelism).
+            sentences = [p for p in voice.phonemize(text) if p]
+            # Workers x threads never exceed the cores (see runner.parallelism).
             workers = min(self.threads, len(sentences))
             if workers > 1:
                 with ThreadPoolExecutor(workers, thread_name_prefix="piper") as pool:
                     chunks = list(pool.map(render, sentences))
             else:
-                chunks = [render(ids) for ids in sentences]
+                chunks = [render(p) for p in sentences]
         except Exception as exc:
             raise SynthesisError(f"piper: synthesis failed: {exc}") from exc
         rate = int(voice.config.sample_rate)
         if not chunks:
-            return Audio(np.zeros(0, dtype=np.float32), rate)
-        return Audio(np.concatenate(chunks), rate)
+            return Audio(np.zeros(0, dtype=np.float32), rate), []
+        words: list[tuple[int, int]] = []
+        offset = 0
+        for phonemes, (samples, per_id) in zip(sentences, chunks, strict=True):
+            if per_id is not None:
+                words += [
+                    (offset + a, offset + b) for a, b in _word_spans(phonemes, per_id, voice.config.phoneme_id_map)
+                ]
+            offset += len(samples)
+        return Audio(np.concatenate([c[0] for c in chunks]), rate), words
+
+
+_NOT_IN_WORDS = frozenset(',.;:!?¡¿—–-…"()[]')
+
+
+def _word_spans(phonemes: list[str], per_id: np.ndarray, id_map: dict[str, list[int]]) -> list[tuple[int, int]]:
+    """(start, end) samples of each word of one sentence, from the samples each phoneme id produced."""
+    pad = len(id_map.get("_", []))
+    cursor = int(per_id[: len(id_map.get("^", [])) + pad].sum())
+    index = len(id_map.get("^", [])) + pad
+    spans: list[tuple[int, int]] = []
+    start: int | None = None
+    end = cursor
+    for phoneme in phonemes:
+        if phoneme not in id_map:  # piper skips it too
+            continue
+        n = len(id_map[phoneme]) + pad
+        length = int(per_id[index : index + n].sum())
+        index += n
+        if phoneme == " " or phoneme in _NOT_IN_WORDS:
+            if start is not None:
+                spans.append((start, end))
+                start = None
+        else:
+            if start is None:
+                start = cursor
+            end = cursor + length
+        cursor += length
+    if start is not None:
+        spans.append((start, end))
+    return spans
 
 
 def fixed_noise_model(model_path: Path) -> bytes:
@@ -179,6 +234,7 @@ def fixed_noise_model(model_path: Path) -> bytes:
     model = onnx.load(str(model_path))
     # RandomState, not Generator: NumPy guarantees its stream stays the same across versions.
     rng = np.random.RandomState(_NOISE_SEED)
+    ceils = [node.output[0] for node in model.graph.node if node.op_type == "Ceil"]  # the duration predictor's
     nodes = []
     for index, node in enumerate(model.graph.node):
         if node.op_type != "RandomNormalLike":
@@ -204,4 +260,10 @@ def fixed_noise_model(model_path: Path) -> bytes:
         model.graph.initializer.append(numpy_helper.from_array(np.zeros(1, np.int64), p + "/zero"))
     del model.graph.node[:]
     model.graph.node.extend(nodes)
+    # Expose the phoneme durations (piper's alignment output) so words can be found in the audio;
+    # an extra output changes nothing computed.
+    if len(ceils) == 1 and not any(o.name == ceils[0] for o in model.graph.output):
+        aligned = onnx.ValueInfoProto()
+        aligned.name = ceils[0]
+        model.graph.output.append(aligned)
     return bytes(model.SerializeToString())

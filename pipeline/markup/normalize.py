@@ -85,23 +85,33 @@ def _digit(ch: str, language: str) -> str:
 
 
 def say_digits(text: str, language: str = "en") -> str:
-    """``"1834"`` -> ``"one eight three four"``; other characters stay as separators."""
-    tokens: list[str] = []
+    """``"1834"`` -> ``"one, eight, three, four"``; other characters stay as separators.
+
+    A comma between two digits gives each its own short pause, as a code is
+    read out on the phone (and as the providers' TTS dialects send it): it is
+    clearer, and it lets a template's codes be assembled from single digits.
+    """
+    tokens: list[tuple[str, bool]] = []  # (word, is a digit)
     other = ""
     for ch in text:
         if ch.isdecimal() or ch.isspace():
             if other:
-                tokens.append(other)
+                tokens.append((other, False))
                 other = ""
             if ch.isdecimal():
-                tokens.append(_digit(ch, language))
+                tokens.append((_digit(ch, language), True))
         else:
             other += ch
     if other:
-        tokens.append(other)
+        tokens.append((other, False))
     if not any(ch.isdecimal() for ch in text):
         raise _bad("digits", text, "has no digits")
-    return " ".join(tokens)
+    out = ""
+    for i, (word, digit) in enumerate(tokens):
+        if i:
+            out += ", " if digit and tokens[i - 1][1] else " "
+        out += word
+    return out
 
 
 def say_characters(text: str, language: str = "en") -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ..errors import MarkupError
 from . import symbols
 
-__all__ = ["EndTag", "StartTag", "Text", "Token", "decode_entities", "locate", "prepare", "tokenize"]
+__all__ = ["EndTag", "StartTag", "Text", "Token", "decode_entities", "locate", "markup_error", "prepare", "tokenize"]
 
 
 @dataclass(frozen=True)

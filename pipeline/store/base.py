@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import abc
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -41,12 +41,12 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_HOST",
     "DEFAULT_PORT",
+    "MEDIA_TYPES",
     "Hosted",
     "Store",
     "StoreSettings",
     "StoredObject",
     "UrlMode",
-    "open_store",
     "put_many",
 ]
 
@@ -57,6 +57,13 @@ URL_MODES: tuple[str, ...] = ("public", "presigned")
 
 #: Names are content hashes, so a file never changes under its URL: cache it for a year.
 CACHE_CONTROL = "public, max-age=31536000, immutable"
+
+#: The files a store hosts (and ``voxpipe serve`` serves), by extension.
+MEDIA_TYPES: Mapping[str, str] = {
+    ".mp3": "audio/mpeg",
+    ".ogg": "audio/ogg; codecs=opus",
+    ".wav": "audio/wav",
+}
 
 #: Where ``voxpipe serve`` listens by default, and the base of local media URLs.
 DEFAULT_HOST = "127.0.0.1"
@@ -334,23 +341,3 @@ def _outcome(store: Store, artifact: Artifact, future: Future[Hosted]) -> Hosted
         error = StoreError(f"{store.name}: {artifact.name}: unexpected error: {type(exc).__name__}: {exc}")
         error.__cause__ = exc
         return error
-
-
-def open_store(spec: str, settings: StoreSettings | None = None) -> Store:
-    """A store for ``spec``: ``s3://bucket[/prefix]`` or a local directory path."""
-    settings = settings or StoreSettings()
-    spec = spec.strip()
-    if not spec:
-        raise StoreError("store: empty store location; give a directory or s3://bucket/prefix")
-    if spec.lower().startswith("s3://"):
-        from .s3 import S3Store
-
-        return S3Store.from_spec(spec, settings)
-    if "://" in spec:
-        scheme = spec.split("://", 1)[0]
-        raise StoreError(f"store {scheme}://...: unsupported scheme; give a directory or s3://bucket/prefix")
-    if settings.url_mode != "public":
-        raise StoreError(f"{spec}: presigned URLs need an s3:// store; a local directory is served as is")
-    from .local import LocalStore
-
-    return LocalStore(Path(spec).expanduser(), settings)

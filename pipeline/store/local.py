@@ -1,4 +1,4 @@
-"""A local directory as a store, served over HTTP by :mod:`voxpipe.pipeline.store.server`.
+"""A local directory as a store, served over HTTP by `voxpipe serve` (:mod:`voxpipe.serve`).
 
 Files are copied under their content-addressed names (atomically: a
 temporary name, then a rename), so the media server never serves a

@@ -27,8 +27,9 @@ def _with_url(artifact: Artifact, hosted: Hosted) -> Artifact:
 
 def publish(results: list[ItemResult], store: Store) -> list[ItemResult]:
     """Put the artifacts of every ok result in ``store``; return the results with URLs."""
-    # Items with the same content share files: each file goes up once.
-    artifacts = list({str(a.path): a for r in results if r.ok for a in r.artifacts}.values())
+    # Items with the same content share files: each file goes up once. Files with a URL
+    # already were hosted by the cluster worker that made them (and are not on this machine).
+    artifacts = list({str(a.path): a for r in results if r.ok for a in r.artifacts if a.media_url is None}.values())
     outcomes: dict[str, Hosted | StoreError] = {}
     for artifact, outcome in put_many(store, artifacts):
         outcomes[str(artifact.path)] = outcome
@@ -37,12 +38,12 @@ def publish(results: list[ItemResult], store: Store) -> list[ItemResult]:
         if not result.ok:
             hosted.append(result)
             continue
-        errors = [o for a in result.artifacts if isinstance(o := outcomes[str(a.path)], StoreError)]
+        errors = [o for a in result.artifacts if isinstance(o := outcomes.get(str(a.path)), StoreError)]
         with_urls = tuple(
-            _with_url(a, o) if isinstance(o := outcomes[str(a.path)], Hosted) else a for a in result.artifacts
+            _with_url(a, o) if isinstance(o := outcomes.get(str(a.path)), Hosted) else a for a in result.artifacts
         )
         kept = tuple(
-            o.warning for a in result.artifacts if isinstance(o := outcomes[str(a.path)], Hosted) and o.warning
+            o.warning for a in result.artifacts if isinstance(o := outcomes.get(str(a.path)), Hosted) and o.warning
         )
         warnings = tuple(dict.fromkeys(result.warnings + kept))
         if errors:

@@ -57,7 +57,15 @@ from .verify import UrlChecker
 if TYPE_CHECKING:
     from ..artifact import Artifact
 
-__all__ = ["MAX_PRESIGN_S", "BucketSetup", "S3Store", "init_bucket", "make_client", "parse_s3_spec"]
+__all__ = [
+    "MAX_PRESIGN_S",
+    "BucketSetup",
+    "S3Store",
+    "describe_s3_error",
+    "init_bucket",
+    "make_client",
+    "parse_s3_spec",
+]
 
 _LOG = logging.getLogger(__name__)
 

@@ -109,7 +109,7 @@ class Provider:
             value = given.get(cred.name) or env.get(cred.env)
             if value:
                 self.secrets[cred.name] = value
-            else:
+            elif cred.required:
                 self.secrets[cred.name] = REDACTED  # what a dry run shows; require_credentials() refuses to send
                 self.missing += (cred,)
         unknown = sorted(set(options or {}) - set(self.options))
@@ -195,6 +195,10 @@ class Provider:
         can check the signature with its own key.
         """
         raise ValueError(f"{self.name} sends no callbacks")
+
+    def release_callback(self, callback: Callback) -> None:
+        """``callback`` was parsed but could not be stored (the provider will redeliver it): forget
+        whatever :meth:`parse_callback` remembered of it, such as a signed token taken once."""
 
     @classmethod
     def polls(cls, mode: str) -> bool:

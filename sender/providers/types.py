@@ -32,10 +32,15 @@ class Mode(StrEnum):
 
 @dataclass(frozen=True)
 class Credential:
-    """A secret a provider needs: its name (``-O name=…`` on the command line) and its environment variable."""
+    """A secret a provider needs: its name (``-O name=…`` on the command line) and its environment variable.
+
+    An optional one (``required=False``) is never asked for before sending:
+    it is used where given (a key that signs callbacks, for instance).
+    """
 
     name: str
     env: str
+    required: bool = True
 
 
 @dataclass(frozen=True)

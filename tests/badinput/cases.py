@@ -219,16 +219,19 @@ add(
     (*PREP, "--text", "hi", "--store", "{case}/store", "--expires", "99999999"),
     r"--expires",
 )
-add("numbers", "mb-repeat-11", (*SEND_MB, *TO, "--text", "hi", "--repeat", "11"), r"repeat|11")
-add("numbers", "mb-repeat-nan", (*SEND_MB, *TO, "--text", "hi", "--repeat", "nan"), r"repeat|nan")
+add("numbers", "mb-repeat-11", (*SEND_MB, *TO, "--text", "hi", "-O", "repeat=11"), r"repeat|11")
+add("numbers", "mb-repeat-nan", (*SEND_MB, *TO, "--text", "hi", "-O", "repeat=nan"), r"repeat|nan")
 add(
-    "numbers", "mb-machine-timeout", (*SEND_MB, *TO, "--text", "hi", "--machine-timeout", "1e9"), r"machine-timeout|1e9"
+    "numbers",
+    "mb-machine-timeout",
+    (*SEND_MB, *TO, "--text", "hi", "-O", "machine_timeout=1e9"),
+    r"machine_timeout|1e9",
 )
-add("numbers", "mb-schedule", (*SEND_MB, *TO, "--text", "hi", "--schedule", "tomorrow"), r"schedule|tomorrow")
+add("numbers", "mb-schedule", (*SEND_MB, *TO, "--text", "hi", "-O", "schedule=tomorrow"), r"schedule|tomorrow")
 add(
     "numbers",
     "mb-schedule-overflow",
-    (*SEND_MB, *TO, "--text", "hi", "--schedule", "99999-01-01T00:00:00Z"),
+    (*SEND_MB, *TO, "--text", "hi", "-O", "schedule=99999-01-01T00:00:00Z"),
     r"schedule|99999",
 )
 
@@ -436,7 +439,7 @@ PUBLIC_URLS = {
 }
 for name, (url, says) in PUBLIC_URLS.items():
     add("urls", f"public-{name}", ("hooks", "--journal", "{journal}", "--public-url", url), says)
-add("urls", "report-url-bad", (*SEND_MB, *TO, "--text", "hi", "--report-url", "ftp://x"), r"report-url|http")
+add("urls", "report-url-bad", (*SEND_MB, *TO, "--text", "hi", "-O", "report_url=ftp://x"), r"report_url|http")
 add("urls", "serve-host-bad", ("serve", "{ws}/media", "--port", "0", "--host", "no such host name!"), r"host|listen")
 
 # --------------------------------------------------------------------------- profiles
@@ -519,12 +522,18 @@ OPTIONS: dict[str, tuple[tuple[str, ...], str]] = {
         ),
         r"opus|ogg|mp3|whatsapp",
     ),
-    "send-mb-language": ((*SEND_MB, *TO, "--text", "hi", "--language", "uk-ua"), r"uk-ua|language"),
-    "send-mb-voice": ((*SEND_MB, *TO, "--text", "hi", "--voice", "robot"), r"voice|robot"),
-    "send-mb-originator": ((*SEND_MB, *TO, "--text", "hi", "--originator", "ACME corp!"), r"originator"),
-    "send-mb-if-machine": ((*SEND_MB, *TO, "--text", "hi", "--if-machine", "explode"), r"if-machine|explode"),
-    "send-mb-reference-space": ((*SEND_MB, *TO, "--text", "hi", "--reference", "a b"), r"reference"),
-    "send-9bits-option": ((*SEND_9, *TO, "--media-url", "https://e.com/a.mp3", "--repeat", "2"), r"repeat|9bits"),
+    "send-mb-language": ((*SEND_MB, *TO, "--text", "hi", "-O", "language=uk-ua"), r"uk-ua|language"),
+    "send-mb-voice": ((*SEND_MB, *TO, "--text", "hi", "-O", "voice=robot"), r"voice|robot"),
+    "send-option-no-equals": ((*SEND_MB, *TO, "--text", "hi", "-O", "language"), r"NAME=VALUE|-O"),
+    "send-option-unknown": ((*SEND_MB, *TO, "--text", "hi", "-O", "colour=red"), r"colour"),
+    "send-speech-language": (
+        (*SEND_MB, *TO, "--text", "<say-as interpret-as='cardinal'>12</say-as>", "--language", "tlh"),
+        r"tlh|language",
+    ),
+    "send-mb-originator": ((*SEND_MB, *TO, "--text", "hi", "-O", "originator=ACME corp!"), r"originator"),
+    "send-mb-if-machine": ((*SEND_MB, *TO, "--text", "hi", "-O", "if_machine=explode"), r"if_machine|explode"),
+    "send-mb-reference-space": ((*SEND_MB, *TO, "--text", "hi", "-O", "reference=a b"), r"reference"),
+    "send-9bits-option": ((*SEND_9, *TO, "--media-url", "https://e.com/a.mp3", "-O", "repeat=2"), r"repeat|9bits"),
     "send-wawp-reply-to": (
         (
             "send",
@@ -537,10 +546,10 @@ OPTIONS: dict[str, tuple[tuple[str, ...], str]] = {
             *TO,
             "--media-url",
             "https://e.com/a.ogg",
-            "--reply-to",
-            "nope",
+            "-O",
+            "reply_to=nope",
         ),
-        r"reply-to|serialized",
+        r"reply_to|serialized",
     ),
     "send-alpha-voice-name": (
         (
@@ -554,10 +563,10 @@ OPTIONS: dict[str, tuple[tuple[str, ...], str]] = {
             *TO,
             "--text",
             "hi",
-            "--voice-name",
-            "xx-Evil",
+            "-O",
+            "voice_name=xx-Evil",
         ),
-        r"voice-name|voice",
+        r"voice_name|voice",
     ),
     "send-alpha-dtmf": (
         (
@@ -571,8 +580,8 @@ OPTIONS: dict[str, tuple[tuple[str, ...], str]] = {
             *TO,
             "--text",
             "hi",
-            "--dtmf",
-            "maybe",
+            "-O",
+            "dtmf=maybe",
         ),
         r"dtmf|maybe",
     ),
@@ -588,8 +597,8 @@ OPTIONS: dict[str, tuple[tuple[str, ...], str]] = {
             *TO,
             "--text",
             "hi",
-            "--gender",
-            "robot",
+            "-O",
+            "gender=robot",
         ),
         r"gender|robot",
     ),
@@ -671,3 +680,37 @@ for name, says in [("letters.txt", r"OOO|letter"), ("empty.txt", r"empty\.txt|no
         (*SEND_MB, "--recipients", f"{{ws}}/recipients/{name}", "--text", "hi"),
         says,
     )
+
+# --------------------------------------------------------------------------- cluster (prepare --cluster)
+# Refused before any work: nothing prepared, nothing started. Port 9 (discard) has no scheduler.
+CLUSTER: dict[str, tuple[tuple[str, ...], str]] = {
+    "malformed": (("--cluster", "scheduler:8786"), r"scheduler:8786.*tcp://host:port"),
+    "other-scheme": (("--cluster", "http://scheduler:8786"), r"http://scheduler:8786.*tcp://host:port"),
+    "local-zero": (("--cluster", "local:0"), r"local:0.*1 to 256"),
+    "local-word": (("--cluster", "local:many"), r"local:many.*whole number"),
+    "bad-port": (("--cluster", "tcp://127.0.0.1:99999"), r"99999.*port"),
+    "password": (("--cluster", "tcp://u:hunter2@127.0.0.1:8786"), r"cluster.*nothing before the host"),
+    "unreachable": (
+        ("--cluster", "tcp://127.0.0.1:9", "--store", "s3://bucket/x"),
+        r"127\.0\.0\.1:9.*no dask scheduler",
+    ),
+    "directory-store": (("--cluster", "tcp://127.0.0.1:9", "--store", "{case}/media"), r"--store.*media.*s3://"),
+    "no-store": (("--cluster", "tcp://127.0.0.1:9"), r"--cluster.*s3:// --store"),
+    "with-jobs": (("--cluster", "local:2", "--jobs", "2"), r"--jobs.*--cluster"),
+}
+for name, (args, says) in CLUSTER.items():
+    add("cluster", name, (*PREP, "--text", "hi", *args), says)
+add(
+    "cluster",
+    "env-malformed",
+    (*PREP, "--text", "hi"),
+    r"VOXPIPE_DASK_SCHEDULER.*local:-1",
+    env={"VOXPIPE_DASK_SCHEDULER": "local:-1"},
+)
+add(
+    "cluster",
+    "env-directory-store",
+    (*PREP, "--text", "hi", "--store", "{case}/media"),
+    r"--store.*s3://",
+    env={"VOXPIPE_DASK_SCHEDULER": "tcp://127.0.0.1:9"},
+)

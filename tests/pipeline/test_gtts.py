@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.audio_checks import run_ffmpeg
 from tests.httpd import Answer, ScriptedServer
 from voxpipe.pipeline.engines import VoiceSettings
 from voxpipe.pipeline.engines.gtts_engine import GttsEngine
 from voxpipe.pipeline.errors import SynthesisError
-from voxpipe.pipeline.ffmpeg import run
 from voxpipe.pipeline.preparation import Item, PrepareSettings, prepare
 from voxpipe.pipeline.retry import RetryPolicy
 
@@ -26,7 +26,7 @@ FAST = RetryPolicy(attempts=3, base_s=0.01, max_s=0.05)
 @pytest.fixture(scope="module")
 def mp3_speech(speech_wav: Path, tmp_path_factory: pytest.TempPathFactory) -> bytes:
     out = tmp_path_factory.mktemp("gtts") / "speech.mp3"
-    run(["-i", str(speech_wav), "-ar", "24000", "-c:a", "libmp3lame", "-b:a", "32k", "-y", str(out)])
+    run_ffmpeg(["-i", str(speech_wav), "-ar", "24000", "-c:a", "libmp3lame", "-b:a", "32k", "-y", str(out)])
     return out.read_bytes()
 
 

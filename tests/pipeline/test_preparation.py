@@ -161,18 +161,6 @@ def test_a_file_over_the_profile_limit_is_an_error(tmp_path: Path, monkeypatch, 
     assert not (tmp_path / "o").exists() or not any(p.suffix == ".wav" for p in (tmp_path / "o").iterdir())
 
 
-def test_quiet_input_is_raised_only_by_the_gain_cap(tmp_path: Path, speech_wav: Path) -> None:
-    import soundfile
-
-    samples, rate = soundfile.read(str(speech_wav), dtype="float32")
-    quiet = tmp_path / "quiet.wav"
-    soundfile.write(str(quiet), samples * 10 ** (-40 / 20), rate, subtype="FLOAT")
-    result = prepare(Item("quiet", audio=str(quiet)), PrepareSettings(out_dir=tmp_path / "o", profiles=("pstn",)))
-    assert result.ok, result.error
-    assert any("raised by the cap of +20 dB only" in w for w in result.warnings)
-    assert ebur128(result.artifacts[0].path).integrated_lufs < -30
-
-
 def test_stereo_source_becomes_mono_at_the_profile_rate(tmp_path: Path, speech_wav: Path) -> None:
     import numpy as np
     import soundfile

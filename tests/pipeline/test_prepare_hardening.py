@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.audio_checks import ffmpeg_exe
 from tests.cli import REPO, voxpipe
 from voxpipe.pipeline.artifact import remove_stale_parts
 from voxpipe.pipeline.errors import MarkupError
-from voxpipe.pipeline.ffmpeg import ffmpeg_exe
 from voxpipe.pipeline.markup import parse
 from voxpipe.pipeline.preparation import Item, PrepareSettings, check_item_id, check_script_length, prepare
 

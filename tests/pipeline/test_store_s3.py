@@ -18,12 +18,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import httpx
 import pytest
 
+from tests.appserver import AppServer
 from voxpipe.pipeline.errors import StoreError
 from voxpipe.pipeline.store import (
     CACHE_CONTROL,
     MAX_PRESIGN_S,
     Hosted,
-    MediaServer,
     S3Store,
     Store,
     StoreSettings,
@@ -32,6 +32,7 @@ from voxpipe.pipeline.store import (
     parse_s3_spec,
     put_many,
 )
+from voxpipe.serve import create_app
 
 BUCKET = "voxpipe-test"
 _MIB = 1024 * 1024
@@ -379,7 +380,7 @@ def test_verify_url_catches_a_wrong_url(s3_server, tmp_path, public_prefix, make
         StoreError, match=r"media URL check failed: anonymous ranged GET of .*/wrong/public/.* answered HTTP 403"
     ):
         store_at(public_prefix, verify_url=True, base_url=f"{s3_server.endpoint}/wrong").put(art)
-    with MediaServer(tmp_path, port=0) as elsewhere:
+    with AppServer(create_app(tmp_path)) as elsewhere:
         with pytest.raises(
             StoreError, match=r"media URL check failed: anonymous HEAD of .*/public/.* answered HTTP 404"
         ):

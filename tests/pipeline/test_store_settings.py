@@ -9,7 +9,8 @@ import pytest
 
 from voxpipe.pipeline.errors import StoreError
 from voxpipe.pipeline.preparation import ItemResult
-from voxpipe.pipeline.store import Hosted, LocalStore, MediaServer, StoreSettings, publish, put_many
+from voxpipe.pipeline.store import Hosted, LocalStore, StoreSettings, publish, put_many
+from voxpipe.serve.run import bind
 
 
 @pytest.mark.parametrize(
@@ -48,7 +49,7 @@ def test_a_file_is_not_a_local_store(tmp_path: Path) -> None:
 
 def test_a_host_that_cannot_be_used_is_a_store_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match=r"cannot listen on é\.\.b:0: encoding of hostname failed"):
-        MediaServer(tmp_path, "é..b", 0).bind()
+        bind("é..b", 0)
 
 
 class CountingStore(LocalStore):

@@ -81,7 +81,7 @@ def test_pitch_shift_keeps_duration(memo_engine) -> None:
 
 def test_say_as_is_spoken_as_words(memo_engine) -> None:
     synthesize(parse('Code <say-as interpret-as="digits">42</say-as>.'), memo_engine)
-    assert "Code four two." in memo_engine.cache
+    assert "Code four, two." in memo_engine.cache
 
 
 def test_exact_pause_between_runs(memo_engine) -> None:

@@ -248,7 +248,7 @@ def test_serve_never_logs_the_secret_of_a_malformed_hook_path(tmp_path: Path, jo
     assert set(answers.values()) <= {404, 405} and good.status_code == 200
     assert secret not in log
     assert log.count('"POST /hooks/***" 404') >= 5 and '"GET /hooks/messagebird/***" 200' in log
-    requests = [line for line in log.splitlines() if "voxpipe.pipeline.store.server" in line]
+    requests = [line for line in log.splitlines() if "voxpipe.serve.access" in line]
     assert len(requests) == len(paths) + 1  # every request logged, each without the secret
 
 

@@ -1,5 +1,5 @@
 """Two ``voxpipe serve`` processes sharing a PostgreSQL journal take callbacks concurrently and never
-move a status backwards: 5,000 MessageBird status reports posted in random order, from several
+move a status backwards: 2,000 MessageBird status reports posted in random order, from several
 threads, to both receivers, end in the statuses the same reports give applied one by one in order."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from .tracking_support import start_serve, stop_serve
 
 pytestmark = pytest.mark.slow
 
-PEOPLE = [f"+3161{n:07d}" for n in range(1000)]
+PEOPLE = [f"+3161{n:07d}" for n in range(400)]
 LATER = ["answered", "failed", "busy", "delivered", "machine", "expired", "calling"]
 
 
@@ -55,11 +55,11 @@ def _final(journal: Journal) -> dict[str, tuple[str, str | None, float | None]]:
     return {r.address: (r.status, r.raw_status, r.status_at) for r in journal.rows("camp")}
 
 
-def test_5000_callbacks_in_random_order_to_two_receivers_end_as_if_applied_in_order(
+def test_2000_callbacks_in_random_order_to_two_receivers_end_as_if_applied_in_order(
     tmp_path: Path, pg_server: PgServer
 ) -> None:
     reports = _reports(seed=13)
-    assert len(reports) == 5000
+    assert len(reports) == 2000
     expected_journal = Journal(tmp_path / "in-order.db")
     _sent(expected_journal)
     bird = MessageBird()
@@ -94,10 +94,10 @@ def test_5000_callbacks_in_random_order_to_two_receivers_end_as_if_applied_in_or
             answers = list(pool.map(post, enumerate(shuffled)))
     finally:
         logs = [stop_serve(proc) for proc, _ in servers]
-    assert answers == [200] * 5000, logs[0][-2000:]
+    assert answers == [200] * 2000, logs[0][-2000:]
     with Journal(url) as journal:
         got = _final(journal)
         recorded = len(journal.events("camp"))
     assert got == expected
-    assert recorded == 5000  # every report kept as an event, the late ones too
+    assert recorded == 2000  # every report kept as an event, the late ones too
     assert all("Traceback" not in log for log in logs)

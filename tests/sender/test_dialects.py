@@ -84,7 +84,7 @@ def test_messagebird_body(markup: str, language: str, body: str) -> None:
 
 PLAIN = [
     ("Hello world", "en", "Hello world"),
-    (f"Code {D.format('18')}.", "en", "Code one eight."),
+    (f"Code {D.format('18')}.", "en", "Code one, eight."),
     ('one<break time="1s"/>two', "en", "one. two"),
     ('one<break time="300ms"/>two', "en", "one, two"),
     ('<say-as interpret-as="cardinal">3</say-as> <prosody rate="slow">cats</prosody>', "en", "three cats"),

@@ -1,5 +1,5 @@
-"""The callback receiver: each provider's simulator sends to the real media
-server with the hook routes over HTTP, and the journal ends up with one
+"""The callback receiver: each provider's simulator sends to ``voxpipe serve``'s
+app (under a real uvicorn) over HTTP, and the journal ends up with one
 normalised status per recipient beside the provider's raw status, reason,
 duration, DTMF and cost. Duplicates, reversed order, wrong secrets,
 oversized and malformed bodies, unknown recipients and a receiver restart."""
@@ -15,12 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.appserver import AppServer
 from tests.simulators import AlphaSmsSim, MessageBirdSim, NineBitsSim, WawpSim, make_audio
 from voxpipe.pipeline.markup import parse
-from voxpipe.pipeline.store import MediaServer
 from voxpipe.sender.delivery import apply_update
 from voxpipe.sender.errors import ConfigError
-from voxpipe.sender.hooks import HookReceiver, hook_url
+from voxpipe.sender.hooks import hook_url
 from voxpipe.sender.journal import Journal
 from voxpipe.sender.providers import Callback, Chunk, Mode, Payload, Provider
 from voxpipe.sender.providers.alphasms import AlphaSms
@@ -28,6 +28,7 @@ from voxpipe.sender.providers.messagebird import MessageBird
 from voxpipe.sender.providers.ninebits import NineBits
 from voxpipe.sender.providers.wawp import Wawp
 from voxpipe.sender.recipients import Recipient
+from voxpipe.serve import create_app
 
 from .tracking_support import KEYS, alpha, bird, events, get, nine, post, rows, send_to, start_hooks, statuses, wawp
 
@@ -352,7 +353,7 @@ def test_receiver_restart_in_the_middle_loses_nothing(tmp_path: Path, journal_at
 
 def test_the_server_log_and_dry_runs_never_show_the_secret(hooks, caplog: pytest.LogCaptureFixture) -> None:
     secret = hooks.journal.hook_secret()
-    caplog.set_level(logging.INFO, logger="voxpipe.pipeline.store.server")
+    caplog.set_level(logging.INFO, logger="voxpipe.serve.access")
     post(hooks.url("9bits"), content=b"nope")
     post(hooks.base + "/hooks/9bits/wrong-secret", json={})
     assert (
@@ -362,7 +363,7 @@ def test_the_server_log_and_dry_runs_never_show_the_secret(hooks, caplog: pytest
     mb = bird("https://mb.example", report_url=hooks.url("messagebird"))
     shown = mb.redact(mb.build(chunk, Payload(Mode.TTS, script=parse("Hi"))))
     assert shown["body"]["reportUrl"].endswith("/hooks/messagebird/***")
-    wav = Path(hooks.server.root) / "v.wav"
+    wav = hooks.root / "v.wav"
     wav.write_bytes(make_audio("wav", seconds=0.2))
     up = alpha("https://alpha.example", report_url=hooks.url("alphasms"))
     shown = up.redact(up.build(chunk, Payload(Mode.MEDIA, media_path=wav, mime="audio/wav")))
@@ -489,14 +490,12 @@ def test_alphasms_report_url_is_for_uploads_only() -> None:
 
 def test_a_receiver_given_a_path_opens_the_journal_once_it_exists(tmp_path: Path) -> None:
     path = tmp_path / "later.db"
-    receiver = HookReceiver(path)
     (tmp_path / "media").mkdir()
-    with MediaServer(tmp_path / "media", "127.0.0.1", 0, routes=[receiver.route]) as server:
-        base = f"http://127.0.0.1:{server.port}"
+    with AppServer(create_app(tmp_path / "media", path)) as server:  # closes the journal it opened when it stops
+        base = server.url
         assert post(f"{base}/hooks/wawp/anything", json={}).status_code == 404 and not path.exists()
         with Journal(path) as journal:  # `voxpipe hooks` or a send creates it
             url = hook_url(base, "wawp", journal.hook_secret())
         assert post(url, json={"event": "message.ack", "payload": {"id": "true_1@c.us_A", "ack": 2}}).status_code == 200
-    receiver.close()
     with Journal(path) as journal:
         assert [e[2] for e in events(journal)] == ["hook:wawp"]

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.appserver import AppServer
 from tests.cli import REPO, voxpipe
 from tests.simulators import MediaServer as SimMediaServer
 from tests.simulators import MessageBirdSim, NineBitsSim, make_audio
-from voxpipe.pipeline.store import MediaServer
+from voxpipe.serve import create_app
 
 TOKEN = "secret-token-9b"
 ENV = {"VOXPIPE_9BITS_TOKEN": TOKEN}
@@ -36,10 +37,8 @@ def hosted(tmp_path: Path):
     """A directory store served over real HTTP: (directory, base URL)."""
     root = tmp_path / "media"
     root.mkdir()
-    server = MediaServer(root, "127.0.0.1", 0)
-    port = server.start_in_thread()
-    yield root, f"http://127.0.0.1:{port}"
-    server.close()
+    with AppServer(create_app(root)) as server:
+        yield root, server.url
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """Shared pieces of the delivery-tracking tests: sends through each provider's
-simulator into a journal, and the real media server with the hook receiver."""
+simulator into a journal, and ``voxpipe serve``'s app (media and hooks) under a real uvicorn."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from pathlib import Path
 import httpx
 from sqlalchemy import text
 
+from tests.appserver import AppServer
 from tests.cli import REPO
 from voxpipe.pipeline.markup import parse
 from voxpipe.pipeline.retry import RetryPolicy
-from voxpipe.pipeline.store import MediaServer
 from voxpipe.sender.dispatch import SendSettings, http_client, send
-from voxpipe.sender.hooks import HookReceiver, hook_url
+from voxpipe.sender.hooks import hook_url
 from voxpipe.sender.journal import Journal, RecipientRow
 from voxpipe.sender.message import Message
 from voxpipe.sender.providers import Mode, Payload, Provider
@@ -28,6 +28,7 @@ from voxpipe.sender.providers.messagebird import MessageBird
 from voxpipe.sender.providers.ninebits import NineBits
 from voxpipe.sender.providers.wawp import Wawp
 from voxpipe.sender.recipients import Recipient
+from voxpipe.serve import create_app
 
 FAST = SendSettings(retry=RetryPolicy(attempts=3, base_s=0.01, max_s=0.1), timeout_s=5)
 KEYS = {"9bits": {"token": "tok-9b"}, "messagebird": {"key": "mb-Secret+Key"},
@@ -90,14 +91,15 @@ def events(journal: Journal) -> list[tuple[str | None, str | None, str, str]]:
 
 @dataclass
 class Hooks:
-    """The real media server with the hook receiver, on a free port."""
+    """The app serving ``root`` and receiving callbacks into ``journal``, under uvicorn on a free port."""
 
-    server: MediaServer
+    server: AppServer
     journal: Journal
+    root: Path
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.server.port}"
+        return self.server.url
 
     def url(self, provider: str) -> str:
         return hook_url(self.base, provider, self.journal.hook_secret())
@@ -110,9 +112,9 @@ class Hooks:
 def start_hooks(root: Path, journal_at: str | Path) -> Hooks:
     root.mkdir(parents=True, exist_ok=True)
     journal = Journal(journal_at)
-    server = MediaServer(root, "127.0.0.1", 0, routes=[HookReceiver(journal).route])
-    server.start_in_thread()
-    return Hooks(server, journal)
+    server = AppServer(create_app(root, journal))
+    server.start()
+    return Hooks(server, journal, root)
 
 
 def start_serve(media: Path, *args: str, cwd: Path = REPO) -> tuple[subprocess.Popen[str], str]:

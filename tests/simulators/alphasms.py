@@ -67,10 +67,8 @@ import math
 import re
 from typing import Any
 
-from voxpipe.pipeline.errors import VoxpipeError
-from voxpipe.pipeline.ffmpeg import decode
-
 from .base import Delivery, Request, Response, Simulator, _Callback, is_http_url, json_response
+from .media import UndecodableMedia, decode_media
 
 __all__ = ["AlphaSmsSim", "parse_multipart"]
 
@@ -277,8 +275,8 @@ class AlphaSmsSim(Simulator):
             errors.append("Voice file too large (max 5 MB)")
         else:
             try:
-                audio, info = decode(voice, what="voice")
-            except VoxpipeError:
+                audio, info = decode_media(voice)
+            except UndecodableMedia:
                 info = None
             if (
                 info is None

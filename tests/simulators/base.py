@@ -363,6 +363,9 @@ class Simulator(HTTPServerBase):
     def _callback_plan(self, only: set[str] | None) -> list[_Callback]:
         return []
 
+    def sign_callback(self, request: httpx.Request) -> None:
+        """Add the provider's signature to one delivery attempt (for providers that sign)."""
+
     def _accept(self, deliveries: Iterable[Delivery]) -> None:
         with self._accepted_cv:
             self.accepted.extend(deliveries)
@@ -540,9 +543,11 @@ class Simulator(HTTPServerBase):
             error: str | None = None
             try:
                 if cb.method == "GET":
-                    r = client.get(cb.url, params=cb.params)
+                    request = client.build_request("GET", cb.url, params=cb.params)
                 else:
-                    r = client.request(cb.method, cb.url, params=cb.params, json=cb.json)
+                    request = client.build_request(cb.method, cb.url, params=cb.params, json=cb.json)
+                self.sign_callback(request)
+                r = client.send(request)
                 status = r.status_code
             except httpx.HTTPError as exc:
                 error = f"{type(exc).__name__}: {exc}"

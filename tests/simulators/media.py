@@ -1,34 +1,95 @@
 """Media for the simulators: fetching and probing ``media_url``, and serving test audio.
 
 - :class:`MediaFetcher` fetches a URL with httpx, decodes it with
-  ``voxpipe.pipeline.ffmpeg.decode`` and returns a :class:`MediaResult`. Successful
+  :func:`decode_media` and returns a :class:`MediaResult`. Successful
   results are cached by URL (one fetch per URL however many requests name it;
   concurrent requests for the same URL wait for the one fetch). Failures are
   not cached, so a fixed URL can be retried. ``fetches`` counts real fetches.
 - :class:`MediaServer` is a tiny HTTP server for tests: ``add(path, data,
   content_type)`` returns the URL; ``hits`` counts GETs per path.
-- :func:`make_audio` generates short test clips in common formats.
+- :func:`decode_media` is the providers' decoder: FFmpeg's libraries through
+  PyAV, called directly and not through voxpipe's own decoding code, so a
+  simulator grades what voxpipe wrote rather than agreeing with it.
+- :func:`make_audio` generates short test clips in common formats (ffmpeg program).
 """
 
 from __future__ import annotations
 
 import functools
+import io
 import os
 import tempfile
 import threading
 from collections import Counter
 from dataclasses import dataclass
 
+import av
 import httpx
+import numpy as np
 
-from voxpipe.pipeline.errors import VoxpipeError
-from voxpipe.pipeline.ffmpeg import StreamInfo, decode, run
+from tests.audio_checks import run_ffmpeg
 
 from ._server import HTTPServerBase, Request, Response
 
-__all__ = ["AUDIO_KINDS", "MediaFetcher", "MediaResult", "MediaServer", "make_audio"]
+__all__ = [
+    "AUDIO_KINDS",
+    "Decoded",
+    "MediaFetcher",
+    "MediaResult",
+    "MediaServer",
+    "StreamInfo",
+    "UndecodableMedia",
+    "decode_media",
+    "make_audio",
+]
 
 MAX_MEDIA_BYTES = 50 * 1024 * 1024
+
+
+class UndecodableMedia(Exception):
+    """Bytes that FFmpeg's libraries cannot decode as audio."""
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """The first audio stream: FFmpeg's demuxer name (``ogg``, ``wav``, ``mp3``...), codec, rate, channels."""
+
+    container: str
+    codec: str
+    rate: int
+    channels: int
+
+
+@dataclass(frozen=True)
+class Decoded:
+    samples: np.ndarray  # mono float32
+    rate: int
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / self.rate
+
+
+def decode_media(data: bytes) -> tuple[Decoded, StreamInfo]:
+    """Decode the first audio stream of ``data`` to mono, as a provider's server would."""
+    try:
+        with av.open(io.BytesIO(data), "r", metadata_errors="ignore") as container:
+            if not container.streams.audio:
+                raise UndecodableMedia("no audio stream")
+            stream = container.streams.audio[0]
+            info = StreamInfo(
+                container.format.name,
+                stream.codec_context.codec.canonical_name,
+                int(stream.rate),
+                int(stream.codec_context.channels),
+            )
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=info.rate)
+            chunks = [out.to_ndarray()[0] for frame in container.decode(stream) for out in resampler.resample(frame)]
+            chunks += [out.to_ndarray()[0] for out in resampler.resample(None)]
+    except (av.error.FFmpegError, ValueError) as exc:
+        raise UndecodableMedia(str(exc)) from exc
+    samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+    return Decoded(samples, info.rate), info
 
 
 @dataclass(frozen=True)
@@ -116,8 +177,8 @@ class MediaFetcher:
         if not data:
             return MediaResult(url, False, "media_url is empty", 200, ctype, 0)
         try:
-            audio, info = decode(data, what="media_url")
-        except VoxpipeError:
+            audio, info = decode_media(data)
+        except UndecodableMedia:
             return MediaResult(url, False, "media_url is not decodable audio", 200, ctype, len(data))
         if len(audio.samples) == 0:
             return MediaResult(url, False, "media_url has no audio samples", 200, ctype, len(data), info, 0.0)
@@ -177,7 +238,7 @@ def make_audio(kind: str = "mp3", seconds: float = 1.0, freq: int = 440) -> byte
     fd, path = tempfile.mkstemp(suffix=suffix, prefix="voxpipe-sim-")
     os.close(fd)
     try:
-        run(["-f", "lavfi", "-i", f"sine=f={freq}:d={seconds}", *args, "-map_metadata", "-1", "-y", path])
+        run_ffmpeg(["-f", "lavfi", "-i", f"sine=f={freq}:d={seconds}", *args, "-map_metadata", "-1", "-y", path])
         with open(path, "rb") as fh:
             return fh.read()
     finally:

@@ -76,18 +76,29 @@ message that has a ``reference`` (documented: no reference, no report) sends
 per recipient: one ``calling`` report (unless ``report_calling=False``) and
 one with the final status. A report is redelivered until it gets exactly 200,
 up to ``max_redeliveries`` (10) more times, ``redelivery_pause_s`` apart.
+With ``signing_key``, every delivery attempt carries a fresh
+``MessageBird-Signature-JWT`` (:func:`sign_report`, the claims MessageBird's
+SDKs check; the voice page itself says nothing about signing).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+import time
+import uuid
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
+import httpx
+import jwt
+
 from .base import Delivery, Request, Response, Simulator, _Callback, is_http_url, json_response, rand_id, utc_iso
 
-__all__ = ["LANGUAGES", "MessageBirdSim", "check_body_markup"]
+__all__ = ["LANGUAGES", "SIGNATURE_HEADER", "MessageBirdSim", "check_body_markup", "sign_report"]
+
+SIGNATURE_HEADER = "MessageBird-Signature-JWT"
 
 LANGUAGES = (
     "cy-gb", "da-dk", "de-de", "el-gr", "en-au", "en-gb", "en-gb-wls", "en-in", "en-us",
@@ -187,9 +198,11 @@ class MessageBirdSim(Simulator):
         currency: str = "EUR",
         max_redeliveries: int = 10,
         report_calling: bool = True,
+        signing_key: str | None = None,
         **kw: Any,
     ) -> None:
         self.access_key = access_key
+        self.signing_key = signing_key
         self.price = price
         self.currency = currency
         self.max_redeliveries = max_redeliveries
@@ -197,6 +210,11 @@ class MessageBirdSim(Simulator):
         self.messages: dict[str, dict[str, Any]] = {}
         self.deleted: set[str] = set()
         super().__init__(**kw)
+
+    def sign_callback(self, request: httpx.Request) -> None:
+        """With a signing key: a fresh ``MessageBird-Signature-JWT`` per delivery attempt (as the SDKs check it)."""
+        if self.signing_key:
+            request.headers[SIGNATURE_HEADER] = sign_report(self.signing_key, str(request.url), request.content)
 
     # ----------------------------------------------------------- plumbing
 
@@ -528,3 +546,30 @@ class MessageBirdSim(Simulator):
                             )  # fmt: skip
                         )
         return plan
+
+
+def sign_report(
+    key: str,
+    url: str,
+    body: bytes = b"",
+    *,
+    now: float | None = None,
+    lifetime_s: float = 60,
+    jti: str | None = None,
+    issuer: str = "MessageBird",
+    algorithm: str = "HS256",
+) -> str:
+    """A ``MessageBird-Signature-JWT`` as MessageBird's SDKs validate it: HS256 with the signing key, issuer
+    ``MessageBird``, ``nbf``/``exp``, a ``jti``, ``url_hash`` (hex SHA-256 of the URL called) and, with a body,
+    ``payload_hash`` (hex SHA-256 of the body)."""
+    at = time.time() if now is None else now
+    claims: dict[str, Any] = {
+        "iss": issuer,
+        "nbf": int(at),
+        "exp": int(at + lifetime_s),
+        "jti": jti or str(uuid.uuid4()),
+        "url_hash": hashlib.sha256(url.encode()).hexdigest(),
+    }
+    if body:
+        claims["payload_hash"] = hashlib.sha256(body).hexdigest()
+    return jwt.encode(claims, key, algorithm=algorithm)

@@ -71,7 +71,7 @@ def captured() -> Iterator[io.StringIO]:
             "Signature:",
         ),
         (
-            "voxpipe.pipeline.store.server",
+            "voxpipe.serve.access",
             "%s %s",
             ("POST", "/hooks//hook-secret-value-1"),
             "hook-secret-value-1",
