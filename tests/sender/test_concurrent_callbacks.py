@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.pgserver import PgServer
+from tests.serveprocess import Served
 from voxpipe.sender.delivery import apply_update
 from voxpipe.sender.hooks import hook_url
 from voxpipe.sender.journal import Journal
@@ -21,8 +22,6 @@ from voxpipe.sender.journal_schema import upgrade
 from voxpipe.sender.providers import Callback
 from voxpipe.sender.providers.messagebird import MessageBird
 from voxpipe.sender.recipients import Recipient
-
-from .tracking_support import start_serve, stop_serve
 
 pytestmark = pytest.mark.slow
 
@@ -79,11 +78,11 @@ def test_2000_callbacks_in_random_order_to_two_receivers_end_as_if_applied_in_or
         secret = journal.hook_secret()
     media = tmp_path / "media"
     media.mkdir()
-    servers = [start_serve(media, "--journal", url) for _ in range(2)]
+    servers = [Served(media, "--journal", url) for _ in range(2)]  # their logs read as they come
     try:
         shuffled = reports[:]
         random.Random(7).shuffle(shuffled)
-        targets = [hook_url(base, "messagebird", secret) for _, base in servers]
+        targets = [hook_url(server.url, "messagebird", secret) for server in servers]
 
         def post(indexed: tuple[int, dict[str, str]]) -> int:
             n, report = indexed
@@ -93,7 +92,9 @@ def test_2000_callbacks_in_random_order_to_two_receivers_end_as_if_applied_in_or
         with ThreadPoolExecutor(max_workers=12) as pool:
             answers = list(pool.map(post, enumerate(shuffled)))
     finally:
-        logs = [stop_serve(proc) for proc, _ in servers]
+        codes = [server.stop() for server in servers]
+    logs = [server.log for server in servers]
+    assert codes == [0, 0], logs[0][-2000:]
     assert answers == [200] * 2000, logs[0][-2000:]
     with Journal(url) as journal:
         got = _final(journal)
