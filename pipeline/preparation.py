@@ -34,6 +34,7 @@ from .profiles import DEFAULT_PROFILES, Profile, load_profile
 from .redaction import redact_text, redact_url
 from .secret import folder_secret, keyed_digest
 from .segments import SPLICE_VERSION, open_cache, synthesize_template
+from .store.private import PRIVATE_MARK
 from .synthesis import synthesize
 from .templates import Template, mask_values
 
@@ -286,8 +287,9 @@ def plan(item: Item, settings: PrepareSettings = PrepareSettings()) -> Plan:
         words = None
     # A secret's file name must not let anyone who knows the template compute it from the code.
     key = partial(keyed_digest, folder_secret(settings.out_dir)) if item.sensitive else (lambda k: k)
+    mark = PRIVATE_MARK if item.sensitive else ""  # stores and the server keep these apart (short-lived URLs)
     paths = tuple(
-        settings.out_dir / f"{p.name}-{key(content_key({**base, 'profile': p.settings()}))[:24]}.{p.extension}"
+        settings.out_dir / f"{p.name}-{key(content_key({**base, 'profile': p.settings()}))[:24]}{mark}.{p.extension}"
         for p in profiles
     )
     return Plan(item, profiles, paths, script, engine, source, words)

@@ -58,9 +58,11 @@ __all__ = [
     "Carrier",
     "Piece",
     "SegmentCache",
+    "Spliced",
     "TemplateRun",
     "open_cache",
     "segment_loudness",
+    "splice_run",
     "synthesize_template",
     "template_runs",
 ]
@@ -300,7 +302,7 @@ def _core(token: str) -> str:
 
 
 def _digit_words(language: str) -> tuple[str, ...] | None:
-    words = tuple(say_digits("0123456789", language).split())
+    words = tuple(_core(w) for w in say_digits("0123456789", language).split())  # without the commas between
     return words if len(words) == 10 else None
 
 
@@ -406,7 +408,18 @@ def _cut_after(carrier: Carrier, index: int) -> int:
     return len(carrier.samples) if index >= len(carrier.words) - 1 else _cut(carrier, index)
 
 
-def _splice(run: TemplateRun, engine: Engine, cache: SegmentCache, language: str) -> Audio | None:
+@dataclass(frozen=True)
+class Spliced:
+    """A run assembled from carriers, with where it was cut: for checking seams."""
+
+    audio: Audio
+    joins: tuple[int, ...]
+    """Sample index of each cut (the middle of its crossfade)."""
+    regions: tuple[int, ...]
+    """Per stretch between two cuts: the value's region number, or -1 for constant speech."""
+
+
+def splice_run(run: TemplateRun, engine: Engine, cache: SegmentCache, language: str) -> Spliced | None:
     """The run assembled from carriers; None when a carrier's words do not line up with its text."""
     # (carrier tokens, region, first word, last word); neighbouring words of one carrier are one stretch.
     spans: list[tuple[tuple[tuple[str, ...], ...], int, int, int]] = []
@@ -438,7 +451,8 @@ def _splice(run: TemplateRun, engine: Engine, cache: SegmentCache, language: str
         margins.append((lead, trail))
     if not stretches:
         return None
-    return Audio(_join(_level_matched(stretches, rate), margins), rate)
+    samples, joins = _join(_level_matched(stretches, rate), margins)
+    return Spliced(Audio(samples, rate), joins, tuple(r for _, r in stretches))
 
 
 def segment_loudness(samples: np.ndarray, rate: int) -> float | None:
@@ -472,29 +486,33 @@ def _level_matched(stretches: list[tuple[np.ndarray, int]], rate: int) -> list[n
     return out
 
 
-def _join(stretches: list[np.ndarray], margins: list[tuple[int, int]]) -> np.ndarray:
+def _join(stretches: list[np.ndarray], margins: list[tuple[int, int]]) -> tuple[np.ndarray, tuple[int, ...]]:
     """Stretches end to end, crossfaded (raised cosine) across each cut over the samples kept beyond it:
-    two stretches cut from one carrier at one point join back into the carrier's own samples."""
+    two stretches cut from one carrier at one point join back into the carrier's own samples.
+    Also returns where each cut landed."""
     result = stretches[0]
+    joins: list[int] = []
     for i in range(1, len(stretches)):
         nxt = stretches[i]
         both = min(margins[i - 1][1], margins[i][0])  # the same margin on both sides of the cut
         result = result[: len(result) - (margins[i - 1][1] - both)]
         nxt = nxt[margins[i][0] - both :]
+        joins.append(len(result) - both)
         n = 2 * both
-        if n < 2:
+        if n < 2:  # nothing kept beyond the cut (the very start or end of a carrier)
             result = np.concatenate([result, nxt])
             continue
         ramp = (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, n))).astype(np.float32)
         mixed = result[-n:] * (1 - ramp) + nxt[:n] * ramp
         result = np.concatenate([result[:-n], mixed, nxt[n:]])
-    return result.astype(np.float32)
+    return result.astype(np.float32), tuple(joins)
 
 
 def _speak_run(run: TemplateRun, engine: Engine, cache: SegmentCache, language: str) -> Audio:
     audio = None
     if any(p.field is not None for p in run.pieces) and hasattr(engine, "synthesize_words"):
-        audio = _splice(run, engine, cache, language)
+        spliced = splice_run(run, engine, cache, language)
+        audio = spliced.audio if spliced is not None else None
     if audio is None:  # constant speech, or a run that cannot be spliced: whole, cached by its text
         carrier = cache.carrier(engine, Prosody(), run.text(), aligned=False)
         audio = Audio(carrier.samples, carrier.rate)

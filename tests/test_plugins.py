@@ -92,7 +92,7 @@ def test_a_plugin_provider_is_listed_and_sends(tmp_path: Path, plugin_path: Path
         assert sent.returncode == 0, sent.stderr
         [request] = api.seen
     assert request.path == "/calls" and request.headers["Authorization"] == "Bearer acme-secret"
-    assert json.loads(request.body) == {"to": ["447911123456", "447911123457"], "say": "Your code is four two."}
+    assert json.loads(request.body) == {"to": ["447911123456", "447911123457"], "say": "Your code is four, two."}
     report = json.loads(sent.stdout)
     assert report["counts"] == {"accepted": 2} and {r["ref"] for r in report["recipients"]} == {"call-1"}
     assert "acme-secret" not in sent.stdout + sent.stderr

@@ -45,6 +45,7 @@ COMMANDS = {
     "cancel": "voxpipe.cmd_status:cancel",
     "serve": "voxpipe.cmd_store:serve",
     "storage": "voxpipe.cmd_store:storage",
+    "store": "voxpipe.cmd_store:store_group",
     "config": "voxpipe.cmd_config:config",
     "review": "voxpipe.cmd_review:review",
     "journal": "voxpipe.cmd_journal:journal",

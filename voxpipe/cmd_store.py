@@ -15,7 +15,7 @@ from voxpipe.pipeline.store import DEFAULT_HOST, DEFAULT_PORT
 
 from .params import FiniteFloat, Url, current_config
 
-__all__ = ["callback_setup", "serve", "storage", "storage_init"]
+__all__ = ["callback_setup", "serve", "storage", "storage_init", "store_gc", "store_group"]
 
 _LOG = logging.getLogger("voxpipe.serve")
 _SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
@@ -165,7 +165,12 @@ def storage() -> None:
 @click.argument("spec")
 @click.option("--endpoint-url", type=Url(), help="Endpoint of an S3-compatible service.")
 @click.option("--region", help="Region to create the bucket in [default: the AWS chain: AWS_REGION, the profile].")
-def storage_init(spec: str, endpoint_url: str | None, region: str | None) -> None:
+@click.option(
+    "--expire-days",
+    type=click.IntRange(1, 36500),
+    help="Let the storage delete sensitive messages' objects (private/PREFIX/) this many days after upload.",
+)
+def storage_init(spec: str, endpoint_url: str | None, region: str | None, expire_days: int | None) -> None:
     """Create the bucket of SPEC (s3://bucket/prefix) and let anyone read objects under the prefix.
 
     Uses a bucket policy allowing s3:GetObject on bucket/prefix/* only (no
@@ -174,4 +179,43 @@ def storage_init(spec: str, endpoint_url: str | None, region: str | None) -> Non
     from voxpipe.pipeline.store import init_bucket
 
     config = current_config({"store.endpoint_url": endpoint_url, "store.region": region})
-    click.echo(init_bucket(spec, config.store_settings()).describe())
+    click.echo(init_bucket(spec, config.store_settings(), expire_days=expire_days).describe())
+
+
+@click.group("store")
+def store_group() -> None:
+    """Look after a local media folder."""
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class _Age(click.ParamType):
+    name = "age"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        text = str(value).strip().lower()
+        number, unit = (text[:-1], text[-1]) if text[-1:] in _UNITS else (text, "s")
+        try:
+            seconds = float(number) * _UNITS[unit]
+        except ValueError:
+            self.fail(f"{value!r} is not an age like 90s, 30m, 1h or 2d", param, ctx)
+        if not 0 <= seconds < float("inf"):
+            self.fail(f"{value!r} must be a finite age of 0 or more", param, ctx)
+        return seconds
+
+
+@store_group.command("gc")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--older-than", "older_than", type=_Age(), required=True, help="Age: 90s, 30m, 1h, 2d.")
+def store_gc(folder: Path, older_than: float) -> None:
+    """Delete sensitive messages' files (and sidecars) in FOLDER older than --older-than.
+
+    Only files named ``…-private.mp3/ogg/wav`` are touched: those of templates
+    marked sensitive. Their URLs stop working at their expiry anyway; this
+    removes the audio itself.
+    """
+    from voxpipe.pipeline.store.private import collect_private
+
+    removed = collect_private(folder, older_than)
+    click.echo(f"{folder}: deleted {len(removed)} sensitive file{'s' if len(removed) != 1 else ''}")

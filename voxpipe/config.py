@@ -137,6 +137,12 @@ KEYS: tuple[Key, ...] = (
     Key("store.region", "VOXPIPE_STORE_REGION", _text, "S3 region [default: the AWS chain]"),
     Key("store.url_mode", "VOXPIPE_STORE_URL_MODE", _choice("public", "presigned"), "public or presigned URLs"),
     Key("store.expires", "VOXPIPE_STORE_EXPIRES", _number(1, 10**12, whole=True), "presigned URL lifetime, s"),
+    Key(
+        "store.sensitive_expires",
+        "VOXPIPE_STORE_SENSITIVE_EXPIRES",
+        _number(1, 7 * 24 * 3600, whole=True),
+        "URL lifetime of a sensitive message's file, s",
+    ),
     Key("store.upload_workers", "VOXPIPE_STORE_UPLOAD_WORKERS", _number(1, 64, whole=True), "concurrent uploads"),
     Key("store.verify_url", "VOXPIPE_STORE_VERIFY_URL", _bool, "fetch each media URL after upload"),
     Key("send.mode", "VOXPIPE_SEND_MODE", _choice("auto", "tts", "media"), "auto, tts or media"),
@@ -197,6 +203,7 @@ class Config:
             lambda: StoreSettings(
                 url_mode=self.get("store.url_mode", base.url_mode),
                 expires_s=self.get("store.expires", base.expires_s),
+                sensitive_expires_s=self.get("store.sensitive_expires", base.sensitive_expires_s),
                 endpoint_url=self.get("store.endpoint_url"),
                 base_url=self.get("store.base_url"),
                 region=self.get("store.region", base.region),
@@ -268,6 +275,7 @@ def _defaults() -> dict[str, str]:
         "store.region": "(the AWS chain: AWS_REGION, the profile)",
         "store.url_mode": store.url_mode,
         "store.expires": str(store.expires_s),
+        "store.sensitive_expires": str(store.sensitive_expires_s),
         "store.upload_workers": str(store.workers),
         "store.verify_url": str(store.verify_url),
         "send.mode": send.mode,

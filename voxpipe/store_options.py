@@ -22,7 +22,17 @@ from .params import Url
 __all__ = ["STORE_FLAGS", "configured_store", "store_flags", "store_options"]
 
 _D = StoreSettings()
-STORE_FLAGS = ("store", "base_url", "url_mode", "expires_s", "endpoint_url", "region", "verify_url", "upload_workers")
+STORE_FLAGS = (
+    "store",
+    "base_url",
+    "url_mode",
+    "expires_s",
+    "sensitive_expires_s",
+    "endpoint_url",
+    "region",
+    "verify_url",
+    "upload_workers",
+)
 """The keyword arguments :func:`store_options` adds to a command."""
 
 
@@ -40,6 +50,13 @@ def store_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             "expires_s",
             type=int,
             help=f"s3 presigned: seconds the URL stays valid (at most 7 days) [default: {_D.expires_s}].",
+        ),
+        click.option(
+            "--sensitive-expires",
+            "sensitive_expires_s",
+            type=click.IntRange(1, MAX_PRESIGN_S),
+            help="Seconds the URL of a sensitive message's file stays valid, local or s3 "
+            f"[default: {_D.sensitive_expires_s}].",
         ),
         click.option(
             "--endpoint-url", type=Url(), help="s3: endpoint of an S3-compatible service (MinIO, SeaweedFS, R2 ...)."
@@ -68,6 +85,7 @@ def store_flags(args: dict[str, Any]) -> dict[str, Any]:
         "store.base_url": given["base_url"],
         "store.url_mode": given["url_mode"],
         "store.expires": given["expires_s"],
+        "store.sensitive_expires": given["sensitive_expires_s"],
         "store.endpoint_url": given["endpoint_url"],
         "store.region": given["region"],
         "store.verify_url": given["verify_url"],

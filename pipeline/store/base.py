@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 from ..artifact import sha256_file
 from ..errors import StoreError
 from ..redaction import redact_url
+from .private import SENSITIVE_EXPIRES_S
 from .verify import UrlChecker
 
 if TYPE_CHECKING:
@@ -86,6 +87,8 @@ class StoreSettings:
 
     url_mode: UrlMode = "public"
     expires_s: int = 3600
+    sensitive_expires_s: int = SENSITIVE_EXPIRES_S
+    """Lifetime of the URL of a sensitive message's file (see :mod:`.private`), local or S3."""
     endpoint_url: str | None = None
     base_url: str | None = None
     region: str | None = None
@@ -101,6 +104,8 @@ class StoreSettings:
         problems = []
         if self.url_mode not in URL_MODES:
             problems.append(f"url_mode must be 'public' or 'presigned', not {self.url_mode!r}")
+        if isinstance(self.sensitive_expires_s, bool) or not 0 < self.sensitive_expires_s <= 7 * 24 * 3600:
+            problems.append(f"sensitive_expires_s must be 1 s to 7 days, not {self.sensitive_expires_s!r}")
         if self.workers < 1:
             problems.append(f"workers must be at least 1, not {self.workers}")
         if self.multipart_threshold < 1 or self.multipart_chunksize < 1:

@@ -3,7 +3,8 @@
 Files are copied under their content-addressed names (atomically: a
 temporary name, then a rename), so the media server never serves a
 half-written file. Media URLs are ``base_url/NAME``; set ``base_url`` to the
-public address when the server runs behind a proxy or tunnel.
+public address when the server runs behind a proxy or tunnel. A sensitive
+message's file gets a signed URL that expires (see :mod:`.private`).
 """
 
 from __future__ import annotations
@@ -11,13 +12,16 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from ..artifact import atomic_path, sha256_file
-from ..errors import StoreError
+from ..errors import StoreError, VoxpipeError
+from ..secret import folder_secret
 from .base import DEFAULT_BASE_URL, Hosted, Store, StoredObject, StoreSettings
+from .private import is_private, signed_query
 from .verify import UrlChecker
 
 if TYPE_CHECKING:
@@ -36,6 +40,7 @@ class LocalStore(Store):
         self.base_url = (settings.base_url or DEFAULT_BASE_URL).rstrip("/")
         self.workers = settings.workers
         self.verify_url = settings.verify_url
+        self.sensitive_expires_s = settings.sensitive_expires_s
         self._checker = UrlChecker(settings.timeout_s)
         if settings.url_mode != "public":
             raise StoreError(f"{self.name}: presigned URLs need an s3:// store; a local directory is served as is")
@@ -69,4 +74,12 @@ class LocalStore(Store):
             raise StoreError(f"{self.name}: cannot copy {source.name}: {exc.strerror or exc}") from exc
 
     def url_for(self, key: str) -> Hosted:
-        return Hosted(f"{self.base_url}/{quote(key, safe='/')}", None, False, key)
+        url = f"{self.base_url}/{quote(key, safe='/')}"
+        if not is_private(key):
+            return Hosted(url, None, False, key)
+        try:
+            secret = folder_secret(self.root)
+        except VoxpipeError as exc:
+            raise StoreError(f"{self.name}: cannot sign the URL of {key}: {exc}") from exc
+        query, expires = signed_query(secret, key, self.sensitive_expires_s)
+        return Hosted(f"{url}?{query}", datetime.fromtimestamp(expires, UTC), False, key)

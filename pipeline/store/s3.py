@@ -52,6 +52,7 @@ from ..artifact import sha256_file
 from ..errors import StoreError
 from ..redaction import redact_text
 from .base import CACHE_CONTROL, Hosted, Store, StoredObject, StoreSettings
+from .private import PRIVATE_PREFIX, is_private
 from .verify import UrlChecker
 
 if TYPE_CHECKING:
@@ -186,7 +187,7 @@ class S3Store(Store):
     # -- the Store interface -------------------------------------------------
     def _stored(self, key: str) -> StoredObject | None:
         self._check_bucket()
-        if self._known is not None:
+        if self._known is not None and not key.startswith(PRIVATE_PREFIX):  # the listing covers the prefix only
             known = self._known.get(key)
             if known is None or known.md5 is not None:
                 return known
@@ -231,18 +232,24 @@ class S3Store(Store):
             self._region = str(region)
         return self._region
 
+    def key_of(self, name: str) -> str:
+        # Outside the prefix a public bucket policy opens: only presigned URLs reach these.
+        return PRIVATE_PREFIX + super().key_of(name) if is_private(name) else super().key_of(name)
+
     def url_for(self, key: str) -> Hosted:
-        if self.settings.url_mode == "public":
+        private = is_private(key)
+        if self.settings.url_mode == "public" and not private:
             return Hosted(f"{self.public_base}/{quote(key, safe='/~')}", None, False, key)
         if not self.settings.endpoint_url:
             self.bucket_region()  # sign with the bucket's region
         # Floor to the second before signing: the URL is valid at least until expires_at.
-        expires_at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=self.settings.expires_s)
+        lifetime = self.settings.sensitive_expires_s if private else self.settings.expires_s
+        expires_at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=lifetime)
         try:
             url = self.client.generate_presigned_url(
                 "get_object",
                 Params={"Bucket": self.bucket, "Key": key},
-                ExpiresIn=self.settings.expires_s,
+                ExpiresIn=lifetime,
             )
         except _S3_ERRORS as exc:
             raise self._error(f"cannot presign {key}", exc) from exc
@@ -433,25 +440,58 @@ class BucketSetup:
     created: bool
     policy_changed: bool
     public_resource: str
+    expire_days: int | None = None
+    """Days after which the storage deletes sensitive messages' objects (a lifecycle rule), if set."""
 
     def describe(self) -> str:
         where = f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
         bucket = "created bucket" if self.created else "bucket exists"
         policy = "policy set" if self.policy_changed else "policy already in place"
-        return f"{where}: {bucket}; {policy}: anyone may GET {self.public_resource}"
+        text = f"{where}: {bucket}; {policy}: anyone may GET {self.public_resource}"
+        if self.expire_days is not None:
+            text += f"; sensitive objects ({_private_prefix(self.prefix)}) deleted after {self.expire_days} days"
+        return text
+
+
+def _private_prefix(prefix: str) -> str:
+    return f"{PRIVATE_PREFIX}{prefix}/" if prefix else PRIVATE_PREFIX
+
+
+def _expire_private(client: Any, bucket: str, prefix: str, days: int) -> None:
+    """One lifecycle rule (its own ID, replaced when run again) expiring the prefix's sensitive objects."""
+    rule = {
+        "ID": "VoxpipeSensitiveExpiry" + hashlib.sha256(prefix.encode("utf-8")).hexdigest()[:12],
+        "Filter": {"Prefix": _private_prefix(prefix)},
+        "Status": "Enabled",
+        "Expiration": {"Days": days},
+    }
+    try:
+        rules = client.get_bucket_lifecycle_configuration(Bucket=bucket).get("Rules", [])
+    except ClientError as exc:
+        if _code(exc) != "NoSuchLifecycleConfiguration" and _status(exc) != 404:
+            raise
+        rules = []
+    kept = [r for r in rules if r.get("ID") != rule["ID"]]
+    client.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [*kept, rule]})
 
 
 def _policy_sid(prefix: str) -> str:
     return "VoxpipePublicRead" + hashlib.sha256(prefix.encode("utf-8")).hexdigest()[:12]
 
 
-def init_bucket(spec: str, settings: StoreSettings | None = None, *, client: Any = None) -> BucketSetup:
+def init_bucket(
+    spec: str, settings: StoreSettings | None = None, *, client: Any = None, expire_days: int | None = None
+) -> BucketSetup:
     """Create the bucket if missing and let anyone GET objects under the prefix.
 
     The bucket policy gets one statement (its own ``Sid``, replaced when run
     again) allowing anonymous ``s3:GetObject`` on ``arn:aws:s3:::bucket/prefix/*``
     only: no listing, no writes, nothing outside the prefix, no object ACLs.
     Other statements already in the policy are kept. Safe to run twice.
+    With ``expire_days`` a lifecycle rule also lets the storage delete the
+    prefix's sensitive messages (``private/prefix/``) that many days after
+    they were written. Sensitive objects are outside the public prefix only
+    when there is one: with a bare bucket the policy opens ``private/`` too.
     """
     store = S3Store.from_spec(spec, settings, client=client)
     c, bucket, prefix = store.client, store.bucket, store.prefix
@@ -499,11 +539,15 @@ def init_bucket(spec: str, settings: StoreSettings | None = None, *, client: Any
             kept = [s for s in statements if not (isinstance(s, dict) and s.get("Sid") == statement["Sid"])]
             policy = {"Version": policy.get("Version", "2012-10-17"), **policy, "Statement": [*kept, statement]}
             c.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+        if expire_days is not None:
+            _expire_private(c, bucket, prefix, expire_days)
     except StoreError:
         raise
     except _S3_ERRORS as exc:
         needs = f"s3:CreateBucket, s3:GetBucketPolicy and s3:PutBucketPolicy on {bucket}"
+        if expire_days is not None:
+            needs += " (and s3:GetLifecycleConfiguration, s3:PutLifecycleConfiguration)"
         raise store._error("cannot set up public reads", exc, needs) from exc
     finally:
         store.close()
-    return BucketSetup(bucket, prefix, created, changed, resource.removeprefix("arn:aws:s3:::"))
+    return BucketSetup(bucket, prefix, created, changed, resource.removeprefix("arn:aws:s3:::"), expire_days)

@@ -179,6 +179,13 @@ class MessageBird(Provider):
         return self._bodies[payload.script]
 
     def check(self, payload: Payload) -> None:
+        spoken = payload.script.language if payload.script is not None else None
+        if spoken and spoken.replace("_", "-").split("-")[0].lower() != self.language.split("-")[0]:
+            # The body's say-as words are written in the text's language and read by this voice.
+            raise ConfigError(
+                f"{self.name}: the text's language {spoken!r} is not the voice's ({self.language}): "
+                "set the voice with -O language=... or the text's `language` to match"
+            )
         body = self.body(payload)
         if payload.script is None or payload.script.is_empty:
             raise ConfigError(f"{self.name}: the message is empty")

@@ -114,12 +114,13 @@ def test_outliers_are_flagged_for_what_is_wrong_with_them(batch: dict[str, Any])
     assert "clipping" in flags["loud"]
     assert flags["broken"] == {"failed"}
     assert flags["plain"] == flags["notice"] == flags["tom"] == set()
+    assert flags["code"] == {"rate"}  # read digit by digit with a pause between: slow against this batch
     pause = next(i for i in data["items"] if i["id"] == "pause")
     assert any(re.fullmatch(r"(pstn|whatsapp): 3\.\d s of silence at \d\.\d s", d) for _, d in pause["flags"])
     hurry = next(i for i in data["items"] if i["id"] == "hurry")
     assert hurry["wps"] > 1.35 * data["summary"]["median_wps"]
     assert data["summary"] | {"audio_s": 0, "bytes": 0, "median_wps": 0} == {
-        "items": 8, "ok": 7, "failed": 1, "flagged": 3, "audio_s": 0, "files": 14, "bytes": 0, "reused": 0,
+        "items": 8, "ok": 7, "failed": 1, "flagged": 4, "audio_s": 0, "files": 14, "bytes": 0, "reused": 0,
         "median_wps": 0,
     }  # fmt: skip
     # Thresholds are settings: a lenient reviewer sees no pause or rate outliers.
@@ -223,7 +224,7 @@ def test_review_command_writes_beside_the_report(batch: dict[str, Any], tmp_path
     report.write_text(json.dumps(batch["report"]))
     proc = voxpipe("review", str(report), cwd=batch["root"])
     assert proc.returncode == 0, proc.stderr
-    assert proc.stderr == f"review page: {tmp_path / 'review.html'} (8 item(s), 1 failed, 3 flagged)\n"
+    assert proc.stderr == f"review page: {tmp_path / 'review.html'} (8 item(s), 1 failed, 4 flagged)\n"
     assert "<title>Review: saved.json</title>" in (tmp_path / "review.html").read_text()
 
 
@@ -262,16 +263,16 @@ def test_page_in_chromium_plays_every_file_and_sorts_flagged_items_first(batch: 
             assert duration == pytest.approx(durations[src], abs=0.1), (item_id, src)
         assert _ids(tab) == [i for i, _ in ROWS] + ["loud"]  # input order
         summary = tab.evaluate('document.getElementById("summary").innerText')
-        assert re.search(r"8\s+ITEMS\s+1\s+FAILED\s+3\s+FLAGGED", summary, re.I), summary
+        assert re.search(r"8\s+ITEMS\s+1\s+FAILED\s+4\s+FLAGGED", summary, re.I), summary
         shot = tab.screenshot(tmp_path / "review.png")
         _choose(tab, "sort", "flags")
         flagged = _ids(tab)
         assert flagged[0] == "broken"  # a failure first, then the flagged items, then the rest in input order
-        assert set(flagged[1:4]) == {"loud", "pause", "hurry"}
-        assert flagged[4:] == ["plain", "notice", "code", "tom"]
+        assert set(flagged[1:5]) == {"loud", "pause", "hurry", "code"}
+        assert flagged[5:] == ["plain", "notice", "tom"]
         assert tab.evaluate('document.querySelector("article.item .flag").dataset.kind') == "failed"
         _choose(tab, "filter", "flagged")
-        assert _ids(tab) == flagged[:4]
+        assert _ids(tab) == flagged[:5]
         _choose(tab, "filter", "failed")
         assert _ids(tab) == ["broken"]
         assert tab.errors() == []

@@ -75,11 +75,11 @@ def voice_requests(sim: AlphaSmsSim) -> int:
 
 SHAPES = [
     # (options, markup, message, voice, dtmf)
-    ({}, TEXT, "Your code is one zero zero five zero zero.", VOICE, False),
+    ({}, TEXT, "Your code is one, zero, zero, five, zero, zero.", VOICE, False),
     (
         {"language": "uk_ua"},
         TEXT,
-        "Your code is один нуль нуль п'ять нуль нуль.",
+        "Your code is один, нуль, нуль, п'ять, нуль, нуль.",
         {"gender": "female", "language": "uk-UA", "name": "uk-UA-Standard-A"},
         False,
     ),
@@ -154,7 +154,7 @@ PAYLOAD_ERRORS = [
     ("a" * 1001, "alphasms: the message is 1001 characters as plain text; at most 1000 are allowed"),
     (
         f'<say-as interpret-as="digits">{"7" * 200}</say-as>',
-        "alphasms: the message is 1199 characters as plain text; at most 1000 are allowed",
+        "alphasms: the message is 1398 characters as plain text; at most 1000 are allowed",
     ),
     (
         '<say-as interpret-as="ordinal">first</say-as>',

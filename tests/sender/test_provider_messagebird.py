@@ -194,7 +194,7 @@ OPTION_ERRORS = [
     (
         {"media_url": "x"},
         "messagebird: option media_url is not one of messagebird's (its options: language, voice, repeat, "
-        "if_machine, machine_timeout, schedule, reference, originator, report_url)",
+        "if_machine, machine_timeout, schedule, reference, originator, report_url, clock_skew)",
     ),
 ]
 

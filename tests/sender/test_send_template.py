@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
+
+from tests.appserver import AppServer
 from tests.cli import voxpipe
-from tests.simulators import MessageBirdSim
+from tests.simulators import MessageBirdSim, NineBitsSim
 from voxpipe.pipeline.templates import mask_values
+from voxpipe.serve import create_app
 
 KEY = "mb-test-key"
 ENV = {"VOXPIPE_MESSAGEBIRD_KEY": KEY}
@@ -77,3 +81,32 @@ def test_codes_never_reach_the_screen_the_report_or_the_journal(tmp_path: Path) 
         for text in (seen, journal):
             assert code not in text
             assert mask_values(text, [code]) == text  # nor with separators, nor read out
+
+
+def test_media_provider_gets_one_short_lived_file_and_request_per_distinct_message(tmp_path: Path) -> None:
+    """9bits plays files: r1 and r2 say the same and share one file and one request; the files are
+    sensitive (a digits placeholder), so their URLs carry an expiring token the real server checks."""
+    template, data = _files(tmp_path)
+    root = tmp_path / "media"
+    root.mkdir()
+    with AppServer(create_app(root)) as server, NineBitsSim(token="nb-token") as sim:
+        proc = voxpipe(
+            "send", "-P", "9bits", "--api-url", sim.base_url, "--template", str(template), "--data", str(data),
+            "--store", str(root), "--base-url", server.url, "--out", str(tmp_path / "out"),
+            "--journal", str(tmp_path / "j.db"), "--json",
+            env={"VOXPIPE_9BITS_TOKEN": "nb-token"},
+        )  # fmt: skip
+        bodies = [json.loads(r.body) for r in sim.requests if r.method == "POST"]
+        assert sim.accepted_counts() == {"447911000001": 1, "447911000002": 1, "447911000003": 1}, proc.stderr
+        url = bodies[0]["media_url"]
+        assert httpx.get(url.split("?", 1)[0]).status_code == 404  # without its token the file is not there
+    assert proc.returncode == 1, proc.stderr  # r4 and r5 fail alone
+    assert len(bodies) == 2 and sorted(len(b["to"]) for b in bodies) == [1, 2]
+    urls = [b["media_url"] for b in bodies]
+    assert len(set(urls)) == 2 and all("-private.mp3?expires=" in u and "&token=" in u for u in urls)
+    hosted = sorted(p.name for p in root.iterdir() if not p.name.startswith("."))
+    assert len(hosted) == 2 and all(name.endswith("-private.mp3") for name in hosted)
+    seen = proc.stdout + proc.stderr + (tmp_path / "j.db").read_bytes().decode("latin-1")
+    seen += "".join(p.read_text() for p in (tmp_path / "out").glob("*.json"))
+    for code in ("482913", "771204"):
+        assert code not in seen and mask_values(seen, [code]) == seen

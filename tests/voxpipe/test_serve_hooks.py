@@ -429,6 +429,7 @@ class SlowFirstJournal(Journal):
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         self.transactions = 0
+        self.first_started = threading.Event()
         self._nesting = threading.local()
 
     @contextmanager
@@ -438,7 +439,8 @@ class SlowFirstJournal(Journal):
             if depth == 0:
                 self.transactions += 1
                 if self.transactions == 1:
-                    time.sleep(1.0)
+                    self.first_started.set()
+                    time.sleep(2.0)
             self._nesting.n = depth + 1
             try:
                 yield db
@@ -500,7 +502,8 @@ def test_callbacks_waiting_together_cost_one_commit(media: Path, tmp_path: Path)
         url = hook_url(server.url, "wawp", slow.hook_secret())
 
         def send(n: int) -> int:
-            time.sleep(0 if n == 0 else 0.3)  # the rest arrive while the first is being committed
+            if n:  # the rest arrive while the first is being committed
+                assert slow.first_started.wait(30)
             ack = {"event": "message.ack", "payload": {"id": f"true_1@c.us_n{n}", "ack": 2}}
             return httpx.post(url, json=ack, timeout=30).status_code
 

@@ -8,7 +8,10 @@ the whole file), a strong ``ETag`` with ``If-None-Match`` (``304``) and
 names allow. Anything else is ``404``: no listing, no dotfiles or sidecars,
 nothing outside the folder (``..``, encoded slashes or dots, backslashes,
 NUL, symlinks leading out). Other methods get ``405``. The decision is made
-on the path exactly as sent, before and after decoding it once.
+on the path exactly as sent, before and after decoding it once. A sensitive
+message's file (``…-private.mp3``) is answered only with the unexpired token
+its URL was signed with (else ``404``, as if it did not exist), and is never
+cached (``Cache-Control: private, no-store``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
 from voxpipe.pipeline.store import CACHE_CONTROL, MEDIA_TYPES
+from voxpipe.pipeline.store.private import is_private, read_secret, token_holds
 
 from ._asgi import has_body, local_raw_path, send_text
 
@@ -128,6 +132,7 @@ class MediaFiles:
     def __init__(self, root: Path, chunk_bytes: int = 256 * 1024) -> None:
         self.root = Path(root)
         self.chunk_bytes = chunk_bytes
+        self._secret: bytes | None = None  # read when first needed: prepare may create it after start-up
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
@@ -135,7 +140,8 @@ class MediaFiles:
         if scope["method"] not in ("GET", "HEAD"):
             await send_text(send, 405, "method not allowed\n", {"Allow": "GET, HEAD"}, close=close)
             return
-        answer = await anyio.to_thread.run_sync(self._answer, local_raw_path(scope), scope["method"], headers)
+        query = scope.get("query_string", b"").decode("latin-1")
+        answer = await anyio.to_thread.run_sync(self._answer, local_raw_path(scope), query, scope["method"], headers)
         if answer.status in (404, 416):
             await send_text(send, answer.status, answer.body.decode(), answer.headers, close=close)
             return
@@ -157,29 +163,35 @@ class MediaFiles:
             if answer.fd is not None:
                 os.close(answer.fd)
 
-    def _answer(self, raw_path: str, method: str, request: Headers) -> _Answer:
+    def _answer(self, raw_path: str, query: str, method: str, request: Headers) -> _Answer:
         found = resolve_media(self.root, raw_path)
         if found is None:
             return _Answer(404, {}, b"not found\n")
         path, mime = found
+        private = is_private(path.name)
+        if private:
+            if self._secret is None:
+                self._secret = read_secret(self.root)
+            if not token_holds(self._secret, path.name, query):
+                return _Answer(404, {}, b"not found\n")
         try:
             fd = os.open(path, os.O_RDONLY)
         except OSError:
             return _Answer(404, {}, b"not found\n")
         try:
-            return self._answer_from(fd, mime, method, request)
+            return self._answer_from(fd, mime, method, request, private)
         except BaseException:
             os.close(fd)
             raise
 
-    def _answer_from(self, fd: int, mime: str, method: str, request: Headers) -> _Answer:
+    def _answer_from(self, fd: int, mime: str, method: str, request: Headers, private: bool = False) -> _Answer:
         st = os.fstat(fd)
         size = st.st_size
         etag = f'"{size:x}-{st.st_mtime_ns:x}"'
         headers = {
             "ETag": etag,
             "Last-Modified": formatdate(st.st_mtime, usegmt=True),
-            "Cache-Control": CACHE_CONTROL,
+            "Cache-Control": "private, no-store" if private else CACHE_CONTROL,
             "Accept-Ranges": "bytes",
         }
         inm = request.get("if-none-match")
