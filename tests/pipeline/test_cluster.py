@@ -109,6 +109,31 @@ def test_local_cluster_prepares_the_same_files_as_a_local_run(
     assert all(a["reused"] for i in json.loads(again.stdout)["items"] for a in i["artifacts"])
 
 
+def test_a_template_on_a_local_cluster_shares_one_segment_cache_and_matches_a_local_run(tmp_path: Path) -> None:
+    """Workers assemble the rows from the output folder's segment cache (each carrier made once, by one of
+    them) and write the very bytes a one-process run writes; sensitive values stay out of the report."""
+    template, data = tmp_path / "otp.ssml", tmp_path / "rows.csv"
+    template.write_text('Your code is <say-as interpret-as="digits">{code}</say-as>.', encoding="utf-8")
+    data.write_text("id,code\na,482913\nb,771204\nbad,12x\nc,482913\n", encoding="utf-8")
+    base = ("prepare", "--template", str(template), "--data", str(data), "-p", "pstn", "--not-sensitive", "--json")
+    local = voxpipe(*base, "--out", str(tmp_path / "local"), "--jobs", "1")
+    spread = voxpipe(*base, "--out", str(tmp_path / "spread"), "--cluster", "local:2")
+    assert local.returncode == spread.returncode == 1, spread.stderr  # the bad row
+    files = {}
+    for proc in (local, spread):
+        items = {i["id"]: i for i in json.loads(proc.stdout)["items"]}
+        assert list(items) == ["a", "b", "bad", "c"] and items["bad"]["status"] == "error"
+        files[proc is spread] = {i: [a["sha256"] for a in items[i]["artifacts"]] for i in ("a", "b", "c")}
+    assert files[True] == files[False] and files[True]["a"] == files[True]["c"]
+    cache = tmp_path / "spread" / ".segment-cache"
+    made = [p for p in cache.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    assert made, "the workers filled the output folder's cache"
+    secret = voxpipe(*base[:-2], "--json", "--out", str(tmp_path / "secret"), "--cluster", "local:2")
+    assert "482913" not in secret.stdout + secret.stderr and "****" in secret.stdout
+    assert all(Path(a["path"]).name.endswith("-private.mp3") for i in json.loads(secret.stdout)["items"]
+               for a in i["artifacts"])  # fmt: skip
+
+
 # --------------------------------------------------------------------------- a scheduler and two workers
 
 

@@ -275,15 +275,18 @@ def test_signed_reports_from_the_simulator_are_checked_and_applied(media: Path, 
 @pytest.mark.parametrize(
     ("sign", "reason"),
     [
-        ({"now": time.time() - 3600}, "Signature has expired"),
-        ({"now": time.time() + 600}, "not yet valid"),
+        ({"offset": -3600}, "Signature has expired"),  # seconds from when the test runs, not when it was collected
+        ({"offset": 600}, "not yet valid"),
         ({"issuer": "SomeoneElse"}, "Invalid issuer"),
         ({"key": "another-signing-key-0123456789abcdef0123456789"}, "Signature verification failed"),
         ({"algorithm": "HS512"}, None),  # accepted: MessageBird's SDKs take HS256, HS384 and HS512
     ],
 )
 def test_a_bad_or_expired_token_is_401(media: Path, journal: Journal, sign: dict[str, Any], reason: str | None) -> None:
+    sign = dict(sign)
     key = sign.pop("key", KEY)
+    if "offset" in sign:
+        sign["now"] = time.time() + sign.pop("offset")
     with AppServer(create_app(media, journal, providers(messagebird=signed_bird()))) as server:
         r = report(server.url, journal.hook_secret(), REPORT, key, **sign)
     if reason is None:
