@@ -12,8 +12,9 @@ recipient does not have yet (a poll's reason or price after a callback that
 had none); it never overwrites them. Every update is recorded in the
 journal's events, matched or not (a poll repeating what is known can skip
 that: ``keep_unchanged=False``), and the read-compare-write runs in one
-journal transaction, so concurrent callbacks (threads of the receiver, or a
-receiver and a poll in another process) cannot move a recipient back either.
+journal transaction that locks what it read (the SQLite file; the rows on
+PostgreSQL), so concurrent callbacks (threads of the receiver, receivers on
+several hosts, or a receiver and a poll) cannot move a recipient back either.
 """
 
 from __future__ import annotations
@@ -62,22 +63,28 @@ def _match(journal: Journal, update: StatusUpdate) -> list[RecipientRow]:
 
 
 def apply_update(journal: Journal, update: StatusUpdate, *, source: str, keep_unchanged: bool = True) -> Applied:
-    """Record the event and move matching recipients forward."""
+    """Record the event and move matching recipients forward, in one transaction (run again from
+    the start if PostgreSQL picked it as a deadlock's loser)."""
+    applied = journal.atomically(lambda: _apply(journal, update, source, keep_unchanged))
+    if not applied.matched:
+        _LOG.warning("%s: %s update for a recipient this journal does not know (ref=%s)", source, update.provider,
+                     redact_text(str(update.ref)))  # fmt: skip
+    return applied
+
+
+def _apply(journal: Journal, update: StatusUpdate, source: str, keep_unchanged: bool) -> Applied:
+    rows = _match(journal, update)  # locked until the transaction ends
+    if not rows:
+        journal.add_event(None, update.address, source, {"unmatched": True, **_payload(update)})
+        return Applied([], [])
     changed: list[RecipientRow] = []
-    with journal.transaction():
-        rows = _match(journal, update)
-        if not rows:
-            _LOG.warning("%s: %s update for a recipient this journal does not know (ref=%s)", source, update.provider,
-                         redact_text(str(update.ref)))  # fmt: skip
-            journal.add_event(None, update.address, source, {"unmatched": True, **_payload(update)})
-            return Applied([], [])
-        for row in rows:
-            fields = _changes(row, update)
-            if fields or keep_unchanged:
-                journal.add_event(row.campaign, row.address, source, _payload(update))
-            if fields:
-                journal.update_delivery(row.campaign, row.address, **fields)
-                changed.append(row)
+    for row in rows:
+        fields = _changes(row, update)
+        if fields or keep_unchanged:
+            journal.add_event(row.campaign, row.address, source, _payload(update))
+        if fields:
+            journal.update_delivery(row.campaign, row.address, **fields)
+            changed.append(row)
     return Applied(rows, changed)
 
 

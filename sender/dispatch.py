@@ -11,18 +11,23 @@ before the answer, a 2xx the client cannot read) is looked up where the
 provider can be asked (:mod:`voxpipe.sender.reconcile`) and otherwise recorded as
 ``unknown`` and not resent; ``resend_unknown`` does that on purpose.
 
-The whole run holds the campaign's lease (:mod:`voxpipe.sender.lease`): a second
-run of the same campaign on the same journal refuses, or waits for it.
+Work is claimed one chunk at a time, right before its request (after the
+pacer's wait): ``concurrency`` threads each take the next chunk of the
+campaign until none is left. On SQLite the whole run holds the campaign's
+lease (:mod:`voxpipe.sender.lease`): a second run of the same campaign
+refuses, or waits for it. On PostgreSQL several runs share the campaign,
+each claiming its own chunks, and share its rate limit through the journal
+(:mod:`voxpipe.sender.pacing`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,8 +39,9 @@ from voxpipe.pipeline.retry import RetryPolicy, retry_after_seconds
 
 from .errors import ConfigError, ProviderError
 from .journal import Journal, Lease, LeaseLost, RecipientRow
-from .lease import CampaignLease, LeaseSettings
+from .lease import LeaseSettings, Sender, sender_for
 from .message import Message, fingerprint
+from .pacing import Pacer, SharedPacer
 from .providers import Chunk, Mode, Outcome, Payload, Provider
 from .recipients import Recipient, Rejected
 from .reconcile import Ask, look_up, settle_in_doubt
@@ -181,29 +187,6 @@ def campaign_id(provider: Provider, mode: Mode, message: Message, recipients: li
     return "c-" + digest.hexdigest()[:16]
 
 
-class Pacer:
-    """Token bucket shared by the sending threads."""
-
-    def __init__(self, rate: float | None) -> None:
-        self.interval = 1.0 / rate if rate else 0.0
-        self.next = time.monotonic()
-        self.lock = threading.Lock()
-
-    def wait(self) -> None:
-        # Without a rate the bucket still carries a 429's hold (see hold()).
-        with self.lock:
-            now = time.monotonic()
-            slot = max(now, self.next)
-            self.next = slot + self.interval
-        if slot > now:
-            time.sleep(slot - now)
-
-    def hold(self, seconds: float) -> None:
-        """A 429's Retry-After applies to every thread, not just the one that got it."""
-        with self.lock:
-            self.next = max(self.next, time.monotonic() + seconds)
-
-
 class NotSent(Exception):
     """Every try failed in a way the provider cannot have accepted (no connection, 429, 502-504)."""
 
@@ -232,6 +215,7 @@ def exchange(
     safe: bool = False,
     on_wire: Callable[[], None] | None = None,
     on_not_sent: Callable[[], None] | None = None,
+    first_paced: bool = False,
 ) -> httpx.Response:
     """Send ``request`` with pacing and retries; the one retry loop of the sender.
 
@@ -242,7 +226,10 @@ def exchange(
     retries raise :class:`NotSent`. ``on_wire`` runs right before each try
     is written (after the pacer's wait) and ``on_not_sent`` right after a
     try that proved nothing was taken (before the back-off wait).
+    ``first_paced``: the caller waited for the pacer and claimed the request
+    right before this call, so the first try neither waits nor calls ``on_wire``.
     """
+    tries = 0
 
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -254,9 +241,12 @@ def exchange(
         return again
 
     def once() -> httpx.Response:
-        pacer.wait()
-        if on_wire is not None:
-            on_wire()
+        nonlocal tries
+        tries += 1
+        if tries > 1 or not first_paced:
+            pacer.wait()
+            if on_wire is not None:
+                on_wire()
         try:
             response = client.send(request)
         except NOT_SENT as exc:
@@ -314,11 +304,12 @@ def send(
 ) -> Iterator[ChunkDone | LeaseWait | SendReport]:
     """Send ``payload`` to every recipient not yet settled in the journal.
 
-    Holds the campaign's lease throughout (:class:`~sender.journal.LeaseHeld`
-    when another run has it and does not let go within the wait). Yields a
-    :class:`LeaseWait` if it waits for it, a :class:`ChunkDone` per finished
-    request, then the :class:`SendReport` of the whole campaign (this run and
-    earlier ones).
+    On SQLite it holds the campaign's lease throughout (:class:`~sender.journal.LeaseHeld`
+    when another run has it and does not let go within the wait); on
+    PostgreSQL it sends beside any other runs of the campaign. Yields a
+    :class:`LeaseWait` if it waits for a lease, a :class:`ChunkDone` per
+    finished request, then the :class:`SendReport` of the whole campaign
+    (this run, earlier ones and, on PostgreSQL, the runs beside it).
     """
     provider.check(payload)
     campaign = campaign or campaign_id(provider, payload.mode, message, recipients)
@@ -333,34 +324,84 @@ def send(
     journal.add_recipients(campaign, recipients)
     for bad in rejected:
         journal.add_rejected(campaign, bad.raw, bad.reason)
-    lease = CampaignLease(journal, campaign, settings.lease)
-    for n, held in enumerate(lease.acquire()):
+    sender = sender_for(journal, campaign, settings.lease)
+    for n, held in enumerate(sender.acquire()):
         if n == 0:
             yield LeaseWait(held)
-    pacer = Pacer(settings.rate_per_s)
+    pacer = (
+        SharedPacer(journal, f"campaign:{campaign}", settings.rate_per_s)
+        if journal.concurrent_senders
+        else Pacer(settings.rate_per_s)
+    )
     ask = _asker(client, pacer, settings.retry)
-    with lease:
-        # Under the lease, anything in flight was left by a run that is gone.
-        settle_in_doubt(journal, provider, payload, campaign, ask)
+    with sender:
+        # What is in flight now and not claimed by a live run was left by a run that is gone.
+        settle_in_doubt(journal, provider, payload, campaign, ask, sender)
         if settings.resend_unknown:
             journal.reopen_unknown(campaign)
-        pending = journal.sendable(campaign)
-        first = max((r.chunk or 0 for r in journal.rows(campaign)), default=0) + 1
-        chunks = _chunks(provider, payload, campaign, pending, first)
-        with ThreadPoolExecutor(max_workers=max(1, settings.concurrency), thread_name_prefix="send") as pool:
-            futures = [
-                pool.submit(_send_chunk, provider, payload, chunk, lease, client, settings, pacer, ask)
-                for chunk in chunks
-            ]
-            for future in as_completed(futures):
-                yield future.result()
+        yield from _work(provider, payload, sender, client, settings, pacer, ask)
+        if not sender.lost.is_set():
+            sender.wait_for_others()
         stopped = (
-            "another run took over this campaign's lease; this run stopped sending" if lease.lost.is_set() else None
+            "another run took over this campaign's lease; this run stopped sending" if sender.lost.is_set() else None
         )
         rows = journal.rows(campaign)
         yield SendReport(
-            campaign, provider.name, payload.mode.value, rows, payload.media_url, stopped, str(journal.path)
+            campaign, provider.name, payload.mode.value, rows, payload.media_url, stopped, journal.location
         )
+
+
+def _work(
+    provider: Provider,
+    payload: Payload,
+    sender: Sender,
+    client: httpx.Client,
+    settings: SendSettings,
+    pacer: Pacer,
+    ask: Ask,
+) -> Iterator[ChunkDone]:
+    """``settings.concurrency`` threads, each claiming and sending the next chunk until none is left."""
+    size = provider.max_per_request(payload)
+    finished: queue.Queue[ChunkDone | BaseException | None] = queue.Queue()
+    stop = threading.Event()  # nothing left to claim (or the lease is gone): threads waiting on the pacer quit
+
+    def work() -> None:
+        try:
+            while not stop.is_set() and pacer.wait(stop):
+                try:
+                    chunk = sender.claim_next(size)
+                except LeaseLost:
+                    chunk = None
+                if chunk is None:
+                    stop.set()
+                    return
+                finished.put(_send_chunk(provider, payload, chunk, sender, client, settings, pacer, ask))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread, which raises it
+            stop.set()
+            finished.put(exc)
+        finally:
+            finished.put(None)
+
+    threads = [threading.Thread(target=work, name=f"send-{n}", daemon=True) for n in range(settings.concurrency)]
+    for thread in threads:
+        thread.start()
+    failure: BaseException | None = None
+    try:
+        running = len(threads)
+        while running:
+            item = finished.get()
+            if item is None:
+                running -= 1
+            elif isinstance(item, BaseException):
+                failure = failure or item
+            else:
+                yield item
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    if failure is not None:
+        raise failure
 
 
 def _asker(client: httpx.Client, pacer: Pacer, retry: RetryPolicy) -> Ask:
@@ -379,30 +420,40 @@ def _send_chunk(
     provider: Provider,
     payload: Payload,
     chunk: Chunk,
-    lease: CampaignLease,
+    sender: Sender,
     client: httpx.Client,
     settings: SendSettings,
     pacer: Pacer,
     ask: Ask,
 ) -> ChunkDone:
-    journal = lease.journal
-    request = provider.build(chunk, payload)
+    """Send a chunk just claimed (in flight, after the pacer's wait) and record its outcome."""
+    journal = sender.journal
     addresses = [r.address for r in chunk.recipients]
-    claimed_at: list[float] = []
+    claimed_at = [time.time()]
 
-    def on_wire() -> None:  # after the pacer's wait, right before the request is written
-        lease.claim(chunk.index, addresses)
+    def on_wire() -> None:  # a retry: after the pacer's wait, right before the request is written again
+        sender.claim(chunk.index, addresses)
         claimed_at.append(time.time())
 
+    def not_sent() -> None:
+        journal.unclaim(chunk.campaign, chunk.index, addresses)
+
     try:
-        response = exchange(client, request, pacer, settings.retry, on_wire=on_wire,
-                            on_not_sent=lambda: journal.unclaim(chunk.campaign, chunk.index, addresses))  # fmt: skip
+        request = provider.build(chunk, payload)
+    except BaseException:
+        not_sent()  # nothing went out
+        journal.finish_chunk(chunk.index, sender.owner)
+        raise
+    try:
+        response = exchange(client, request, pacer, settings.retry, on_wire=on_wire, on_not_sent=not_sent,
+                            first_paced=True)  # fmt: skip
         outcomes = provider.parse(chunk, response)
     except LeaseLost:
-        return ChunkDone(chunk.index, len(addresses), 0)  # left pending for the run that holds the lease
+        journal.finish_chunk(chunk.index, sender.owner)
+        return ChunkDone(chunk.index, len(addresses), 0)  # left pending for the run that has them now
     except NotSent as exc:
         error = f"{provider.name}: {exc}; nothing was accepted, re-run to send"
-        journal.record(chunk.campaign, [(a, Status.FAILED, None, error) for a in addresses])
+        sender.finish(chunk, [(a, Status.FAILED, None, error) for a in addresses])
         return ChunkDone(chunk.index, len(addresses), 0)
     except MaybeSent as exc:
         tail = "" if provider.can_look_up(payload) else f"; {MAY_HAVE_BEEN_ACCEPTED}"
@@ -412,7 +463,7 @@ def _send_chunk(
         )
     else:
         outcomes = _settle_ambiguous(provider, payload, chunk, outcomes, claimed_at[-1], ask, in_progress=False)
-    journal.record(chunk.campaign, [(r.address, o.status, o.ref, o.error) for r, o in outcomes.items()])
+    sender.finish(chunk, [(r.address, o.status, o.ref, o.error) for r, o in outcomes.items()])
     return ChunkDone(chunk.index, len(addresses), sum(o.status is Status.ACCEPTED for o in outcomes.values()))
 
 

@@ -33,7 +33,8 @@ duplicates change nothing and a late callback never moves a recipient back.
 The journal is the only state: a restarted receiver carries on where the
 last one was. Given a path instead of a journal, the receiver opens it on
 the first callback once the file exists (until then no secret exists, so
-every callback is 404): serving media alone creates no journal. The secret
+every callback is 404): serving media alone creates no journal. A
+PostgreSQL URL is opened on the first callback as it is. The secret
 never reaches a log: :meth:`HookReceiver.redact_path` shows
 ``/hooks/<provider>/***`` for a known provider and ``/hooks/***`` for any
 other path under the prefix (``/hooks/<secret>``, ``/hooks//<secret>``, an
@@ -57,6 +58,7 @@ from voxpipe.pipeline.redaction import REDACTED, redact_hook_paths, redact_text
 from .delivery import apply_update
 from .errors import JournalError, SignatureError
 from .journal import Journal
+from .journal_db import is_database
 from .providers import Callback, Provider, registry
 
 __all__ = ["MAX_BODY_BYTES", "METHODS", "NOT_FOUND", "OK", "PREFIX", "HookAnswer", "HookReceiver", "hook_url"]
@@ -112,7 +114,8 @@ class HookReceiver:
     @property
     def journal(self) -> Journal | None:
         """The journal, once there is one (opened on first use when given a path)."""
-        if self._journal is None and self._path.is_file():
+        # A database server's journal exists before any send; a file is waited for.
+        if self._journal is None and (is_database(self._path) or self._path.is_file()):
             with self._opening:
                 if self._journal is None:
                     self._use(Journal(self._path))

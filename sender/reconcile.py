@@ -1,9 +1,9 @@
 """Asking the provider instead of guessing whether it took a chunk.
 
-After a crash (recipients found in flight when a run starts, or left
-``unknown`` by an earlier run) or an ambiguous answer (a 500, a timeout, a
-dropped connection, a 2xx the client cannot read), a provider that can be
-asked (``Provider.can_look_up``) is asked about the chunk. Each recipient is
+After a crash (recipients found in flight, in a chunk whose run is gone,
+when a run starts, or left ``unknown`` by an earlier run) or an ambiguous
+answer (a 500, a timeout, a dropped connection, a 2xx the client cannot
+read), a provider that can be asked (``Provider.can_look_up``) is asked about the chunk. Each recipient is
 settled as accepted (with the provider's reference) or not sent (sending it
 again is safe); only what the look-up cannot settle stays ``unknown``. The
 provider builds and parses the look-up; ``ask`` (the dispatcher's retrying
@@ -12,8 +12,9 @@ exchange) does the I/O.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
-from itertools import groupby
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -22,6 +23,9 @@ from .journal import Journal
 from .providers import Chunk, Outcome, Payload, Provider
 from .recipients import Recipient
 from .statuses import Status
+
+if TYPE_CHECKING:
+    from .lease import Sender
 
 __all__ = ["CLOCK_SLACK_S", "MAX_PAGES", "Ask", "look_up", "settle_in_doubt"]
 
@@ -72,28 +76,46 @@ def _unknown_unless_accepted(chunk: Chunk, settled: dict[Recipient, Outcome], wh
     }
 
 
-def settle_in_doubt(journal: Journal, provider: Provider, payload: Payload, campaign: str, ask: Ask) -> None:
-    """At the start of a run: look up what an earlier run left in flight or unknown.
+def settle_in_doubt(
+    journal: Journal, provider: Provider, payload: Payload, campaign: str, ask: Ask, sender: Sender | None = None
+) -> None:
+    """At the start of a run: look up what runs that are gone left in flight or unknown.
 
     Found recipients become accepted, those the provider never took pending
     again (this run sends them), the rest unknown. Where the provider cannot
-    be asked, recipients in flight become unknown.
+    be asked, recipients in flight become unknown. Only chunks whose claim
+    is not live are settled, each after ``sender`` took its claim over (so
+    two runs starting together settle each chunk once); without a
+    ``sender``, every chunk in doubt.
     """
-    rows = [r for r in journal.in_doubt(campaign) if r.chunk is not None]
-    if not rows:
-        return
-    if not provider.can_look_up(payload):
-        journal.settle_interrupted(campaign)
-        return
-    for index, group in groupby(rows, key=lambda r: r.chunk):
-        members = list(group)
-        chunk = Chunk(
-            campaign, index, tuple(Recipient(r.address) for r in members), tuple(r.client_id for r in members)
-        )
-        outcomes = look_up(provider, chunk, min(r.updated_at for r in members), ask)
-        with journal.transaction():  # one commit per chunk looked up
-            journal.record(
-                campaign,
-                [(r.address, o.status, o.ref, o.error) for r, o in outcomes.items() if o.status is not Status.PENDING],
+    host = sender.host if sender is not None else socket.gethostname()
+    can_ask = provider.can_look_up(payload)
+    for index, claim, members in journal.doubtful_chunks(campaign, host):
+        if not can_ask and not any(r.status is Status.IN_FLIGHT for r in members):
+            continue  # unknown stays unknown: nothing to settle
+        taken = sender is not None and claim is not None
+        if sender is not None and claim is not None:
+            if not journal.take_over(claim, sender.owner, sender.host, sender.pid, sender.settings.ttl_s):
+                continue  # another run took it first (or its own run renewed it)
+        if not can_ask:
+            journal.settle_interrupted(campaign, [index])
+        else:
+            chunk = Chunk(
+                campaign, index, tuple(Recipient(r.address) for r in members), tuple(r.client_id for r in members)
             )
-            journal.requeue(campaign, [r.address for r, o in outcomes.items() if o.status is Status.PENDING])
+            outcomes = look_up(provider, chunk, min(r.updated_at for r in members), ask)
+            with journal.transaction():  # one commit per chunk looked up
+                journal.record(
+                    campaign,
+                    [
+                        (r.address, o.status, o.ref, o.error)
+                        for r, o in outcomes.items()
+                        if o.status is not Status.PENDING
+                    ],
+                    chunk=index,
+                )
+                journal.requeue(
+                    campaign, [r.address for r, o in outcomes.items() if o.status is Status.PENDING], chunk=index
+                )
+        if taken and sender is not None:
+            journal.finish_chunk(index, sender.owner)

@@ -38,7 +38,7 @@ from voxpipe.pipeline.urlcheck import url_problem
 
 from .dispatch import ChunkDone, LeaseWait, SendReport, SendSettings, campaign_id, dry_run, http_client, send
 from .errors import ConfigError, RecipientError
-from .journal import Journal
+from .journal import Journal, is_new_file
 from .message import Message, PayloadPlan, plan_payload, realise, resolve_mode
 from .providers import Mode, Provider, provider_class
 from .recipients import Recipient, Rejected, normalize_recipients, split_recipients
@@ -146,15 +146,31 @@ def iter_send(
         if dry_run:
             yield _dry_report(planned)
             return
-        payload = realise(planned.payload, planned.provider, hosting)  # the journal opens only after this worked
-        book = (
-            journal if isinstance(journal, Journal) else stack.enter_context(Journal(Path(journal or DEFAULT_JOURNAL)))
-        )
+        book = _open_early(journal, stack)  # a database that cannot be used fails before any audio is made
+        payload = realise(planned.payload, planned.provider, hosting)  # a new journal file is made only after this
+        book = book or _open(journal, stack)
         http = client or stack.enter_context(http_client(settings))
         yield from send(
             planned.provider, planned.message, payload, planned.recipients, planned.rejected, book, http, settings,
             planned.campaign,
         )  # fmt: skip
+
+
+def _open_early(journal: Journal | str | Path | None, stack: contextlib.ExitStack) -> Journal | None:
+    """The journal, opened now unless opening it would create a new SQLite file (left for when there is
+    something to write): a database that is unreachable, refuses the credentials or has another schema
+    revision stops the send before any audio is prepared or uploaded."""
+    if isinstance(journal, Journal):
+        return journal
+    if is_new_file(journal or DEFAULT_JOURNAL):
+        return None
+    return _open(journal, stack)
+
+
+def _open(journal: Journal | str | Path | None, stack: contextlib.ExitStack) -> Journal:
+    if isinstance(journal, Journal):
+        return journal
+    return stack.enter_context(Journal(journal or DEFAULT_JOURNAL))
 
 
 def _dry_report(planned: SendPlan) -> SendReport:
@@ -189,8 +205,8 @@ def send_message(
     ``message`` a :class:`~voxpipe.sender.message.Message` or text/markup;
     ``store`` a :class:`~voxpipe.pipeline.store.Store` or a location
     (directory or ``s3://bucket/prefix``), needed when audio is sent by URL;
-    ``journal`` a :class:`~voxpipe.sender.journal.Journal` or its path
-    (default :data:`DEFAULT_JOURNAL`). Running it again resumes: accepted
+    ``journal`` a :class:`~voxpipe.sender.journal.Journal`, its path, or a
+    ``postgresql://`` URL (default :data:`DEFAULT_JOURNAL`). Running it again resumes: accepted
     recipients are never sent twice. Raises a
     :class:`~voxpipe.pipeline.errors.VoxpipeError` for anything that stops the
     send before it starts; per-recipient outcomes are in the report.
@@ -333,8 +349,11 @@ def send_rows(
     settings = settings or SendSettings()
     with contextlib.ExitStack() as stack:
         hosting = stack.enter_context(open_store(store)) if isinstance(store, str) else store
-        # One journal and one connection pool for every row; opened once the first row is checked.
+        # One journal and one connection pool for every row; a new journal file is made once a row is ready.
         shared: dict[str, Any] = {}
+        early = _open_early(journal, stack)
+        if early is not None:
+            shared["journal"] = early
         for row in rows:
             if row.message is None:
                 yield RowDone(row.id, error=row.error or "bad row")
@@ -349,12 +368,9 @@ def send_rows(
                     yield RowDone(row.id, report=_dry_report(planned), masked=masked)
                     continue
                 payload = realise(planned.payload, planned.provider, hosting)
-                if not shared:
-                    shared["journal"] = (
-                        journal
-                        if isinstance(journal, Journal)
-                        else stack.enter_context(Journal(Path(journal or DEFAULT_JOURNAL)))
-                    )
+                if "journal" not in shared:
+                    shared["journal"] = _open(journal, stack)
+                if "client" not in shared:
                     shared["client"] = stack.enter_context(http_client(settings))
                 report = None
                 for event in send(

@@ -191,7 +191,7 @@ def status_page_data(
     """What the page shows (every campaign of the journal unless ``campaigns`` are given)."""
     chosen = journal.campaigns() if campaigns is None else campaigns
     return {
-        "title": title or f"Campaign status: {journal.path.name}",
+        "title": title or f"Campaign status: {journal.name}",
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "masked": settings.mask_numbers,
         "page_size": settings.page_size,

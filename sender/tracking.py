@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import httpx
@@ -80,7 +81,7 @@ def campaigns_named(journal: Journal, ids: Iterable[str]) -> list[Campaign]:
     for cid in ids:
         campaign = journal.campaign(cid)
         if campaign is None:
-            raise ConfigError(f"no campaign {cid!r} in {journal.path}")
+            raise ConfigError(f"no campaign {cid!r} in {journal.location}")
         found.append(campaign)
     return found or journal.campaigns()
 
@@ -198,12 +199,17 @@ def refresh(
             except ProviderError as exc:
                 result.errors.append(str(exc))
                 continue
-            with journal.transaction():  # one commit per answer, not per recipient
-                for update in updates:  # a message's answer covers all its recipients: only the open ones matter
-                    if update.address is None or update.address in open_addresses:
-                        applied = apply_update(journal, update, source=f"poll:{provider.name}", keep_unchanged=False)
-                        result.changed += len(applied.changed)
+            answer = partial(_apply_answer, journal, updates, open_addresses, f"poll:{provider.name}")
+            result.changed += journal.atomically(answer)  # one commit per answer, not per recipient
     return results
+
+
+def _apply_answer(journal: Journal, updates: list[StatusUpdate], open_addresses: set[str], source: str) -> int:
+    changed = 0
+    for update in updates:  # a message's answer covers all its recipients: only the open ones matter
+        if update.address is None or update.address in open_addresses:
+            changed += len(apply_update(journal, update, source=source, keep_unchanged=False).changed)
+    return changed
 
 
 def pollable(provider: str, mode: str) -> bool:
@@ -238,7 +244,7 @@ def check_cancel(journal: Journal, campaign: str, provider: Provider | type[Prov
     with another provider, or its provider cannot cancel (a class is enough)."""
     found = journal.campaign(campaign)
     if found is None:
-        raise ConfigError(f"no campaign {campaign!r} in {journal.path}")
+        raise ConfigError(f"no campaign {campaign!r} in {journal.location}")
     if found.provider != provider.name:
         raise ConfigError(f"campaign {campaign!r} was sent with {found.provider}, not {provider.name}")
     if not provider.can_cancel:

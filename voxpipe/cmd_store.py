@@ -99,6 +99,7 @@ def serve(
     (`voxpipe hooks --public-url URL` prints their URLs). GET /healthz tells
     a load balancer whether media and journal can be used. SIGTERM stops it
     cleanly: requests in flight finish, callbacks answered are in the journal."""
+    from voxpipe.sender.journal_db import parse_location
     from voxpipe.serve import ServerSettings, ServeSettings, create_app
     from voxpipe.serve.logs import log_config
     from voxpipe.serve.run import bind, check_tls, uvicorn_config
@@ -130,7 +131,8 @@ def serve(
         shown_host = f"[{host}]" if ":" in host else host
         url = f"{'https' if ssl_certfile else 'http'}://{shown_host}:{sock.getsockname()[1]}"
         _LOG.info("serving %s at %s%s", directory, url, f" (public: {base_url})" if base_url else "")
-        _LOG.info("receiving delivery callbacks into %s under /hooks/ (see `voxpipe hooks`)", journal)
+        shown = parse_location(journal).shown  # a database URL without its password
+        _LOG.info("receiving delivery callbacks into %s under /hooks/ (see `voxpipe hooks`)", shown)
         app = functools.partial(create_app, directory, journal, providers, ServeSettings(base_url=base_url))
         run_server(uvicorn_config(app, server, logs), sock)
     finally:

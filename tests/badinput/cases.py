@@ -646,6 +646,29 @@ for name, path in JOURNAL_PATHS.items():
     add("journals", f"cancel-{name}", ("cancel", "--campaign", "c", "--journal", path), says)
     add("journals", f"serve-{name}", ("serve", "{ws}/media", "--port", "0", "--journal", path), says)
 
+# Journals on a database (PostgreSQL), and a schema from a newer voxpipe: refused before any work, exit 1,
+# nothing sent. Filled per case by the conftest (a real PostgreSQL server): {pg-empty} a database without
+# the schema, {pg-newer} one whose schema a newer voxpipe wrote, {pg-wrong-password} a journal's database
+# with a wrong password; {sqlite-newer} an SQLite journal of a newer voxpipe. Port 9 (discard) has no server.
+DATABASES = {
+    "db-unreachable": ("postgresql://voxpipe:hunter2@127.0.0.1:9/journal",
+                       r"journal postgresql://voxpipe:\*\*\*@127\.0\.0\.1:9/journal: cannot (open|upgrade): connection failed.*refused"),
+    "db-wrong-password": ("{pg-wrong-password}", r"journal postgresql://voxpipe_locked:\*\*\*@.*password authentication failed"),
+    "db-no-schema": ("{pg-empty}", r"journal postgresql://.*no voxpipe journal yet.*`voxpipe journal upgrade`"),
+    "db-newer-schema": ("{pg-newer}", r"journal postgresql://.*schema 0099 was written by a newer voxpipe"),
+    "sqlite-newer-schema": ("{sqlite-newer}", r"newer\.db: its schema 0099 was written by a newer voxpipe"),
+}  # fmt: skip
+for name, (location, says) in DATABASES.items():
+    add("journals", f"send-{name}", ("send", "-P", "messagebird", "--api-url", "{api}", "--journal", location, *TO, "--text", "hi"), says)  # fmt: skip
+    add("journals", f"status-{name}", ("status", "--journal", location), says)
+    add(
+        "journals", f"hooks-{name}", ("hooks", "--journal", location, "--public-url", "https://voice.example.com"), says
+    )
+    add("journals", f"cancel-{name}", ("cancel", "--campaign", "c", "--journal", location), says)
+    add("journals", f"serve-{name}", ("serve", "{ws}/media", "--port", "0", "--journal", location), says)
+    if name != "db-no-schema":  # upgrading is how that one is fixed
+        add("journals", f"upgrade-{name}", ("journal", "upgrade", "--journal", location), says)
+
 # --------------------------------------------------------------------------- recipients
 RECIPIENTS = {
     "letters": ("+234 802 OOO 0001", r"OOO|letter"),

@@ -18,8 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from tests.httpd import Answer, ScriptedServer
+from tests.pgserver import LOCKED_ROLE, PgServer
+from voxpipe.sender.journal_db import make_engine, parse_location
+from voxpipe.sender.journal_schema import upgrade
 
 from . import workspace
 from .cases import CASES, Case
@@ -64,7 +68,38 @@ def _fill(text: str, values: dict[str, str]) -> str:
     return text
 
 
-def _run(case: Case, ws: Path, root: Path, api: str) -> Ran:
+def _databases(case: Case, folder: Path, pg: PgServer | None) -> dict[str, str]:
+    """The journals a case names by placeholder, made for it alone."""
+    used = " ".join(case.args)
+    values: dict[str, str] = {}
+    if "{sqlite-newer}" in used:
+        folder.mkdir(parents=True, exist_ok=True)
+        values["sqlite-newer"] = _newer(str(folder / "newer.db"))
+    if pg is None:
+        return values
+    if "{pg-empty}" in used:
+        values["pg-empty"] = pg.url(pg.new_database("empty"))
+    if "{pg-newer}" in used:
+        values["pg-newer"] = _newer(pg.url(pg.new_database("newer")))
+    if "{pg-wrong-password}" in used:
+        name = pg.new_database("locked")
+        upgrade(pg.url(name))
+        pg.execute(f"GRANT ALL ON SCHEMA public TO {LOCKED_ROLE}", name)
+        values["pg-wrong-password"] = pg.url(name, LOCKED_ROLE, "hunter2")
+    return values
+
+
+def _newer(location: str) -> str:
+    """A journal at ``location`` whose schema a newer voxpipe (revision 0099) wrote."""
+    upgrade(location)
+    engine = make_engine(parse_location(location))
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE voxpipe_schema_version SET version_num = '0099'"))
+    engine.dispose()
+    return location
+
+
+def _run(case: Case, ws: Path, root: Path, api: str, made: dict[str, str]) -> Ran:
     folder = root / case.id
     folder.mkdir(parents=True, exist_ok=True)
     values = {
@@ -73,6 +108,7 @@ def _run(case: Case, ws: Path, root: Path, api: str) -> Ran:
         "case": str(folder),
         "api": f"{api}/{case.id}",
         "journal": str(folder / "j.db"),
+        **made,
     }
     args = [_fill(a, values) for a in case.args]
     env = {k: v for k, v in os.environ.items() if not k.startswith("VOXPIPE_")}
@@ -105,8 +141,12 @@ def cli_runs(
             wanted.add(callspec.params["case"].id)
     cases = [c for c in CASES if c.id in wanted] or CASES
     root = tmp_path_factory.mktemp("badinput-runs")
+    # A PostgreSQL server only when a selected case names one of its databases.
+    pg = request.getfixturevalue("pg_server") if any("{pg-" in " ".join(c.args) for c in cases) else None
+    # Made one at a time, before the runs: Alembic's migration context is global to the process.
+    made = {c.id: _databases(c, root / c.id, pg) for c in cases}
     with ThreadPoolExecutor(max_workers=4) as pool:
-        runs = list(pool.map(lambda c: _run(c, bad_workspace, root, recorder.url), cases))
+        runs = list(pool.map(lambda c: _run(c, bad_workspace, root, recorder.url, made[c.id]), cases))
     return {r.case.id: r for r in runs}
 
 

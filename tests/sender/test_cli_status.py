@@ -7,19 +7,19 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from tests.cli import REPO, voxpipe
 from tests.simulators import AlphaSmsSim, MessageBirdSim, NineBitsSim
 from voxpipe.sender.journal import Journal
 
-from .tracking_support import KEYS, alpha, bird, get, nine, post, rows, send_to, statuses
+from .tracking_support import KEYS, alpha, bird, get, nine, post, rows, send_to, start_serve, statuses, stop_serve
 
 NL = ["+31612345671", "+31612345672"]
 UA = ["+380971234561", "+380971234562"]
@@ -27,11 +27,12 @@ MB_ENV = {"VOXPIPE_MESSAGEBIRD_KEY": KEYS["messagebird"]["key"]}
 
 
 @pytest.fixture
-def journal_file(tmp_path: Path) -> Path:
-    return tmp_path / "j.db"
+def journal_file(journal_at: str) -> str:
+    """A fresh journal on each backend: an SQLite path, or a postgresql:// URL."""
+    return journal_at
 
 
-def test_hooks_prints_every_providers_url_and_where_to_configure_it(journal_file: Path) -> None:
+def test_hooks_prints_every_providers_url_and_where_to_configure_it(journal_file: str) -> None:
     proc = voxpipe("hooks", "--public-url", "https://voice.example.com/", "--journal", str(journal_file), "--json")
     assert proc.returncode == 0, proc.stderr
     with Journal(journal_file) as journal:
@@ -54,7 +55,7 @@ def test_hooks_prints_every_providers_url_and_where_to_configure_it(journal_file
     assert bad.returncode == 2 and "an http(s) URL without a query" in bad.stderr
 
 
-def test_status_refresh_looks_up_messagebird_and_alphasms(journal_file: Path) -> None:
+def test_status_refresh_looks_up_messagebird_and_alphasms(journal_file: str) -> None:
     env = {**MB_ENV, "VOXPIPE_ALPHASMS_KEY": KEYS["alphasms"]["key"]}
     with (
         MessageBirdSim(access_key=KEYS["messagebird"]["key"]) as msim,
@@ -112,7 +113,7 @@ def test_status_refresh_looks_up_messagebird_and_alphasms(journal_file: Path) ->
     )
 
 
-def test_watch_ends_when_every_recipient_is_final_and_fails_on_timeout(journal_file: Path) -> None:
+def test_watch_ends_when_every_recipient_is_final_and_fails_on_timeout(journal_file: str) -> None:
     with MessageBirdSim(access_key=KEYS["messagebird"]["key"]) as sim, Journal(journal_file) as journal:
         send_to(bird(sim.base_url), NL[:1], journal)
         late = voxpipe(
@@ -144,7 +145,7 @@ def test_watch_ends_when_every_recipient_is_final_and_fails_on_timeout(journal_f
     assert json.loads(out)[0]["counts"] == {"answered": 1}
 
 
-def test_cancel_withdraws_scheduled_messages_and_says_when_it_cannot(journal_file: Path) -> None:
+def test_cancel_withdraws_scheduled_messages_and_says_when_it_cannot(journal_file: str, tmp_path: Path) -> None:
     with (
         MessageBirdSim(access_key=KEYS["messagebird"]["key"]) as msim,
         NineBitsSim(token=KEYS["9bits"]["token"], fetch_media=False) as nsim,
@@ -174,8 +175,8 @@ def test_cancel_withdraws_scheduled_messages_and_says_when_it_cannot(journal_fil
         assert (nine_run.returncode, nine_run.stderr) == (1, "Error: 9bits cannot cancel a message once it is sent\n")
         assert nsim.requests_count == 1  # the send only
         gone = voxpipe("cancel", "--campaign", "nope", "--journal", str(journal_file))
-        assert gone.returncode == 1 and f"no campaign 'nope' in {journal_file}" in gone.stderr
-    nothing = journal_file.with_name("none.db")
+        assert gone.returncode == 1 and f"no campaign 'nope' in {journal.location}" in gone.stderr
+    nothing = tmp_path / "none.db"
     missing = voxpipe("status", "--journal", str(nothing))
     assert (missing.returncode, missing.stderr) == (
         1,
@@ -184,27 +185,11 @@ def test_cancel_withdraws_scheduled_messages_and_says_when_it_cannot(journal_fil
     assert not nothing.exists()
 
 
-def _serve(media: Path, *args: str, cwd: Path = REPO) -> tuple[subprocess.Popen[str], str]:
-    env = {k: v for k, v in os.environ.items() if k != "VOXPIPE_JOURNAL"}
-    proc = subprocess.Popen([sys.executable, "-m", "voxpipe", "serve", str(media), "--port", "0", *args],
-                            cwd=cwd, env=env, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    assert proc.stderr is not None
-    line = proc.stderr.readline()
-    found = re.search(r" at (http://127\.0\.0\.1:\d+)", line)
-    assert found, line
-    return proc, found.group(1)
+_serve = start_serve
+_stop = stop_serve
 
 
-def _stop(proc: subprocess.Popen[str]) -> str:
-    proc.send_signal(signal.SIGINT)
-    proc.wait(10)
-    assert proc.stderr is not None
-    return proc.stderr.read()
-
-
-def test_serve_receives_callbacks_into_the_journal_and_never_logs_the_secret(
-    tmp_path: Path, journal_file: Path
-) -> None:
+def test_serve_receives_callbacks_into_the_journal_and_never_logs_the_secret(tmp_path: Path, journal_file: str) -> None:
     media = tmp_path / "media"
     media.mkdir()
     server, url = _serve(media, "--journal", str(journal_file))  # creates the journal
@@ -223,15 +208,17 @@ def test_serve_receives_callbacks_into_the_journal_and_never_logs_the_secret(
     assert '"POST /hooks/9bits/***" 200' in log and '"POST /hooks/9bits/***" 404' in log and secret not in log
 
 
-def test_status_json_never_prints_nan_or_infinity(journal_file: Path) -> None:
+def test_status_json_never_prints_nan_or_infinity(journal_file: str) -> None:
     with Journal(journal_file) as journal, NineBitsSim(token=KEYS["9bits"]["token"], fetch_media=False) as sim:
         send_to(nine(sim.base_url), ["+2348020000001", "+2348020000002"], journal)
         with journal.transaction() as db:  # what an older voxpipe stored for `call_duration: "1e400"`
             db.execute(
-                "UPDATE recipients SET duration_s = ?, status = 'answered' WHERE address = '+2348020000001'",
-                (float("inf"),),
+                text("UPDATE recipients SET duration_s = :d, status = 'answered' WHERE address = '+2348020000001'"),
+                {"d": float("inf")},
             )
-            db.execute("UPDATE recipients SET duration_s = ? WHERE address = '+2348020000002'", (float("nan"),))
+            db.execute(
+                text("UPDATE recipients SET duration_s = :d WHERE address = '+2348020000002'"), {"d": float("nan")}
+            )
     proc = voxpipe("status", "--journal", str(journal_file), "--json")
     assert proc.returncode == 0, proc.stderr
     assert "Infinity" not in proc.stdout and "NaN" not in proc.stdout
@@ -243,7 +230,7 @@ def test_status_json_never_prints_nan_or_infinity(journal_file: Path) -> None:
     assert [r["duration_s"] for r in report["recipients"]] == [None, None]
 
 
-def test_serve_never_logs_the_secret_of_a_malformed_hook_path(tmp_path: Path, journal_file: Path) -> None:
+def test_serve_never_logs_the_secret_of_a_malformed_hook_path(tmp_path: Path, journal_file: str) -> None:
     media = tmp_path / "media"
     media.mkdir()
     server, url = _serve(media, "--journal", str(journal_file))

@@ -39,16 +39,17 @@ CHATS = ["2348020000001@c.us", "2348020000002@c.us", "2348020000003@c.us", "2348
 
 
 @pytest.fixture
-def hooks(tmp_path: Path):
-    h = start_hooks(tmp_path / "media", tmp_path / "j.db")
+def hooks(tmp_path: Path, journal_at: str):
+    """The receiver, on a fresh journal of each backend."""
+    h = start_hooks(tmp_path / "media", journal_at)
     yield h
     h.close()
 
 
 @pytest.fixture
-def journal(tmp_path: Path):
+def journal(journal_at: str):
     """The sender's own handle on the journal the receiver writes to."""
-    with Journal(tmp_path / "j.db") as j:
+    with Journal(journal_at) as j:
         yield j
 
 
@@ -329,14 +330,14 @@ def test_unknown_recipients_are_answered_200_and_recorded(hooks) -> None:
 # --------------------------------------------------------------------------- the journal is the state
 
 
-def test_receiver_restart_in_the_middle_loses_nothing(tmp_path: Path, journal: Journal) -> None:
-    first = start_hooks(tmp_path / "media", tmp_path / "j.db")
+def test_receiver_restart_in_the_middle_loses_nothing(tmp_path: Path, journal_at: str, journal: Journal) -> None:
+    first = start_hooks(tmp_path / "media", journal_at)
     with WawpSim("INST1", KEYS["wawp"]["access_token"], fetch_media=False) as sim:
         send_to(wawp(sim.base_url), CHATS, journal)
         sim.callback_url = old_url = first.url("wawp")
         assert sim.fire_callbacks(only=CHATS[:2]) == 8
         first.close()
-        second = start_hooks(tmp_path / "media", tmp_path / "j.db")  # a new process would do the same
+        second = start_hooks(tmp_path / "media", journal_at)  # a new process would do the same
         try:
             assert second.url("wawp").rsplit("/", 1)[1] == old_url.rsplit("/", 1)[1]  # the same secret
             sim.callback_url = second.url("wawp")

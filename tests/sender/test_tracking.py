@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 import voxpipe.sender.delivery as status_module
 from tests.simulators import AlphaSmsSim, MessageBirdSim, NineBitsSim, make_audio
@@ -31,8 +32,9 @@ QUICK = RetryPolicy(attempts=3, base_s=0.01, max_s=0.1)
 
 
 @pytest.fixture
-def journal(tmp_path: Path):
-    with Journal(tmp_path / "j.db") as j:
+def journal(journal_at: str):
+    """A fresh journal, on each backend."""
+    with Journal(journal_at) as j:
         yield j
 
 
@@ -82,17 +84,17 @@ def test_cancelled_is_final_and_unmatched_updates_are_kept(journal: Journal) -> 
     apply_update(journal, _update("played", "late", 2e9), source="hook")
     assert statuses(journal) == {NL[0]: "cancelled"}
     lost = apply_update(journal, StatusUpdate("messagebird", "answered", "answered", ref="nope"), source="hook")
-    assert lost.matched == [] and journal._db.execute(
-        "SELECT count(*) FROM events WHERE payload LIKE '%unmatched%'"
-    ).fetchone() == (1,)
+    with journal.transaction() as db:
+        unmatched = db.execute(text("SELECT count(*) FROM events WHERE payload LIKE '%unmatched%'")).scalar()
+    assert lost.matched == [] and unmatched == 1
 
 
 def test_two_writers_racing_on_one_recipient_never_move_it_back(
-    journal: Journal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    journal: Journal, journal_at: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A slow 'delivered' and a quick 'played' through two connections (two processes): played stays."""
     _sent(journal)
-    other = Journal(tmp_path / "j.db")
+    other = Journal(journal_at)
     real_match = status_module._match
 
     def slow_match(j: Journal, update: StatusUpdate):  # type: ignore[no-untyped-def]

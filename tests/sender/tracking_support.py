@@ -3,12 +3,19 @@ simulator into a journal, and ``voxpipe serve``'s app (media and hooks) under a 
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from sqlalchemy import text
 
 from tests.appserver import AppServer
+from tests.cli import REPO
 from voxpipe.pipeline.markup import parse
 from voxpipe.pipeline.retry import RetryPolicy
 from voxpipe.sender.dispatch import SendSettings, http_client, send
@@ -76,7 +83,10 @@ def statuses(journal: Journal, campaign: str = "camp") -> dict[str, str]:
 
 
 def events(journal: Journal) -> list[tuple[str | None, str | None, str, str]]:
-    return journal._db.execute("SELECT campaign, address, source, payload FROM events ORDER BY id").fetchall()
+    """Every recorded event (matched or not), as the journal's table holds it."""
+    with journal.transaction() as db:
+        rows = db.execute(text("SELECT campaign, address, source, payload FROM events ORDER BY id")).all()
+    return [tuple(r) for r in rows]
 
 
 @dataclass
@@ -99,12 +109,32 @@ class Hooks:
         self.journal.close()
 
 
-def start_hooks(root: Path, journal_file: Path) -> Hooks:
+def start_hooks(root: Path, journal_at: str | Path) -> Hooks:
     root.mkdir(parents=True, exist_ok=True)
-    journal = Journal(journal_file)
+    journal = Journal(journal_at)
     server = AppServer(create_app(root, journal))
     server.start()
     return Hooks(server, journal, root)
+
+
+def start_serve(media: Path, *args: str, cwd: Path = REPO) -> tuple[subprocess.Popen[str], str]:
+    """The real ``voxpipe serve MEDIA --port 0 ARGS`` in a subprocess; (process, its base URL)."""
+    env = {k: v for k, v in os.environ.items() if k != "VOXPIPE_JOURNAL"}
+    proc = subprocess.Popen([sys.executable, "-m", "voxpipe", "serve", str(media), "--port", "0", *args],
+                            cwd=cwd, env=env, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    found = re.search(r" at (http://127\.0\.0\.1:\d+)", line)
+    assert found, line
+    return proc, found.group(1)
+
+
+def stop_serve(proc: subprocess.Popen[str]) -> str:
+    """Stop it as Ctrl-C would; what it logged."""
+    proc.send_signal(signal.SIGINT)
+    proc.wait(10)
+    assert proc.stderr is not None
+    return proc.stderr.read()
 
 
 def get(url: str, **kw: object) -> httpx.Response:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from tests.serveprocess import Served
 from tests.simulators import make_audio
@@ -56,7 +57,8 @@ def ack(n: int) -> dict[str, object]:
 
 def stored_ids(journal_file: Path) -> set[str]:
     with Journal(journal_file) as journal:
-        payloads = [row[0] for row in journal._db.execute("SELECT payload FROM events WHERE source = 'hook:wawp'")]
+        with journal.transaction() as db:
+            payloads = [row[0] for row in db.execute(text("SELECT payload FROM events WHERE source = 'hook:wawp'"))]
     return {json.loads(p)["ref"] for p in payloads}
 
 

@@ -3,7 +3,7 @@
 200 when the process answers, the media folder can be read and the journal
 can be written (the file opened for writing, its folder writable for
 SQLite's -wal and -shm files; a journal not created yet needs only the
-folder); 503 otherwise. The answer is JSON naming each check, without paths::
+folder; a PostgreSQL journal answers a query); 503 otherwise. The answer is JSON naming each check, without paths::
 
     {"status": "ok", "media": "ok", "journal": "ok"}
     {"status": "unavailable", "media": "ok", "journal": "not writable (EPERM)"}
@@ -19,11 +19,13 @@ from pathlib import Path
 import anyio.to_thread
 from starlette.types import Receive, Scope, Send
 
+from voxpipe.sender.errors import JournalError
 from voxpipe.sender.hooks import HookReceiver
+from voxpipe.sender.journal_db import is_database
 
 from ._asgi import send_text
 
-__all__ = ["Health", "journal_problem", "media_problem"]
+__all__ = ["Health", "database_problem", "journal_problem", "media_problem"]
 
 
 def _reason(what: str, exc: OSError) -> str:
@@ -55,6 +57,18 @@ def journal_problem(path: Path) -> str | None:
     return None
 
 
+def database_problem(receiver: HookReceiver) -> str | None:
+    """Why a journal on a database server cannot be used (the driver's reason is logged, not shown), or None."""
+    try:
+        journal = receiver.journal
+        if journal is None:
+            return "not open"
+        journal.ping()
+    except JournalError:
+        return "unreachable"
+    return None
+
+
 class Health:
     """The ASGI app behind ``/healthz``."""
 
@@ -65,7 +79,8 @@ class Health:
     def checks(self) -> dict[str, str]:
         found = {"media": media_problem(self.media_root)}
         if self.receiver is not None:
-            found["journal"] = journal_problem(self.receiver.path)
+            path = self.receiver.path
+            found["journal"] = database_problem(self.receiver) if is_database(path) else journal_problem(path)
         return {name: problem or "ok" for name, problem in found.items()}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
