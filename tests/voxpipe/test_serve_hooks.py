@@ -515,3 +515,18 @@ def test_callbacks_waiting_together_cost_one_commit(media: Path, tmp_path: Path)
     assert len(events(slow)) == 40
     assert slow.transactions <= 4  # the first, then the 39 that waited behind it (give or take a straggler)
     slow.close()
+
+
+def test_a_database_journal_not_reachable_yet_is_a_503_not_a_traceback(media: Path, caplog) -> None:
+    """A PostgreSQL journal is opened at the first callback; while its server is down, callbacks get 503 with
+    Retry-After (the provider delivers again) and one log line without the password."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed once the block ends: nothing listens there
+    url = f"postgresql+psycopg://voxpipe:hunter2secret@127.0.0.1:{port}/voxpipe"
+    with TestClient(create_app(media, url)) as client:
+        answer = client.post("/hooks/9bits/anything", json={"ref_id": "x"})
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
+    assert "hunter2secret" not in caplog.text and "Traceback" not in caplog.text

@@ -58,7 +58,12 @@ class HookRoutes:
         elif receiver.opened:
             name = receiver.match(raw_path)  # a comparison only
         else:
-            name = await anyio.to_thread.run_sync(receiver.match, raw_path)  # may open the journal
+            try:
+                name = await anyio.to_thread.run_sync(receiver.match, raw_path)  # may open the journal
+            except JournalError as exc:  # a database not reachable yet: the provider delivers again later
+                _LOG.error("hooks: answered 503, the journal cannot be opened: %s", redact_text(str(exc)))
+                await send_text(send, _UNAVAILABLE.status, _UNAVAILABLE.text, _UNAVAILABLE.headers, close=unread)
+                return
         if receiver is None or name is None:
             await send_text(send, NOT_FOUND.status, NOT_FOUND.text, close=unread)
             return
