@@ -24,6 +24,7 @@ from .base import (
     DEFAULT_BASE_URL,
     DEFAULT_HOST,
     DEFAULT_PORT,
+    MAX_PRESIGN_S,
     MEDIA_TYPES,
     Hosted,
     Store,
@@ -36,7 +37,7 @@ from .publish import publish
 from .verify import media_url_problem
 
 if TYPE_CHECKING:
-    from .s3 import MAX_PRESIGN_S, BucketSetup, S3Store, init_bucket, parse_s3_spec
+    from .s3 import BucketSetup, S3Store, init_bucket, parse_s3_spec
 
 __all__ = [
     "CACHE_CONTROL",
@@ -60,7 +61,7 @@ __all__ = [
     "put_many",
 ]
 
-_S3_NAMES = frozenset({"MAX_PRESIGN_S", "BucketSetup", "S3Store", "init_bucket", "parse_s3_spec"})
+_S3_NAMES = frozenset({"BucketSetup", "S3Store", "init_bucket", "parse_s3_spec"})
 
 
 def open_store(spec: str, settings: StoreSettings | None = None) -> Store:

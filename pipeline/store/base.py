@@ -42,6 +42,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_HOST",
     "DEFAULT_PORT",
+    "MAX_PRESIGN_S",
     "MEDIA_TYPES",
     "Hosted",
     "Store",
@@ -71,6 +72,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 DEFAULT_BASE_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
 
+MAX_PRESIGN_S = 7 * 24 * 3600
+"""The longest a presigned (or signed) URL may live: 7 days, S3's own limit."""
 _MIB = 1024 * 1024
 
 
@@ -104,7 +107,7 @@ class StoreSettings:
         problems = []
         if self.url_mode not in URL_MODES:
             problems.append(f"url_mode must be 'public' or 'presigned', not {self.url_mode!r}")
-        if isinstance(self.sensitive_expires_s, bool) or not 0 < self.sensitive_expires_s <= 7 * 24 * 3600:
+        if isinstance(self.sensitive_expires_s, bool) or not 0 < self.sensitive_expires_s <= MAX_PRESIGN_S:
             problems.append(f"sensitive_expires_s must be 1 s to 7 days, not {self.sensitive_expires_s!r}")
         if self.workers < 1:
             problems.append(f"workers must be at least 1, not {self.workers}")

@@ -51,7 +51,7 @@ from botocore.exceptions import (
 from ..artifact import sha256_file
 from ..errors import StoreError
 from ..redaction import redact_text
-from .base import CACHE_CONTROL, Hosted, Store, StoredObject, StoreSettings
+from .base import CACHE_CONTROL, MAX_PRESIGN_S, Hosted, Store, StoredObject, StoreSettings
 from .private import PRIVATE_PREFIX, is_private
 from .verify import UrlChecker
 
@@ -59,7 +59,6 @@ if TYPE_CHECKING:
     from ..artifact import Artifact
 
 __all__ = [
-    "MAX_PRESIGN_S",
     "BucketSetup",
     "S3Store",
     "describe_s3_error",
@@ -71,7 +70,6 @@ __all__ = [
 _LOG = logging.getLogger(__name__)
 
 #: The longest lifetime S3 accepts for a SigV4 presigned URL (7 days).
-MAX_PRESIGN_S = 7 * 24 * 3600
 
 # Parts of one multipart upload sent at once; the connection pool is sized for all workers' parts.
 _PART_CONCURRENCY = 4

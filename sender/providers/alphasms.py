@@ -58,7 +58,6 @@ from voxpipe.pipeline.redaction import REDACTED, redact_hook_paths
 
 from ..dialects import plain_text
 from ..errors import ConfigError, ProviderError
-from ..journal import client_id
 from ..recipients import Recipient
 from ..statuses import Status, StatusUpdate, normalise
 from .options import boolean, choice, http_url, language_tag
@@ -414,4 +413,6 @@ def _our_id(value: object) -> bool:
 
 def our_ids(chunk: Chunk) -> list[int]:
     """Our numeric id per recipient (the journal's; derived the same way when a chunk has none)."""
+    from ..journal import client_id  # SQLAlchemy loads with the journal, not when the CLI lists providers
+
     return list(chunk.client_ids) or [client_id(chunk.campaign, r.address) for r in chunk.recipients]

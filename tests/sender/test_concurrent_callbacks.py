@@ -5,6 +5,7 @@ threads, to both receivers, end in the statuses the same reports give applied on
 from __future__ import annotations
 
 import random
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,13 +85,20 @@ def test_2000_callbacks_in_random_order_to_two_receivers_end_as_if_applied_in_or
         random.Random(7).shuffle(shuffled)
         targets = [hook_url(server.url, "messagebird", secret) for server in servers]
 
+        local = threading.local()
+        clients: list[httpx.Client] = []
+
         def post(indexed: tuple[int, dict[str, str]]) -> int:
             n, report = indexed
-            with httpx.Client(timeout=60) as client:
-                return client.get(targets[n % 2], params=report).status_code
+            if not hasattr(local, "client"):  # one kept-alive client per thread, as a provider's sender would
+                local.client = httpx.Client(timeout=60)
+                clients.append(local.client)
+            return int(local.client.get(targets[n % 2], params=report).status_code)
 
         with ThreadPoolExecutor(max_workers=12) as pool:
             answers = list(pool.map(post, enumerate(shuffled)))
+        for client in clients:
+            client.close()
     finally:
         codes = [server.stop() for server in servers]
     logs = [server.log for server in servers]

@@ -92,6 +92,7 @@ def test_a_sender_killed_mid_run_leaves_its_chunk_unknown_and_a_rerun_calls_nobo
         try:
             wait_until(lambda: on_the_wire(sim) == 3, "three chunks on the wire at once", timeout=120)
             victim.send_signal(signal.SIGKILL)  # its request is on the wire; 9bits will take it all the same
+            victim.wait(timeout=30)  # reaped, as init reaps an orphan: a zombie's pid would still look alive
         finally:
             sim.latency_s = 0.0
         results = finish(procs)
