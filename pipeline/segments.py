@@ -29,6 +29,7 @@ and two filling the same entry at once write the same bytes.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -301,6 +302,7 @@ def _core(token: str) -> str:
     return found.group(0) if found else token
 
 
+@functools.cache  # asked once per digit slot of every message
 def _digit_words(language: str) -> tuple[str, ...] | None:
     words = tuple(_core(w) for w in say_digits("0123456789", language).split())  # without the commas between
     return words if len(words) == 10 else None
